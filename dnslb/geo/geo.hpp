@@ -1,0 +1,69 @@
+// Where the asker is: nets overrides first, then MaxMind-format databases (GeoIP2 City schema or
+// the flat DB-IP City Lite schema), IPv4 and IPv6 files.
+//
+// Thread contract: opened and configured by the control thread before workers start (or on a
+// new Resolver built for a reload); after that lookup() is const, lock-free and allocation-free,
+// safe from every worker at once. libmaxminddb maps each file once (MMDB_MODE_MMAP).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dnslb/zone/zone.hpp"
+
+namespace dnslb::geo {
+
+struct Location {
+    bool known = false;       // something (nets or a database) placed the address
+    bool has_coords = false;
+    double lat = 0;
+    double lon = 0;
+    zone::CountryCode country = 0;    // 0: unknown
+    zone::CountryCode continent = 0;  // AF AN AS EU NA OC SA packed as CountryCode; 0: unknown
+    // Length of the network, in bits of the looked-up address's own family (0..32 for IPv4,
+    // 0..128 for IPv6), over which this result holds: the MMDB network or the nets entry.
+    // Used as the upper bound of the ECS scope.
+    uint8_t prefix_len = 0;
+    enum class Source : uint8_t { kNone, kNets, kDatabase } source = Source::kNone;
+};
+
+// The continent of an ISO 3166-1 alpha-2 country (built-in table), 0 if unknown.
+zone::CountryCode continent_of(zone::CountryCode country) noexcept;
+
+class Resolver {
+public:
+    Resolver();
+    ~Resolver();
+    Resolver(const Resolver&) = delete;
+    Resolver& operator=(const Resolver&) = delete;
+
+    // Opens a .mmdb file (mmap). Throws std::runtime_error naming the file and the reason.
+    // Several files may be opened (separate IPv4 and IPv6 files); an IPv4 address is looked up
+    // in the first database that covers IPv4, an IPv6 address in the first IPv6 one.
+    void open_database(const std::string& path);
+    // nets override: "10.20.0.0/16" -> location and/or country. Throws std::invalid_argument.
+    void add_net(std::string_view cidr, const Location& where);
+    bool has_database() const noexcept;
+
+    // family 4: addr points at 4 bytes; family 6: 16 bytes. Only the first `source_prefix`
+    // bits are significant (ECS source prefix; 32/128 for a packet source address).
+    // IPv4-mapped (::ffff:0:0/96), 6to4 (2002::/16) and Teredo (2001::/32) IPv6 addresses are
+    // looked up as the IPv4 address they carry; prefix_len is then in IPv6 bits.
+    Location lookup(int family, const uint8_t* addr, uint8_t source_prefix) const noexcept;
+
+    // Human-readable description of a lookup for `dnslb explain` (database network, country,
+    // coordinates, which source decided). Allocates; not for the query path.
+    std::string describe(int family, const uint8_t* addr, uint8_t source_prefix) const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Great-circle distance in kilometres (haversine).
+double distance_km(double lat1, double lon1, double lat2, double lon2) noexcept;
+
+}  // namespace dnslb::geo

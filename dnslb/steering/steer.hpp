@@ -1,0 +1,37 @@
+// Steering: which origins of a pool answer a given asker. Pure functions of (pool, location,
+// client hash, health): no I/O, no allocation, no locks; called on the query path.
+#pragma once
+
+#include <cstdint>
+
+#include "dnslb/geo/geo.hpp"
+#include "dnslb/zone/zone.hpp"
+#include "probes/health_table.hpp"
+
+namespace dnslb::steering {
+
+inline constexpr uint32_t kMaxAnswers = 16;
+
+struct Decision {
+    enum class Kind : uint8_t { kAnswer, kNoData, kServFail } kind = Kind::kNoData;
+    int32_t pool = -1;        // the pool that answered (after any fallback)
+    bool degraded = false;    // some origin of the answering pool (or the primary) is down
+    bool all_down = false;    // the fallback chain was exhausted; all_down policy applied
+    bool location_used = false;  // the choice depended on the asker's location (ECS scope > 0)
+    uint8_t count = 0;        // entries in `origins`
+    uint16_t origins[kMaxAnswers] = {};  // origin indices into zone.pools[pool].origins, best first
+};
+
+// family: 4 for A queries, 6 for AAAA. Only origins with an address of that family count;
+// an origin is healthy when at least one of its addresses of that family is up.
+// client_hash: a stable hash of the client subnet (ties and weighted choice).
+// health may be null (no monitoring: everything up).
+Decision steer(const zone::Zone& zone, int32_t pool, const geo::Location& where,
+               uint64_t client_hash, int family, const probes::HealthTable* health) noexcept;
+
+// True when the address is usable (health cell up or unmonitored).
+inline bool address_up(const zone::Address& a, const probes::HealthTable* health) noexcept {
+    return health == nullptr || health->up(a.health);
+}
+
+}  // namespace dnslb::steering

@@ -1,0 +1,51 @@
+// Zone loading: JSON zone files (format in zones/zone.schema.json and the README) to Zone.
+// Runs on the control thread only; may allocate and throw freely.
+#pragma once
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dnslb/zone/zone.hpp"
+
+namespace dnslb::zone {
+
+// A load error names the file, the JSON pointer (or line:col for syntax errors) and the reason:
+//   "zones/example.json: /records/www/A/1: '300.1.1.1' is not an IPv4 address"
+class LoadError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct Diagnostic {
+    std::string file;
+    std::string pointer;  // JSON pointer, or "line:col" for syntax errors
+    std::string message;
+    std::string str() const { return file + ": " + pointer + ": " + message; }
+};
+
+// Parses and validates one zone. `file` is used in messages. Throws LoadError.
+std::unique_ptr<Zone> load_zone_text(std::string_view json_text, const std::string& file,
+                                     std::vector<Diagnostic>* warnings = nullptr);
+std::unique_ptr<Zone> load_zone_file(const std::string& path,
+                                     std::vector<Diagnostic>* warnings = nullptr);
+
+struct DirResult {
+    std::vector<std::unique_ptr<Zone>> zones;  // the zones that loaded
+    std::vector<std::string> errors;            // one line per zone that did not
+    std::vector<Diagnostic> warnings;
+    std::vector<std::string> failed_files;      // files whose zone did not load
+};
+// Loads every *.json file in `dir` except *.schema.json, in name order. A bad zone is reported
+// and skipped; the others load. Two files with the same origin: the second is an error.
+DirResult load_zone_dir(const std::string& dir);
+
+// Helpers shared with the server and tools.
+// Presentation name (absolute, with trailing dot) to lower-cased wire format; throws LoadError.
+std::string name_to_wire(std::string_view text);
+// Wire name to presentation with trailing dot (for logs and explain).
+std::string wire_to_text(std::string_view wire);
+
+}  // namespace dnslb::zone

@@ -1,0 +1,151 @@
+// The in-memory form of a zone, built once by the loader (control thread) and read-only after.
+//
+// Thread contract: a Zone is immutable once it is part of a published Snapshot. Workers read it
+// without locks; the control thread frees it only after every worker has moved past it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace dnslb::zone {
+
+// RR type codes used by the query path (RFC 1035, 3596, 6891, 8482).
+inline constexpr uint16_t kTypeA = 1;
+inline constexpr uint16_t kTypeNS = 2;
+inline constexpr uint16_t kTypeCNAME = 5;
+inline constexpr uint16_t kTypeSOA = 6;
+inline constexpr uint16_t kTypeHINFO = 13;
+inline constexpr uint16_t kTypeMX = 15;
+inline constexpr uint16_t kTypeTXT = 16;
+inline constexpr uint16_t kTypeAAAA = 28;
+inline constexpr uint16_t kTypeSRV = 33;
+inline constexpr uint16_t kTypeOPT = 41;
+inline constexpr uint16_t kTypeDS = 43;
+inline constexpr uint16_t kTypeANY = 255;
+
+// TTLs above 2^31-1 are treated as 0 by RFC 2181 section 8; we reject them at load.
+inline constexpr uint32_t kMaxTtl = 2147483647U;
+
+// One RRset: every RR of one type at one owner, all with the same TTL (RFC 2181 section 5.2).
+struct RRset {
+    uint16_t type = 0;
+    uint32_t ttl = 0;
+    std::vector<std::string> rdata;  // uncompressed wire RDATA, one string per RR
+    // Pre-rendered for the query path: for each RR, TYPE(2) CLASS(2) TTL(4) RDLENGTH(2) RDATA.
+    // The owner name is written by the encoder (usually a 2-byte compression pointer) before
+    // each RR; `rr_offsets[i]` is where RR i starts inside `wire`.
+    std::string wire;
+    std::vector<uint32_t> rr_offsets;
+
+    // Fills `wire` and `rr_offsets` from type, ttl and rdata. Called by the loader.
+    void render();
+};
+
+// One address of an origin. `health` is the health-table cell id assigned by the control
+// thread after load (-1: not monitored, always considered up).
+struct Address {
+    uint8_t family = 4;  // 4 or 6
+    std::array<uint8_t, 16> bytes{};  // IPv4 uses the first 4 bytes
+    int32_t health = -1;
+    std::string text;  // presentation form, for logs and explain
+};
+
+enum class Steering : uint8_t { kProximity, kGeo, kFailover, kWeighted, kRandom };
+enum class AllDown : uint8_t { kReturnAll, kNoData, kServFail };
+
+struct Origin {
+    std::string name;
+    std::vector<Address> addresses;  // in file order
+    bool has_location = false;
+    double lat = 0;  // degrees
+    double lon = 0;
+    double weight = 1;
+    double bias = 0;     // proximity bias, -99..99 as Route 53 geoproximity: scales distance
+    int32_t priority = 0;  // lower first; default: the position in the file
+    int32_t monitor = -1;  // index into Zone::monitors; -1: the pool's monitor or none
+};
+
+// Two-letter ISO 3166 country code packed as (c0 << 8) | c1, upper case. 0 = unknown.
+using CountryCode = uint16_t;
+constexpr CountryCode country_code(char c0, char c1) {
+    return static_cast<CountryCode>((static_cast<uint8_t>(c0) << 8) | static_cast<uint8_t>(c1));
+}
+
+struct Pool {
+    std::string name;
+    Steering steering = Steering::kProximity;
+    uint32_t answers = 1;
+    uint32_t ttl_s = 30;
+    uint32_t ttl_degraded_s = 0;  // 0: same as ttl_s
+    uint32_t min_healthy = 1;
+    int32_t fallback = -1;  // index into Zone::pools
+    AllDown all_down = AllDown::kReturnAll;
+    int32_t monitor = -1;  // index into Zone::monitors, default for its origins
+    std::vector<Origin> origins;  // file order
+    // geo steering: ordered origin indices per country / continent (codes packed as CountryCode,
+    // continents as the two-letter codes AF AN AS EU NA OC SA), then the default order.
+    std::unordered_map<CountryCode, std::vector<uint16_t>> geo_countries;
+    std::unordered_map<CountryCode, std::vector<uint16_t>> geo_continents;
+    std::vector<uint16_t> geo_default;
+};
+
+// A health monitor as written in the zone file; the probes library turns it into checks.
+struct Monitor {
+    std::string name;
+    std::string type;  // tcp, http, https, dns
+    std::string json;  // the monitor's JSON object, as parsed by probes::MonitorSpec
+};
+
+// Lower-cased wire-format names are the keys; heterogeneous lookup keeps find() allocation-free.
+struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept;
+};
+struct NameEq {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+};
+
+struct Node {
+    std::string name;  // lower-cased wire format, absolute
+    std::vector<RRset> rrsets;  // few per node: linear search is fastest
+    int32_t pool = -1;  // index into Zone::pools when the name is load-balanced
+    uint32_t pool_ttl_s = 0;  // per-name TTL override for pool answers; 0 = the pool's
+    bool delegation = false;  // has NS and is not the apex: a zone cut
+
+    const RRset* find(uint16_t type) const noexcept {
+        for (const auto& rrset : rrsets) {
+            if (rrset.type == type) {
+                return &rrset;
+            }
+        }
+        return nullptr;
+    }
+    bool empty() const noexcept { return rrsets.empty() && pool < 0; }  // empty non-terminal
+};
+
+struct Zone {
+    std::string file;         // where it was loaded from
+    std::string origin;       // lower-cased wire format
+    std::string origin_text;  // presentation, with trailing dot
+    uint32_t serial = 0;
+    uint32_t neg_ttl_s = 0;   // min(SOA TTL, SOA minimum), RFC 2308 section 5
+    size_t record_count = 0;
+    // Every owner name, plus every empty non-terminal between an owner and the origin.
+    std::unordered_map<std::string, Node, NameHash, NameEq> nodes;
+    std::vector<Pool> pools;
+    std::vector<Monitor> monitors;
+
+    const Node* find(std::string_view wire_name) const noexcept {
+        auto it = nodes.find(wire_name);
+        return it == nodes.end() ? nullptr : &it->second;
+    }
+    const Node& apex() const { return nodes.at(origin); }
+};
+
+}  // namespace dnslb::zone

@@ -1,0 +1,97 @@
+// The health table: one cell per checked (monitor, address). Written by prober threads, read by
+// DNS workers without locks.
+//
+// Thread contract: cells live in one array allocated at construction and never move. A cell id
+// is handed out by the control thread (acquire) and stays valid for the table's lifetime, so a
+// reload that keeps a check keeps its cell and its state. Probers write through record_*()
+// (one prober owns a cell at a time); workers call state()/up() (relaxed atomic loads, no lock,
+// no allocation). The last-error text is guarded by a per-cell mutex and is only read off the
+// query path (explain, status).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace dnslb::probes {
+
+enum class State : uint8_t { kUnknown = 0, kUp = 1, kDown = 2 };
+enum class Override : uint8_t { kAuto = 0, kUp = 1, kDown = 2 };
+
+const char* state_name(State s) noexcept;
+
+struct CellSnapshot {
+    State state = State::kUnknown;  // effective state (override applied)
+    State probed = State::kUnknown;  // what the probes say
+    Override override_state = Override::kAuto;
+    int64_t since_ms = 0;            // unix ms of the last transition
+    uint32_t successes = 0;          // consecutive
+    uint32_t failures = 0;           // consecutive
+    uint32_t last_latency_us = 0;
+    uint64_t checks = 0;
+    uint64_t transitions = 0;
+    std::string last_error;
+    std::string key;
+};
+
+class HealthTable {
+public:
+    explicit HealthTable(size_t capacity = 65536);
+
+    // Control thread: the cell for `key` (monitor identity + address), created on first use.
+    // Returns -1 when the table is full.
+    int32_t acquire(const std::string& key, State initial);
+    int32_t find(const std::string& key) const;
+    size_t size() const noexcept { return used_.load(std::memory_order_acquire); }
+
+    // Query path: effective state. Negative ids (unmonitored) are always up.
+    State state(int32_t id) const noexcept {
+        if (id < 0) {
+            return State::kUp;
+        }
+        const Cell& c = cells_[static_cast<size_t>(id)];
+        auto ov = static_cast<Override>(c.override_state.load(std::memory_order_relaxed));
+        if (ov != Override::kAuto) {
+            return ov == Override::kUp ? State::kUp : State::kDown;
+        }
+        return static_cast<State>(c.state.load(std::memory_order_relaxed));
+    }
+    // Unknown counts as up (fail open until a check says otherwise).
+    bool up(int32_t id) const noexcept { return state(id) != State::kDown; }
+    // Bumped on every effective state change; workers key cached decisions on it.
+    uint64_t epoch() const noexcept { return epoch_.load(std::memory_order_acquire); }
+
+    // Prober side: one check result. Applies rise/fall; returns true on a transition and then
+    // fills `old_state`.
+    bool record(int32_t id, bool ok, uint32_t latency_us, const std::string& error,
+                uint32_t rise, uint32_t fall, State* old_state = nullptr);
+    void set_override(int32_t id, Override ov);
+    CellSnapshot snapshot(int32_t id) const;
+
+private:
+    struct Cell {
+        std::atomic<uint8_t> state{0};
+        std::atomic<uint8_t> override_state{0};
+        std::atomic<int64_t> since_ms{0};
+        std::atomic<uint32_t> successes{0};
+        std::atomic<uint32_t> failures{0};
+        std::atomic<uint32_t> last_latency_us{0};
+        std::atomic<uint64_t> checks{0};
+        std::atomic<uint64_t> transitions{0};
+        mutable std::mutex detail_mutex;  // guards last_error and key
+        std::string last_error;
+        std::string key;
+    };
+    std::unique_ptr<Cell[]> cells_;
+    size_t capacity_;
+    std::atomic<size_t> used_{0};
+    std::atomic<uint64_t> epoch_{1};
+    mutable std::mutex index_mutex_;  // control thread only
+    std::unordered_map<std::string, int32_t> index_;
+};
+
+}  // namespace dnslb::probes
