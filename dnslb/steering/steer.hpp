@@ -2,6 +2,7 @@
 // client hash, health): no I/O, no allocation, no locks; called on the query path.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "dnslb/geo/geo.hpp"
@@ -11,6 +12,9 @@
 namespace dnslb::steering {
 
 inline constexpr uint32_t kMaxAnswers = 16;
+// Origins per pool that steering considers (fixed stack arrays on the query path); origins
+// past this index are never answered, so the zone loader should reject larger pools.
+inline constexpr size_t kMaxPoolOrigins = 256;
 
 struct Decision {
     enum class Kind : uint8_t { kAnswer, kNoData, kServFail } kind = Kind::kNoData;

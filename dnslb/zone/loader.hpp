@@ -2,7 +2,9 @@
 // Runs on the control thread only; may allocate and throw freely.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -47,5 +49,11 @@ DirResult load_zone_dir(const std::string& dir);
 std::string name_to_wire(std::string_view text);
 // Wire name to presentation with trailing dot (for logs and explain).
 std::string wire_to_text(std::string_view wire);
+// A duration string: a decimal number with an optional unit ms, s (default), m, h or d:
+// "500ms", "2s", "1.5s", "1m", "30". Returns milliseconds, or nullopt when malformed, negative
+// or too large. JSON numbers in zone files are seconds and go through the same rules.
+std::optional<uint64_t> parse_duration_ms(std::string_view text) noexcept;
+// True when `wire` equals `apex` or lies below it (both lower-cased wire names).
+bool is_subdomain(std::string_view wire, std::string_view apex) noexcept;
 
 }  // namespace dnslb::zone

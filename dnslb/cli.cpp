@@ -1,0 +1,156 @@
+#include "dnslb/cli.hpp"
+
+#include <cstdlib>
+#include <iostream>
+
+#include "dnslb/server/control.hpp"
+#include "dnslb/server/explain.hpp"
+#include "dnslb/zone/loader.hpp"
+
+namespace dnslb::cli {
+
+namespace {
+
+unsigned parse_count(const std::string& flag, const std::string& v, unsigned lo, unsigned hi) {
+    char* end = nullptr;
+    long n = std::strtol(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0' || n < lo || n > hi) {
+        throw UsageError(flag + " expects a number from " + std::to_string(lo) + " to " +
+                         std::to_string(hi) + ", got '" + v + "'");
+    }
+    return static_cast<unsigned>(n);
+}
+
+}  // namespace
+
+Args parse(int argc, char** argv) {
+    Args a;
+    std::vector<std::string> argv_s(argv + 1, argv + argc);
+    // The config file is read first wherever it appears, so flags override it.
+    for (size_t i = 0; i + 1 < argv_s.size(); ++i) {
+        if (argv_s[i] == "--config") {
+            config::load_config_file(argv_s[i + 1], a.config);
+        }
+    }
+    bool listen_from_flags = false;
+    for (size_t i = 0; i < argv_s.size(); ++i) {
+        const std::string& arg = argv_s[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argv_s.size()) {
+                throw UsageError(arg + " needs a value");
+            }
+            return argv_s[++i];
+        };
+        if (arg == "-h" || arg == "--help") {
+            a.help = true;
+        } else if (arg == "-V" || arg == "--version") {
+            a.version = true;
+        } else if (arg == "--config") {
+            value();
+        } else if (arg == "--zones") {
+            a.config.zones_dir = value();
+        } else if (arg == "--listen") {
+            if (!listen_from_flags) {
+                a.config.listen.clear();
+                listen_from_flags = true;
+            }
+            a.config.listen.push_back(config::parse_listen(value()));
+        } else if (arg == "--workers") {
+            a.config.workers = parse_count(arg, value(), 1, 256);
+        } else if (arg == "--geoip") {
+            a.config.geoip.push_back(value());
+        } else if (arg == "--probers") {
+            a.config.probers = parse_count(arg, value(), 1, 64);
+        } else if (arg == "--http") {
+            a.config.http = value();
+        } else if (arg == "--chaos-version") {
+            a.config.chaos_version = value();
+        } else if (arg == "--chaos-id") {
+            a.config.chaos_id = value();
+        } else if (arg == "--tcp-idle-timeout") {
+            a.config.tcp_idle_timeout_ms = parse_count(arg, value(), 1, 3600) * 1000;
+        } else if (arg == "--tcp-max-connections") {
+            a.config.tcp_max_connections = parse_count(arg, value(), 1, 1000000);
+        } else if (arg == "--log-level") {
+            a.config.log_level = value();
+        } else if (arg == "--client") {
+            a.client = value();
+        } else if (arg == "--subnet") {
+            a.subnet = value();
+        } else if (arg.size() > 1 && arg[0] == '-') {
+            throw UsageError("unknown option '" + arg + "'");
+        } else if (a.command.empty()) {
+            a.command = arg;
+        } else {
+            a.positional.push_back(arg);
+        }
+    }
+    if (a.config.listen.empty()) {
+        a.config.listen.push_back(config::parse_listen("127.0.0.1:5353"));
+    }
+    if (a.command.empty() && !a.help && !a.version) {
+        throw UsageError("missing command (serve, check or explain)");
+    }
+    return a;
+}
+
+int check(const Args& args) {
+    int errors = 0;
+    std::vector<zone::Diagnostic> warnings;
+    if (!args.positional.empty()) {
+        for (const auto& file : args.positional) {
+            try {
+                zone::load_zone_file(file, &warnings);
+            } catch (const zone::LoadError& e) {
+                std::cerr << "error: " << e.what() << "\n";
+                ++errors;
+            }
+        }
+    } else {
+        zone::DirResult r = zone::load_zone_dir(args.config.zones_dir);
+        for (const auto& e : r.errors) {
+            std::cerr << "error: " << e << "\n";
+            ++errors;
+        }
+        warnings = r.warnings;
+        if (r.zones.empty() && r.errors.empty()) {
+            std::cerr << "error: " << args.config.zones_dir << ": no zone files (*.json)\n";
+            ++errors;
+        }
+    }
+    for (const auto& w : warnings) {
+        std::cerr << "warning: " << w.str() << "\n";
+    }
+    std::cout << (errors == 0 ? "ok" : "failed") << ": " << errors << " errors, "
+              << warnings.size() << " warnings\n";
+    return errors == 0 ? 0 : 1;
+}
+
+int explain(const Args& args) {
+    if (args.positional.size() != 1 || (!args.client.empty() && !args.subnet.empty())) {
+        std::cerr << "dnslb: explain takes one NAME and at most one of --client, --subnet\n";
+        return 2;
+    }
+    try {
+        server::Asker asker = args.subnet.empty()
+                                  ? server::parse_asker(args.client.empty() ? "127.0.0.1"
+                                                                            : args.client,
+                                                        false)
+                                  : server::parse_asker(args.subnet, true);
+        std::vector<std::string> errors;
+        auto snap = server::build_snapshot(args.config, nullptr,
+                                           server::make_resolver(args.config), errors);
+        for (const auto& e : errors) {
+            std::cerr << "error: " << e << "\n";
+        }
+        for (const auto& line : server::explain(*snap, args.positional[0], asker)) {
+            std::cout << line << "\n";
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "dnslb: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}
+
+}  // namespace dnslb::cli

@@ -1,0 +1,62 @@
+// Server configuration: a JSON file (`--config`) and command-line flags, flags winning.
+// Loaded on the control thread; errors name the file and the JSON pointer.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "dnslb/geo/geo.hpp"
+
+namespace dnslb::config {
+
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct ListenAddress {
+    std::string host;  // numeric IPv4 or IPv6
+    uint16_t port = 53;
+    std::string text() const;
+};
+
+struct NetOverride {
+    std::string cidr;
+    geo::Location where;
+};
+
+struct Config {
+    std::string file;  // where it came from, "" for flags only
+    std::vector<ListenAddress> listen;
+    unsigned workers = 0;  // 0: one per core
+    std::string zones_dir = "zones";
+    std::vector<std::string> geoip;
+    std::vector<NetOverride> nets;
+    std::string http;  // "" = no HTTP API
+    unsigned probers = 1;
+    std::string chaos_version;
+    std::string chaos_id;
+    std::vector<std::string> explain_from = {"127.0.0.0/8", "::1/128"};
+    // Default location for askers nobody can place; used by proximity steering when set.
+    bool has_default_location = false;
+    double default_lat = 0;
+    double default_lon = 0;
+    uint32_t tcp_idle_timeout_ms = 10000;
+    uint32_t tcp_max_connections = 1024;  // per worker
+    std::string log_level = "info";
+    std::string api_token;
+};
+
+// Parses `--listen` style "127.0.0.1:5353", "[::1]:5353", "::1" (port 53). Throws ConfigError.
+ListenAddress parse_listen(const std::string& text);
+
+// Reads a JSON config file into `cfg` (keys as documented in README). Throws ConfigError with
+// "<file>: <pointer>: <reason>".
+void load_config_file(const std::string& path, Config& cfg);
+
+// Parses "a.b.c.d/n" or "x::/n" into family/bytes/prefix; throws std::invalid_argument.
+void parse_cidr(const std::string& text, uint8_t& family, uint8_t* bytes, uint8_t& prefix);
+
+}  // namespace dnslb::config

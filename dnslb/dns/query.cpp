@@ -1,0 +1,164 @@
+#include "dnslb/dns/query.hpp"
+
+namespace dnslb::dns {
+
+namespace {
+
+// RFC 7871 section 6: FAMILY, SOURCE PREFIX-LENGTH, SCOPE PREFIX-LENGTH, ADDRESS truncated to
+// the source prefix. Anything inconsistent is FORMERR (section 7.1.1: address bits set beyond
+// the prefix, a prefix longer than the family allows, an unknown family).
+bool parse_ecs(const uint8_t* p, size_t len, ClientSubnet& out) noexcept {
+    if (len < 4) {
+        return false;
+    }
+    out.family = load_u16(p);
+    out.source_prefix = p[2];
+    out.scope_prefix = p[3];
+    size_t max_bits = out.family == 1 ? 32 : out.family == 2 ? 128 : 0;
+    if (max_bits == 0 || out.source_prefix > max_bits) {
+        return false;
+    }
+    size_t addr_len = (out.source_prefix + 7U) / 8U;
+    if (len - 4 != addr_len) {
+        return false;
+    }
+    std::memset(out.address, 0, sizeof(out.address));
+    std::memcpy(out.address, p + 4, addr_len);
+    if (out.source_prefix % 8 != 0) {
+        auto mask = static_cast<uint8_t>(0xFFU >> (out.source_prefix % 8));
+        if ((out.address[addr_len - 1] & mask) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Walks the options of an OPT RDATA. Unknown options are ignored (RFC 6891 section 6.1.2).
+bool parse_options(Reader& r, size_t rdlen, Query& q) noexcept {
+    size_t end = r.pos() + rdlen;
+    if (rdlen > r.remaining()) {
+        return false;
+    }
+    while (r.ok() && r.pos() < end) {
+        uint16_t code = r.u16();
+        uint16_t olen = r.u16();
+        if (!r.ok() || r.pos() + olen > end) {
+            return false;
+        }
+        const uint8_t* body = r.here();
+        if (code == kOptionEcs) {
+            if (q.has_ecs || !parse_ecs(body, olen, q.ecs)) {
+                return false;
+            }
+            q.has_ecs = true;
+        } else if (code == kOptionCookie) {
+            // RFC 7873 section 5.2.2: a client cookie alone (8) or with a server cookie (8..32).
+            if (q.has_cookie || olen < 8 || (olen > 8 && (olen < 16 || olen > 40))) {
+                return false;
+            }
+            q.has_cookie = true;
+            q.cookie_len = static_cast<uint8_t>(olen);
+            std::memcpy(q.cookie, body, olen);
+        }
+        r.skip(olen);
+    }
+    return r.ok() && r.pos() == end;
+}
+
+// The question name: uncompressed (nothing precedes it to point at), at most 255 bytes.
+bool parse_qname(Reader& r, Query& q) noexcept {
+    const uint8_t* start = r.here();
+    size_t len = wire_name_length(start, r.remaining());
+    if (len == 0) {
+        return false;
+    }
+    q.qname = start;
+    q.qname_len = len;
+    for (size_t i = 0; i < len; ++i) {
+        q.qname_lower[i] = ascii_lower(start[i]);
+    }
+    r.skip(len);
+    return r.ok();
+}
+
+}  // namespace
+
+ParseStatus parse_query(const uint8_t* pkt, size_t len, Query& q) noexcept {
+    q.question_end = 0;
+    q.edns = false;
+    q.udp_size = 512;
+    q.edns_version = 0;
+    q.dnssec_ok = false;
+    q.has_ecs = false;
+    q.has_cookie = false;
+    if (len < kHeaderSize) {
+        return ParseStatus::kDrop;
+    }
+    Reader r(pkt, len);
+    q.id = r.u16();
+    q.flags = r.u16();
+    if ((q.flags & kFlagQR) != 0) {
+        return ParseStatus::kDrop;  // never answer a response: reflection loops
+    }
+    q.opcode = static_cast<uint8_t>((q.flags >> 11) & 0x0F);
+    uint16_t qdcount = r.u16();
+    uint16_t ancount = r.u16();
+    uint16_t nscount = r.u16();
+    uint16_t arcount = r.u16();
+    if (qdcount != 1) {
+        return q.opcode == 0 ? ParseStatus::kFormErr : ParseStatus::kNotImp;
+    }
+    if (!parse_qname(r, q)) {
+        return ParseStatus::kFormErr;
+    }
+    q.qtype = r.u16();
+    q.qclass = r.u16();
+    if (!r.ok()) {
+        return ParseStatus::kFormErr;
+    }
+    q.question_end = r.pos();
+    if (q.opcode != 0) {
+        return ParseStatus::kNotImp;
+    }
+    // Answer and authority sections of a query carry nothing for us; skip them to reach OPT.
+    for (uint32_t i = 0; i < static_cast<uint32_t>(ancount) + nscount && r.ok(); ++i) {
+        r.skip_name();
+        r.skip(8);
+        r.skip(r.u16());
+    }
+    for (uint16_t i = 0; i < arcount && r.ok(); ++i) {
+        bool root_owner = r.remaining() > 0 && r.here()[0] == 0;
+        r.skip_name();
+        uint16_t type = r.u16();
+        uint16_t klass = r.u16();
+        uint32_t ttl = r.u32();
+        uint16_t rdlen = r.u16();
+        if (!r.ok()) {
+            return ParseStatus::kFormErr;
+        }
+        if (type != 41) {
+            r.skip(rdlen);
+            continue;
+        }
+        // RFC 6891 section 6.1.1: one OPT, owned by the root; more is FORMERR.
+        if (q.edns || !root_owner) {
+            return ParseStatus::kFormErr;
+        }
+        q.edns = true;
+        q.udp_size = klass < 512 ? 512 : klass;
+        q.edns_version = static_cast<uint8_t>(ttl >> 16);
+        q.dnssec_ok = (ttl & 0x8000U) != 0;
+        if (!parse_options(r, rdlen, q)) {
+            return ParseStatus::kFormErr;
+        }
+    }
+    if (!r.ok()) {
+        return ParseStatus::kFormErr;
+    }
+    if (q.edns && q.edns_version > 0) {
+        return ParseStatus::kBadVers;
+    }
+    return ParseStatus::kOk;
+}
+
+}  // namespace dnslb::dns

@@ -1,0 +1,78 @@
+// Parsing of an incoming query: header, the one question, and the OPT record with the EDNS
+// options we act on (Client Subnet, RFC 7871; Cookie, RFC 7873). Bounded, allocation-free.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "dnslb/dns/wire.hpp"
+
+namespace dnslb::dns {
+
+inline constexpr uint8_t kRcodeNoError = 0;
+inline constexpr uint8_t kRcodeFormErr = 1;
+inline constexpr uint8_t kRcodeServFail = 2;
+inline constexpr uint8_t kRcodeNxDomain = 3;
+inline constexpr uint8_t kRcodeNotImp = 4;
+inline constexpr uint8_t kRcodeRefused = 5;
+inline constexpr uint16_t kRcodeBadVers = 16;  // extended, RFC 6891 section 6.1.3
+inline constexpr uint16_t kRcodeBadCookie = 23;  // extended, RFC 7873 section 8
+
+inline constexpr uint16_t kClassIN = 1;
+inline constexpr uint16_t kClassCH = 3;
+inline constexpr uint16_t kClassANY = 255;
+
+inline constexpr uint16_t kOptionEcs = 8;
+inline constexpr uint16_t kOptionCookie = 10;
+
+// Header flag bits (RFC 1035 section 4.1.1, RFC 4035 for AD/CD).
+inline constexpr uint16_t kFlagQR = 0x8000;
+inline constexpr uint16_t kFlagAA = 0x0400;
+inline constexpr uint16_t kFlagTC = 0x0200;
+inline constexpr uint16_t kFlagRD = 0x0100;
+inline constexpr uint16_t kFlagRA = 0x0080;
+inline constexpr uint16_t kFlagCD = 0x0010;
+
+struct ClientSubnet {
+    uint16_t family = 0;  // 1 IPv4, 2 IPv6 (IANA address family numbers)
+    uint8_t source_prefix = 0;
+    uint8_t scope_prefix = 0;
+    uint8_t address[16] = {};  // zero beyond the source prefix
+};
+
+struct Query {
+    uint16_t id = 0;
+    uint16_t flags = 0;
+    uint8_t opcode = 0;
+    // The question as received (original case) and lower-cased; both uncompressed wire.
+    const uint8_t* qname = nullptr;
+    size_t qname_len = 0;
+    uint8_t qname_lower[kMaxNameWire] = {};
+    uint16_t qtype = 0;
+    uint16_t qclass = 0;
+    size_t question_end = 0;  // offset just past the question
+
+    bool edns = false;
+    uint16_t udp_size = 512;
+    uint8_t edns_version = 0;
+    bool dnssec_ok = false;
+    bool has_ecs = false;
+    ClientSubnet ecs;
+    bool has_cookie = false;
+    uint8_t cookie_len = 0;  // 8 (client only) or 16..40 (client + server)
+    uint8_t cookie[40] = {};
+};
+
+enum class ParseStatus : uint8_t {
+    kOk,
+    kDrop,      // not worth an answer: too short for a header, or a response (QR=1)
+    kFormErr,   // answer FORMERR (header echoed, question when it parsed)
+    kNotImp,    // opcode other than QUERY
+    kBadVers,   // EDNS version > 0
+};
+
+// Parses `len` bytes. On kFormErr/kNotImp/kBadVers the fields parsed so far (id, flags, and the
+// question when question_end != 0) are valid for building the error response.
+ParseStatus parse_query(const uint8_t* pkt, size_t len, Query& q) noexcept;
+
+}  // namespace dnslb::dns

@@ -1,0 +1,624 @@
+#include "dnslb/server/responder.hpp"
+
+#include <algorithm>
+
+#include "dnslb/dns/query.hpp"
+#include "dnslb/dns/wire.hpp"
+#include "dnslb/server/explain.hpp"
+#include "dnslb/steering/steer.hpp"
+
+namespace dnslb::server {
+
+namespace {
+
+using dns::Query;
+using dns::Writer;
+using zone::Node;
+using zone::RRset;
+using zone::Zone;
+
+constexpr size_t kMaxCnameChain = 8;  // loop guard for in-zone CNAME chains
+constexpr size_t kMaxPointerOffset = 0x3FFF;
+constexpr size_t kRRFixed = 10;  // TYPE CLASS TTL RDLENGTH
+
+// A name being resolved: lower-cased copy for lookups, and where its uncompressed original
+// sits in the response so owners can point at it (or at any of its suffixes).
+struct Name {
+    uint8_t lower[dns::kMaxNameWire];
+    size_t len = 0;
+    size_t offset = 0;  // position in the response
+    size_t labels = 0;
+    uint8_t label_at[dns::kMaxLabels + 1] = {};  // start of each label, then the root
+
+    void set(const uint8_t* wire, size_t n, size_t at) noexcept {
+        len = n;
+        offset = at;
+        labels = 0;
+        for (size_t i = 0; i < n; ++i) {
+            lower[i] = dns::ascii_lower(wire[i]);
+        }
+        for (size_t pos = 0; pos < n && lower[pos] != 0 && labels < dns::kMaxLabels;
+             pos += lower[pos] + 1U) {
+            label_at[labels++] = static_cast<uint8_t>(pos);
+        }
+        label_at[labels] = static_cast<uint8_t>(n - 1);
+    }
+    // The suffix that keeps the last `keep` labels.
+    std::string_view suffix(size_t keep) const noexcept {
+        size_t start = label_at[labels - keep];
+        return {reinterpret_cast<const char*>(lower + start), len - start};
+    }
+    size_t suffix_offset(size_t keep) const noexcept { return offset + label_at[labels - keep]; }
+};
+
+struct Response {
+    Writer w;
+    const Query& q;
+    const Snapshot& snap;
+    Stats& stats;
+    uint16_t an = 0;
+    uint16_t ns = 0;
+    uint16_t ar = 0;
+    uint16_t flags = 0;
+    uint16_t rcode = 0;  // may be extended (> 15)
+    uint8_t ecs_scope = 0;
+    bool truncated = false;
+
+    // Owner name: a pointer where possible, else the literal name.
+    void owner(size_t offset, std::string_view literal) noexcept {
+        if (offset <= kMaxPointerOffset) {
+            w.pointer(offset);
+        } else {
+            w.bytes(literal.data(), literal.size());
+        }
+    }
+
+    // Appends every RR of an RRset owned by the name at `owner_off`. Fills `rdata_off` (when
+    // non-null) with where each RR's RDATA landed. On overflow nothing of the RRset stays.
+    bool rrset(const RRset& set, size_t owner_off, std::string_view owner_lit, uint16_t& count,
+               uint32_t ttl_override = UINT32_MAX, size_t* rdata_off = nullptr,
+               size_t max_off = 0) noexcept {
+        size_t mark = w.pos();
+        size_t n = set.rr_offsets.size();
+        for (size_t i = 0; i < n; ++i) {
+            size_t begin = set.rr_offsets[i];
+            size_t end = i + 1 < n ? set.rr_offsets[i + 1] : set.wire.size();
+            owner(owner_off, owner_lit);
+            size_t rr_at = w.pos();
+            w.bytes(set.wire.data() + begin, end - begin);
+            if (!w.ok()) {
+                w.rewind(mark);
+                return false;
+            }
+            if (ttl_override != UINT32_MAX) {
+                w.put_u16_at(rr_at + 4, static_cast<uint16_t>(ttl_override >> 16));
+                w.put_u16_at(rr_at + 6, static_cast<uint16_t>(ttl_override));
+            }
+            if (rdata_off != nullptr && i < max_off) {
+                rdata_off[i] = rr_at + kRRFixed;
+            }
+        }
+        count = static_cast<uint16_t>(count + n);
+        return true;
+    }
+};
+
+void write_header(Response& r, uint16_t qdcount) noexcept {
+    r.w.u16(r.q.id);
+    r.w.u16(0);  // flags, final value written at the end
+    r.w.u16(qdcount);
+    r.w.u16(0);
+    r.w.u16(0);
+    r.w.u16(0);
+}
+
+void write_question(Response& r) noexcept {
+    r.w.bytes(r.q.qname, r.q.qname_len);  // original case, RFC 1035 section 7.3 / 0x20 users
+    r.w.u16(r.q.qtype);
+    r.w.u16(r.q.qclass);
+}
+
+// The SOA of the zone in the authority section, TTL = min(SOA TTL, minimum) (RFC 2308 sec. 3).
+void add_negative_soa(Response& r, const Zone& z, const Name& name, size_t zone_labels) noexcept {
+    const Node* apex = z.find(z.origin);
+    const RRset* soa = apex != nullptr ? apex->find(zone::kTypeSOA) : nullptr;
+    if (soa == nullptr) {
+        return;
+    }
+    if (!r.rrset(*soa, name.suffix_offset(zone_labels), name.suffix(zone_labels), r.ns,
+                 z.neg_ttl_s)) {
+        r.truncated = true;
+    }
+}
+
+struct Lookup {
+    const Zone& zone;
+    size_t zone_labels;
+};
+
+// Where the asker is, for steering and the ECS scope.
+geo::Location locate(const Response& r, const ClientAddress& client) noexcept {
+    const geo::Resolver* g = r.snap.geo.get();
+    if (g == nullptr) {
+        return {};
+    }
+    if (r.q.has_ecs) {
+        // Source prefix 0: the client asks for no location to be used (RFC 7871 section 7.1.2).
+        if (r.q.ecs.source_prefix == 0) {
+            return {};
+        }
+        return g->lookup(r.q.ecs.family == 1 ? 4 : 6, r.q.ecs.address, r.q.ecs.source_prefix);
+    }
+    return g->lookup(client.family, client.bytes, client.family == 4 ? 32 : 128);
+}
+
+uint64_t client_hash(const Query& q, const ClientAddress& client) noexcept {
+    // FNV-1a over the client subnet (ECS prefix, else /24 or /56 of the source): one subnet
+    // always lands on the same choice where steering needs a tie-break.
+    uint8_t bytes[16] = {};
+    size_t n = 0;
+    if (q.has_ecs) {
+        n = (q.ecs.source_prefix + 7U) / 8U;
+        std::memcpy(bytes, q.ecs.address, n);
+    } else {
+        n = client.family == 4 ? 3 : 7;
+        std::memcpy(bytes, client.bytes, n);
+    }
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; ++i) {
+        h = (h ^ bytes[i]) * 1099511628211ULL;
+    }
+    return h;
+}
+
+// A and AAAA from a pool: steer, then one RR per usable address of the chosen origins.
+void answer_pool(Response& r, const Zone& z, const Node& node, const Name& name, size_t zlabels,
+                 const ClientAddress& client, AnswerNote* note) noexcept {
+    int family = r.q.qtype == zone::kTypeA ? 4 : 6;
+    geo::Location where = locate(r, client);
+    steering::Decision d =
+        steering::steer(z, node.pool, where, client_hash(r.q, client), family, r.snap.health);
+    r.stats.bump(r.stats.pool_answers);
+    if (d.location_used && where.known) {
+        uint8_t src = r.q.has_ecs ? r.q.ecs.source_prefix : 0;
+        r.ecs_scope = std::min(src, where.prefix_len);
+    }
+    if (note != nullptr) {
+        note->pool = d.pool;
+        note->origin_count = std::min<uint8_t>(d.count, 16);
+        std::copy_n(d.origins, note->origin_count, note->origins);
+    }
+    if (d.kind == steering::Decision::Kind::kServFail) {
+        r.rcode = dns::kRcodeServFail;
+        return;
+    }
+    if (d.kind == steering::Decision::Kind::kNoData || d.count == 0) {
+        add_negative_soa(r, z, name, zlabels);
+        return;
+    }
+    const zone::Pool& pool = z.pools[static_cast<size_t>(d.pool)];
+    const zone::Pool& first = z.pools[static_cast<size_t>(node.pool)];
+    uint32_t ttl = node.pool_ttl_s != 0 ? node.pool_ttl_s : first.ttl_s;
+    if (d.degraded && first.ttl_degraded_s != 0) {
+        ttl = std::min(ttl, first.ttl_degraded_s);
+    }
+    size_t mark = r.w.pos();
+    uint16_t count = 0;
+    for (uint8_t i = 0; i < d.count; ++i) {
+        const zone::Origin& o = pool.origins[d.origins[i]];
+        for (const zone::Address& a : o.addresses) {
+            if (a.family != family || (!d.all_down && !steering::address_up(a, r.snap.health))) {
+                continue;
+            }
+            r.owner(name.offset, name.suffix(name.labels));
+            r.w.u16(r.q.qtype);
+            r.w.u16(dns::kClassIN);
+            r.w.u32(ttl);
+            r.w.u16(family == 4 ? 4 : 16);
+            r.w.bytes(a.bytes.data(), family == 4 ? 4 : 16);
+            ++count;
+        }
+    }
+    if (!r.w.ok()) {
+        r.w.rewind(mark);
+        r.truncated = true;
+        return;
+    }
+    r.an = static_cast<uint16_t>(r.an + count);
+}
+
+// RFC 8482: one RRset for ANY, or a synthesized HINFO where the name has only a pool.
+void answer_any(Response& r, const Node& node, const Name& name) noexcept {
+    if (!node.rrsets.empty()) {
+        if (!r.rrset(node.rrsets.front(), name.offset, name.suffix(name.labels), r.an)) {
+            r.truncated = true;
+        }
+        return;
+    }
+    static constexpr uint8_t kHinfo[] = {7, 'R', 'F', 'C', '8', '4', '8', '2', 0};
+    r.owner(name.offset, name.suffix(name.labels));
+    r.w.u16(zone::kTypeHINFO);
+    r.w.u16(dns::kClassIN);
+    r.w.u32(3600);
+    r.w.u16(sizeof(kHinfo));
+    r.w.bytes(kHinfo, sizeof(kHinfo));
+    r.an++;
+}
+
+// Referral (RFC 1034 section 4.3.2 step 3b): NS of the cut in authority, glue in additional.
+void answer_referral(Response& r, const Zone& z, const Node& cut, const Name& name,
+                     size_t cut_labels) noexcept {
+    const RRset* ns = cut.find(zone::kTypeNS);
+    if (ns == nullptr) {
+        return;
+    }
+    r.flags &= static_cast<uint16_t>(~dns::kFlagAA);
+    r.stats.bump(r.stats.referrals);
+    size_t rdata_off[32];
+    if (!r.rrset(*ns, name.suffix_offset(cut_labels), name.suffix(cut_labels), r.ns, UINT32_MAX,
+                 rdata_off, 32)) {
+        r.truncated = true;
+        return;
+    }
+    size_t n = std::min<size_t>(ns->rdata.size(), 32);
+    for (size_t i = 0; i < n; ++i) {
+        const std::string& target = ns->rdata[i];
+        uint8_t lower[dns::kMaxNameWire];
+        size_t tl = std::min(target.size(), sizeof(lower));
+        for (size_t k = 0; k < tl; ++k) {
+            lower[k] = dns::ascii_lower(static_cast<uint8_t>(target[k]));
+        }
+        const Node* glue = z.find({reinterpret_cast<const char*>(lower), tl});
+        if (glue == nullptr) {
+            continue;
+        }
+        for (uint16_t type : {zone::kTypeA, zone::kTypeAAAA}) {
+            const RRset* set = glue->find(type);
+            // Glue that does not fit makes the referral unusable: TC, as RFC 9471 asks.
+            if (set != nullptr && !r.rrset(*set, rdata_off[i], target, r.ar)) {
+                r.truncated = true;
+                return;
+            }
+        }
+    }
+}
+
+// RFC 1034 section 4.3.2 for one zone, with CNAME chains restarted inside the zone.
+void answer_in_zone(Response& r, const Zone& z, const ClientAddress& client,
+                    AnswerNote* note) noexcept {
+    size_t zlabels = dns::wire_name_labels(reinterpret_cast<const uint8_t*>(z.origin.data()));
+    Name name;
+    name.set(r.q.qname, r.q.qname_len, dns::kHeaderSize);
+    if (note != nullptr) {
+        note->zone = &z;
+    }
+    const Node* visited[kMaxCnameChain + 1] = {};
+    for (size_t hop = 0; hop <= kMaxCnameChain; ++hop) {
+        // 1. A zone cut at or above the name (not at the name for DS: the parent answers DS).
+        bool ds_at_cut = false;
+        for (size_t keep = zlabels + 1; keep <= name.labels; ++keep) {
+            const Node* n = z.find(name.suffix(keep));
+            if (n == nullptr) {
+                break;  // no node: nothing deeper exists either (ENTs are nodes)
+            }
+            if (n->delegation) {
+                if (keep == name.labels && r.q.qtype == zone::kTypeDS) {
+                    ds_at_cut = true;
+                    break;
+                }
+                if (hop == 0) {
+                    answer_referral(r, z, *n, name, keep);
+                }
+                return;
+            }
+        }
+        // 2. The name itself, or the wildcard at its closest encloser (RFC 4592 section 3.3.1).
+        const Node* node = z.find(name.suffix(name.labels));
+        if (node == nullptr) {
+            size_t encloser = name.labels - 1;
+            while (encloser > zlabels && z.find(name.suffix(encloser)) == nullptr) {
+                --encloser;
+            }
+            uint8_t wild[dns::kMaxNameWire];
+            std::string_view ce = name.suffix(encloser);
+            if (ce.size() + 2 <= sizeof(wild)) {
+                wild[0] = 1;
+                wild[1] = '*';
+                std::memcpy(wild + 2, ce.data(), ce.size());
+                node = z.find({reinterpret_cast<const char*>(wild), ce.size() + 2});
+            }
+            if (node == nullptr) {
+                r.rcode = dns::kRcodeNxDomain;  // after a CNAME too: RFC 6604 section 3
+                add_negative_soa(r, z, name, zlabels);
+                return;
+            }
+        }
+        uint16_t qtype = r.q.qtype;
+        if (node->empty()) {
+            add_negative_soa(r, z, name, zlabels);  // empty non-terminal: NODATA
+            return;
+        }
+        if (qtype == zone::kTypeANY) {
+            answer_any(r, *node, name);
+            return;
+        }
+        if (node->pool >= 0 && (qtype == zone::kTypeA || qtype == zone::kTypeAAAA)) {
+            answer_pool(r, z, *node, name, zlabels, client, note);
+            return;
+        }
+        if (const RRset* set = node->find(qtype); set != nullptr) {
+            if (!r.rrset(*set, name.offset, name.suffix(name.labels), r.an)) {
+                r.truncated = true;
+            }
+            return;
+        }
+        const RRset* cname = node->find(zone::kTypeCNAME);
+        if (cname == nullptr || ds_at_cut) {
+            add_negative_soa(r, z, name, zlabels);
+            return;
+        }
+        size_t target_off = 0;
+        if (!r.rrset(*cname, name.offset, name.suffix(name.labels), r.an, UINT32_MAX,
+                     &target_off, 1)) {
+            r.truncated = true;
+            return;
+        }
+        // Follow only inside this zone; the resolver chases the rest itself. A name already
+        // in the chain ends it: each CNAME appears once (RFC 2181 section 5).
+        const std::string& target = cname->rdata.front();
+        Name next;
+        next.set(reinterpret_cast<const uint8_t*>(target.data()), target.size(), target_off);
+        if (next.labels < zlabels || next.suffix(zlabels) != std::string_view(z.origin)) {
+            return;
+        }
+        visited[hop] = node;
+        for (size_t k = 0; k <= hop; ++k) {
+            if (z.find(next.suffix(next.labels)) == visited[k]) {
+                return;
+            }
+        }
+        name = next;
+    }
+}
+
+bool explain_allowed(const Snapshot& snap, const ClientAddress& client) noexcept {
+    for (const auto& n : snap.options.explain_from) {
+        if (n.contains(client.family, client.bytes)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// CHAOS TXT for a name we serve: the explanation of its answer, one TXT RR per line. A
+// diagnostic for operators, allowed only from explain_from; unlike every other branch it
+// allocates (it builds text), which is why it is gated.
+void answer_explain(Response& r, const ClientAddress& client) noexcept {
+    if (r.q.qtype != zone::kTypeTXT || !explain_allowed(r.snap, client) ||
+        r.snap.find_zone(r.q.qname_lower, r.q.qname_len) == nullptr) {
+        r.rcode = dns::kRcodeRefused;
+        r.flags &= static_cast<uint16_t>(~dns::kFlagAA);
+        return;
+    }
+    Asker asker;
+    if (r.q.has_ecs) {
+        asker.family = r.q.ecs.family == 1 ? 4 : 6;
+        std::memcpy(asker.bytes, r.q.ecs.address, 16);
+        asker.prefix = r.q.ecs.source_prefix;
+        asker.is_subnet = true;
+    } else {
+        asker.family = client.family;
+        std::memcpy(asker.bytes, client.bytes, 16);
+        asker.prefix = client.family == 4 ? 32 : 128;
+    }
+    try {
+        for (const std::string& line : explain_wire(r.snap, r.q.qname_lower, r.q.qname_len,
+                                                    asker)) {
+            size_t mark = r.w.pos();
+            r.w.pointer(dns::kHeaderSize);
+            r.w.u16(zone::kTypeTXT);
+            r.w.u16(dns::kClassCH);
+            r.w.u32(0);
+            size_t rdlen_at = r.w.pos();
+            r.w.u16(0);
+            for (size_t at = 0; at < line.size() || at == 0; at += 255) {
+                size_t n = std::min<size_t>(255, line.size() - at);
+                r.w.u8(static_cast<uint8_t>(n));
+                r.w.bytes(line.data() + at, n);
+            }
+            if (!r.w.ok()) {
+                r.w.rewind(mark);
+                r.truncated = true;
+                return;
+            }
+            r.w.put_u16_at(rdlen_at, static_cast<uint16_t>(r.w.pos() - rdlen_at - 2));
+            r.an++;
+        }
+    } catch (...) {
+        r.rcode = dns::kRcodeServFail;
+    }
+}
+
+void answer_chaos(Response& r, const ClientAddress& client) noexcept {
+    // version.bind / version.server and id.server / hostname.bind TXT (RFC 4892).
+    static constexpr uint8_t kVersionBind[] = "\7version\4bind";
+    static constexpr uint8_t kVersionServer[] = "\7version\6server";
+    static constexpr uint8_t kIdServer[] = "\2id\6server";
+    static constexpr uint8_t kHostnameBind[] = "\10hostname\4bind";
+    auto is = [&](const uint8_t* name, size_t n) {
+        return r.q.qname_len == n && std::memcmp(r.q.qname_lower, name, n) == 0;
+    };
+    const std::string* text = nullptr;
+    if (is(kVersionBind, sizeof(kVersionBind)) || is(kVersionServer, sizeof(kVersionServer))) {
+        text = &r.snap.options.chaos_version;
+    } else if (is(kIdServer, sizeof(kIdServer)) || is(kHostnameBind, sizeof(kHostnameBind))) {
+        text = &r.snap.options.chaos_id;
+    }
+    if (text == nullptr) {
+        answer_explain(r, client);
+        return;
+    }
+    if (text->empty() || (r.q.qtype != zone::kTypeTXT && r.q.qtype != zone::kTypeANY)) {
+        r.rcode = dns::kRcodeRefused;
+        r.flags &= static_cast<uint16_t>(~dns::kFlagAA);
+        return;
+    }
+    size_t len = std::min<size_t>(text->size(), 255);
+    r.w.pointer(dns::kHeaderSize);
+    r.w.u16(zone::kTypeTXT);
+    r.w.u16(dns::kClassCH);
+    r.w.u32(0);
+    r.w.u16(static_cast<uint16_t>(len + 1));
+    r.w.u8(static_cast<uint8_t>(len));
+    r.w.bytes(text->data(), len);
+    r.an++;
+}
+
+// OPT (RFC 6891 section 6.1.2) with the ECS option echoed back with our scope.
+size_t opt_size(const Query& q) noexcept {
+    size_t n = 11;
+    if (q.has_ecs) {
+        n += 4 + 4 + (q.ecs.source_prefix + 7U) / 8U;
+    }
+    return n;
+}
+
+void write_opt(Response& r) noexcept {
+    const Query& q = r.q;
+    r.w.u8(0);
+    r.w.u16(zone::kTypeOPT);
+    r.w.u16(r.snap.options.edns_udp_size);
+    r.w.u32(static_cast<uint32_t>(r.rcode >> 4) << 24);  // extended rcode, version 0, DO clear
+    size_t rdlen_at = r.w.pos();
+    r.w.u16(0);
+    if (q.has_ecs) {
+        size_t addr_len = (q.ecs.source_prefix + 7U) / 8U;
+        r.w.u16(dns::kOptionEcs);
+        r.w.u16(static_cast<uint16_t>(4 + addr_len));
+        r.w.u16(q.ecs.family);
+        r.w.u8(q.ecs.source_prefix);
+        r.w.u8(r.ecs_scope);
+        r.w.bytes(q.ecs.address, addr_len);
+    }
+    r.w.put_u16_at(rdlen_at, static_cast<uint16_t>(r.w.pos() - rdlen_at - 2));
+    r.ar++;
+}
+
+size_t finish(Response& r, uint16_t qdcount) noexcept {
+    uint16_t flags = r.flags | static_cast<uint16_t>(r.rcode & 0x0F);
+    if (r.truncated) {
+        flags |= dns::kFlagTC;
+        r.stats.bump(r.stats.truncated);
+    }
+    r.w.put_u16_at(2, flags);
+    r.w.put_u16_at(4, qdcount);
+    r.w.put_u16_at(6, r.an);
+    r.w.put_u16_at(8, r.ns);
+    r.w.put_u16_at(10, r.ar);
+    r.stats.bump(r.stats.rcodes[std::min<size_t>(r.rcode, 23)]);
+    return r.w.pos();
+}
+
+size_t max_response(const Query& q, const Snapshot& snap, Transport t, size_t cap) noexcept {
+    if (t == Transport::kTcp) {
+        return std::min<size_t>(cap, 65535);
+    }
+    size_t limit = q.edns ? std::clamp<size_t>(q.udp_size, 512, snap.options.edns_udp_size) : 512;
+    return std::min(cap, limit);
+}
+
+}  // namespace
+
+size_t qtype_slot(uint16_t qtype) noexcept {
+    switch (qtype) {
+        case zone::kTypeA:
+            return 0;
+        case zone::kTypeAAAA:
+            return 1;
+        case zone::kTypeMX:
+            return 2;
+        case zone::kTypeTXT:
+            return 3;
+        default:
+            return 4;
+    }
+}
+
+size_t respond(const Snapshot& snap, const uint8_t* pkt, size_t len, const ClientAddress& client,
+               Transport transport, uint8_t* out, size_t out_cap, Stats& stats,
+               AnswerNote* note) noexcept {
+    Query q;
+    dns::ParseStatus status = dns::parse_query(pkt, len, q);
+    stats.bump(stats.queries[static_cast<size_t>(transport)]);
+    if (status == dns::ParseStatus::kDrop) {
+        stats.bump(stats.dropped);
+        return 0;
+    }
+    bool have_question = q.question_end != 0;
+    size_t limit = max_response(q, snap, transport, out_cap);
+    Response r{Writer(out, limit), q, snap, stats};
+    // RD is copied (RFC 1035 section 4.1.1); RA stays clear: we do not recurse.
+    r.flags = static_cast<uint16_t>(dns::kFlagQR | (q.flags & (0x7800 | dns::kFlagRD)));
+    write_header(r, have_question ? 1 : 0);
+    if (have_question) {
+        write_question(r);
+    }
+    switch (status) {
+        case dns::ParseStatus::kFormErr:
+            r.rcode = dns::kRcodeFormErr;
+            return finish(r, have_question ? 1 : 0);
+        case dns::ParseStatus::kNotImp:
+            r.rcode = dns::kRcodeNotImp;
+            return finish(r, have_question ? 1 : 0);
+        case dns::ParseStatus::kBadVers:
+            r.rcode = dns::kRcodeBadVers;
+            q.has_ecs = false;
+            write_opt(r);
+            return finish(r, 1);
+        default:
+            break;
+    }
+    stats.bump(stats.qtypes[qtype_slot(q.qtype)]);
+    if (q.has_ecs) {
+        stats.bump(stats.ecs);
+    }
+    size_t opt_len = q.edns ? opt_size(q) : 0;
+    size_t question_end = r.w.pos();
+    r.w.limit(limit - opt_len);
+    if (q.qtype == zone::kTypeOPT || q.qtype == 251 || q.qtype == 252) {
+        // OPT is not a question; IXFR/AXFR are not served (no secondaries to feed).
+        r.rcode = q.qtype == zone::kTypeOPT ? dns::kRcodeFormErr : dns::kRcodeRefused;
+    } else if (q.qclass == dns::kClassCH) {
+        r.flags |= dns::kFlagAA;
+        answer_chaos(r, client);
+    } else if (q.qclass != dns::kClassIN) {
+        r.rcode = dns::kRcodeRefused;
+    } else if (const Zone* z = snap.find_zone(q.qname_lower, q.qname_len); z == nullptr) {
+        r.rcode = dns::kRcodeRefused;
+    } else {
+        r.flags |= dns::kFlagAA;
+        answer_in_zone(r, *z, client, note);
+    }
+    if (r.truncated) {
+        // RFC 2181 section 9: a truncated response carries no partial RRsets; the client
+        // retries over TCP.
+        r.w.rewind(question_end);
+        r.an = r.ns = r.ar = 0;
+    }
+    if (q.edns) {
+        dns::Writer opt(out + r.w.pos(), opt_len);
+        Response tail{opt, q, snap, stats};
+        tail.rcode = r.rcode;
+        tail.ecs_scope = r.ecs_scope;
+        write_opt(tail);
+        r.w.rewind(r.w.pos() + tail.w.pos());
+        r.ar++;
+    }
+    if (note != nullptr) {
+        note->scope = r.ecs_scope;
+        note->rcode = static_cast<uint8_t>(r.rcode);
+    }
+    return finish(r, 1);
+}
+
+}  // namespace dnslb::server

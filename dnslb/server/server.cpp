@@ -1,0 +1,503 @@
+#include "dnslb/server/server.hpp"
+
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <cerrno>
+#include <cstring>
+#include <list>
+#include <stdexcept>
+
+#include "dnslb/dns/wire.hpp"
+
+namespace dnslb::server {
+
+namespace {
+
+constexpr size_t kBatch = 64;            // datagrams per recvmmsg/sendmmsg call
+constexpr size_t kMaxBatchesPerWake = 8; // then yield to TCP and timers
+constexpr size_t kUdpBuffer = 4096;      // one query; larger datagrams are truncated, then FORMERR
+constexpr size_t kTcpMax = 65535;
+
+union SockAddr {
+    sockaddr sa;
+    sockaddr_in v4;
+    sockaddr_in6 v6;
+    sockaddr_storage storage;
+};
+
+SockAddr to_sockaddr(const config::ListenAddress& a, socklen_t& len) {
+    SockAddr sa{};
+    if (inet_pton(AF_INET, a.host.c_str(), &sa.v4.sin_addr) == 1) {
+        sa.v4.sin_family = AF_INET;
+        sa.v4.sin_port = htons(a.port);
+        len = sizeof(sockaddr_in);
+    } else {
+        inet_pton(AF_INET6, a.host.c_str(), &sa.v6.sin6_addr);
+        sa.v6.sin6_family = AF_INET6;
+        sa.v6.sin6_port = htons(a.port);
+        len = sizeof(sockaddr_in6);
+    }
+    return sa;
+}
+
+ClientAddress client_of(const sockaddr* sa) noexcept {
+    ClientAddress c;
+    if (sa->sa_family == AF_INET) {
+        c.family = 4;
+        std::memcpy(c.bytes, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, 4);
+    } else {
+        c.family = 6;
+        std::memcpy(c.bytes, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, 16);
+    }
+    return c;
+}
+
+// libuv 1.44 has no UV_UDP_REUSEPORT: the option goes on the fd before bind.
+int bound_socket(const config::ListenAddress& a, int type) {
+    socklen_t len = 0;
+    SockAddr sa = to_sockaddr(a, len);
+    int fd = socket(sa.sa.sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        throw std::runtime_error(a.text() + ": socket: " + std::strerror(errno));
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (sa.sa.sa_family == AF_INET6) {
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    }
+    if (bind(fd, &sa.sa, len) != 0) {
+        int err = errno;
+        close(fd);
+        throw std::runtime_error(a.text() + (type == SOCK_DGRAM ? " (udp)" : " (tcp)") +
+                                 ": bind: " + std::strerror(err));
+    }
+    return fd;
+}
+
+}  // namespace
+
+struct TcpConn;
+
+class Worker {
+public:
+    Worker(SnapshotHolder& snaps, TcpLimits limits) : snaps_(snaps), limits_(limits) {
+        uv_loop_init(&loop_);
+        uv_async_init(&loop_, &async_, on_async);
+        async_.data = this;
+        in_.resize(kBatch * kUdpBuffer);
+        out_.resize(kBatch * kUdpBuffer);
+        tcp_out_.resize(kTcpMax + 2);
+        tcp_read_.resize(kTcpMax + 2);
+    }
+    ~Worker() {
+        for (int fd : udp_fds_) {
+            if (fd >= 0) {
+                close(fd);
+            }
+        }
+        uv_loop_close(&loop_);
+    }
+
+    void add_udp(int fd) { udp_fds_.push_back(fd); }
+    void add_tcp(int fd) { tcp_fds_.push_back(fd); }
+
+    void run() {
+        for (size_t i = 0; i < udp_fds_.size(); ++i) {
+            auto* p = new uv_poll_t;
+            uv_poll_init(&loop_, p, udp_fds_[i]);
+            p->data = this;
+            uv_poll_start(p, UV_READABLE, on_udp);
+            polls_.push_back(p);
+        }
+        for (int fd : tcp_fds_) {
+            auto* t = new uv_tcp_t;
+            uv_tcp_init(&loop_, t);
+            uv_tcp_open(t, fd);
+            t->data = this;
+            uv_listen(reinterpret_cast<uv_stream_t*>(t), 1024, on_accept);
+            listeners_.push_back(t);
+        }
+        uv_run(&loop_, UV_RUN_DEFAULT);
+    }
+
+    void request_stop() {
+        stopping_.store(true, std::memory_order_release);
+        uv_async_send(&async_);
+    }
+    void wake() { uv_async_send(&async_); }
+
+    WorkerEpoch epoch;
+    Stats stats;
+
+private:
+    friend struct TcpConn;
+
+    const Snapshot* current() noexcept {
+        const Snapshot* s = snaps_.load();
+        return s;
+    }
+    void quiesce(const Snapshot* s) noexcept {
+        if (s != nullptr) {
+            epoch.seen.store(s->generation, std::memory_order_release);
+        }
+    }
+
+    static void on_async(uv_async_t* a) {
+        auto* w = static_cast<Worker*>(a->data);
+        w->quiesce(w->current());
+        if (w->stopping_.load(std::memory_order_acquire) && !w->shut_) {
+            w->shut_ = true;
+            w->shutdown();
+        }
+    }
+
+    // recvmmsg/sendmmsg on the raw fd: one syscall per batch each way.
+    static void on_udp(uv_poll_t* p, int status, int /*events*/) {
+        if (status < 0) {
+            return;
+        }
+        auto* w = static_cast<Worker*>(p->data);
+        int fd = -1;
+        uv_fileno(reinterpret_cast<uv_handle_t*>(p), &fd);
+        const Snapshot* snap = w->current();
+        for (size_t round = 0; round < kMaxBatchesPerWake; ++round) {
+            size_t got = w->udp_batch(fd, snap);
+            if (got < kBatch) {
+                break;
+            }
+        }
+        w->quiesce(snap);
+    }
+
+    size_t udp_batch(int fd, const Snapshot* snap) noexcept {
+        mmsghdr in_msgs[kBatch];
+        iovec in_iov[kBatch];
+        SockAddr addrs[kBatch];
+        for (size_t i = 0; i < kBatch; ++i) {
+            in_iov[i] = {in_.data() + i * kUdpBuffer, kUdpBuffer};
+            in_msgs[i] = {};
+            in_msgs[i].msg_hdr.msg_iov = &in_iov[i];
+            in_msgs[i].msg_hdr.msg_iovlen = 1;
+            in_msgs[i].msg_hdr.msg_name = &addrs[i];
+            in_msgs[i].msg_hdr.msg_namelen = sizeof(SockAddr);
+        }
+        int n = recvmmsg(fd, in_msgs, kBatch, MSG_DONTWAIT, nullptr);
+        if (n <= 0) {
+            return 0;
+        }
+        mmsghdr out_msgs[kBatch];
+        iovec out_iov[kBatch];
+        size_t outn = 0;
+        for (int i = 0; i < n; ++i) {
+            size_t len = in_msgs[i].msg_len;
+            if (snap == nullptr) {
+                continue;
+            }
+            ClientAddress client = client_of(&addrs[i].sa);
+            uint8_t* out = out_.data() + static_cast<size_t>(i) * kUdpBuffer;
+            size_t rlen = respond(*snap, in_.data() + static_cast<size_t>(i) * kUdpBuffer, len,
+                                  client, Transport::kUdp, out, kUdpBuffer, stats);
+            if (rlen == 0) {
+                continue;
+            }
+            out_iov[outn] = {out, rlen};
+            out_msgs[outn] = {};
+            out_msgs[outn].msg_hdr.msg_iov = &out_iov[outn];
+            out_msgs[outn].msg_hdr.msg_iovlen = 1;
+            out_msgs[outn].msg_hdr.msg_name = &addrs[i];
+            out_msgs[outn].msg_hdr.msg_namelen = in_msgs[i].msg_hdr.msg_namelen;
+            ++outn;
+        }
+        size_t sent = 0;
+        while (sent < outn) {
+            int s = sendmmsg(fd, out_msgs + sent, static_cast<unsigned>(outn - sent),
+                             MSG_DONTWAIT);
+            if (s <= 0) {
+                // Socket buffer full: UDP may drop, the client retries; never block a worker.
+                for (; sent < outn; ++sent) {
+                    stats.bump(stats.dropped);
+                }
+                break;
+            }
+            sent += static_cast<size_t>(s);
+        }
+        return static_cast<size_t>(n);
+    }
+
+    static void on_accept(uv_stream_t* server, int status);
+    void shutdown();
+
+    SnapshotHolder& snaps_;
+    TcpLimits limits_;
+    uv_loop_t loop_{};
+    uv_async_t async_{};
+    std::atomic<bool> stopping_{false};
+    bool shut_ = false;
+    std::vector<int> udp_fds_;
+    std::vector<int> tcp_fds_;
+    std::vector<uv_poll_t*> polls_;
+    std::vector<uv_tcp_t*> listeners_;
+    std::vector<uint8_t> in_;
+    std::vector<uint8_t> out_;
+    std::vector<uint8_t> tcp_out_;
+    std::vector<uint8_t> tcp_read_;
+    std::list<TcpConn*> conns_;  // least recently active first
+};
+
+// One TCP connection (RFC 7766): 2-byte length framing, any number of queries in a row,
+// closed after the idle timeout. Allocated per connection, never per query.
+struct TcpConn {
+    Worker* worker;
+    uv_tcp_t tcp{};
+    uv_timer_t timer{};
+    std::string in;
+    std::list<TcpConn*>::iterator pos;
+    int open_handles = 2;
+    int pending_writes = 0;
+    bool closing = false;
+    ClientAddress client;
+
+    struct Write {
+        uv_write_t req{};
+        TcpConn* conn = nullptr;
+        std::vector<uint8_t> data;
+    };
+
+    void touch() {
+        worker->conns_.splice(worker->conns_.end(), worker->conns_, pos);
+        uv_timer_start(&timer, on_idle, worker->limits_.idle_timeout_ms, 0);
+    }
+
+    void close_now() {
+        if (closing) {
+            return;
+        }
+        closing = true;
+        worker->conns_.erase(pos);
+        uv_timer_stop(&timer);
+        uv_close(reinterpret_cast<uv_handle_t*>(&tcp), on_closed);
+        uv_close(reinterpret_cast<uv_handle_t*>(&timer), on_closed);
+    }
+
+    static void on_closed(uv_handle_t* h) {
+        auto* c = static_cast<TcpConn*>(h->data);
+        if (--c->open_handles == 0) {
+            delete c;
+        }
+    }
+    static void on_idle(uv_timer_t* t) { static_cast<TcpConn*>(t->data)->close_now(); }
+
+    static void on_alloc(uv_handle_t* h, size_t /*suggested*/, uv_buf_t* buf) {
+        auto* c = static_cast<TcpConn*>(h->data);
+        buf->base = reinterpret_cast<char*>(c->worker->tcp_read_.data());
+        buf->len = c->worker->tcp_read_.size();
+    }
+
+    static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+        auto* c = static_cast<TcpConn*>(s->data);
+        if (n < 0) {
+            c->close_now();
+            return;
+        }
+        if (n == 0 || c->closing) {
+            return;
+        }
+        c->in.append(buf->base, static_cast<size_t>(n));
+        c->touch();
+        c->drain();
+    }
+
+    void drain() {
+        Worker& w = *worker;
+        const Snapshot* snap = w.current();
+        size_t used = 0;
+        while (in.size() - used >= 2 && !closing) {
+            auto msg_len = static_cast<size_t>(
+                dns::load_u16(reinterpret_cast<const uint8_t*>(in.data() + used)));
+            if (in.size() - used - 2 < msg_len) {
+                break;
+            }
+            const auto* msg = reinterpret_cast<const uint8_t*>(in.data() + used + 2);
+            used += 2 + msg_len;
+            if (snap == nullptr) {
+                continue;
+            }
+            uint8_t* out = w.tcp_out_.data();
+            size_t rlen = respond(*snap, msg, msg_len, client, Transport::kTcp, out + 2, kTcpMax,
+                                  w.stats);
+            if (rlen == 0) {
+                continue;
+            }
+            out[0] = static_cast<uint8_t>(rlen >> 8);
+            out[1] = static_cast<uint8_t>(rlen);
+            send(out, rlen + 2);
+        }
+        in.erase(0, used);
+        w.quiesce(snap);
+    }
+
+    void send(const uint8_t* data, size_t len) {
+        size_t done = 0;
+        if (pending_writes == 0) {
+            uv_buf_t b = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(data)),
+                                     static_cast<unsigned>(len));
+            int r = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp), &b, 1);
+            if (r > 0) {
+                done = static_cast<size_t>(r);
+            } else if (r != UV_EAGAIN) {
+                close_now();
+                return;
+            }
+        }
+        if (done == len) {
+            return;
+        }
+        // Slow reader: keep the rest until libuv can write it (rare; not the fast path).
+        auto* wr = new Write;
+        wr->conn = this;
+        wr->data.assign(data + done, data + len);
+        uv_buf_t b = uv_buf_init(reinterpret_cast<char*>(wr->data.data()),
+                                 static_cast<unsigned>(wr->data.size()));
+        ++pending_writes;
+        uv_write(&wr->req, reinterpret_cast<uv_stream_t*>(&tcp), &b, 1, on_written);
+    }
+
+    static void on_written(uv_write_t* req, int /*status*/) {
+        auto* wr = reinterpret_cast<Write*>(req);
+        TcpConn* c = wr->conn;
+        delete wr;
+        if (--c->pending_writes == 0 && c->worker->stopping_.load(std::memory_order_acquire)) {
+            c->close_now();
+        }
+    }
+};
+
+void Worker::on_accept(uv_stream_t* server, int status) {
+    auto* w = static_cast<Worker*>(server->data);
+    if (status < 0) {
+        return;
+    }
+    if (w->conns_.size() >= w->limits_.max_connections && !w->conns_.empty()) {
+        w->conns_.front()->close_now();  // the least recently active goes first
+    }
+    auto* c = new TcpConn;
+    c->worker = w;
+    uv_tcp_init(&w->loop_, &c->tcp);
+    uv_timer_init(&w->loop_, &c->timer);
+    c->tcp.data = c;
+    c->timer.data = c;
+    c->pos = w->conns_.insert(w->conns_.end(), c);
+    if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) {
+        c->close_now();
+        return;
+    }
+    SockAddr peer{};
+    int len = sizeof(peer);
+    uv_tcp_getpeername(&c->tcp, &peer.sa, &len);
+    c->client = client_of(&peer.sa);
+    uv_tcp_nodelay(&c->tcp, 1);
+    c->in.reserve(512);
+    c->touch();
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), TcpConn::on_alloc, TcpConn::on_read);
+}
+
+void Worker::shutdown() {
+    for (auto* p : polls_) {
+        uv_poll_stop(p);
+        uv_close(reinterpret_cast<uv_handle_t*>(p),
+                 [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    }
+    polls_.clear();
+    for (auto* t : listeners_) {
+        uv_close(reinterpret_cast<uv_handle_t*>(t),
+                 [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+    }
+    listeners_.clear();
+    // Queries already read have been answered synchronously; connections with replies still
+    // queued close once those are written (on_written), the rest now.
+    std::vector<TcpConn*> idle;
+    for (TcpConn* c : conns_) {
+        if (c->pending_writes == 0) {
+            idle.push_back(c);
+        } else {
+            uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+        }
+    }
+    for (TcpConn* c : idle) {
+        c->close_now();
+    }
+    uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
+}
+
+Server::Server(SnapshotHolder& snapshots, std::vector<config::ListenAddress> listen,
+               unsigned workers, TcpLimits tcp)
+    : snapshots_(snapshots), listen_(std::move(listen)), tcp_(tcp) {
+    for (unsigned i = 0; i < workers; ++i) {
+        workers_.push_back(std::make_unique<Worker>(snapshots_, tcp_));
+    }
+}
+
+Server::~Server() { stop(); }
+
+void Server::open() {
+    for (auto& w : workers_) {
+        for (const auto& addr : listen_) {
+            w->add_udp(bound_socket(addr, SOCK_DGRAM));
+            int fd = bound_socket(addr, SOCK_STREAM);
+            if (listen(fd, 1024) != 0) {
+                int err = errno;
+                close(fd);
+                throw std::runtime_error(addr.text() + " (tcp): listen: " + std::strerror(err));
+            }
+            w->add_tcp(fd);
+        }
+    }
+}
+
+void Server::start() {
+    for (auto& w : workers_) {
+        threads_.emplace_back([wp = w.get()] { wp->run(); });
+    }
+}
+
+void Server::stop() {
+    for (auto& w : workers_) {
+        w->request_stop();
+    }
+    for (auto& t : threads_) {
+        if (t.joinable()) {
+            t.join();
+        }
+    }
+    threads_.clear();
+}
+
+void Server::wake() {
+    for (auto& w : workers_) {
+        w->wake();
+    }
+}
+
+std::vector<WorkerEpoch*> Server::epochs() {
+    std::vector<WorkerEpoch*> out;
+    for (auto& w : workers_) {
+        out.push_back(&w->epoch);
+    }
+    return out;
+}
+
+std::vector<const Stats*> Server::stats() const {
+    std::vector<const Stats*> out;
+    for (const auto& w : workers_) {
+        out.push_back(&w->stats);
+    }
+    return out;
+}
+
+}  // namespace dnslb::server

@@ -1,0 +1,53 @@
+// DNS workers: one thread and one libuv loop each, with their own SO_REUSEPORT UDP and TCP
+// sockets for every listen address, so the kernel spreads packets and connections across them
+// and no two workers ever share a socket, a buffer or a lock.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dnslb/config/config.hpp"
+#include "dnslb/server/responder.hpp"
+#include "dnslb/server/snapshot.hpp"
+
+namespace dnslb::server {
+
+struct TcpLimits {
+    uint32_t idle_timeout_ms = 10000;
+    uint32_t max_connections = 1024;  // per worker; the oldest idle connection goes first
+};
+
+class Worker;
+
+class Server {
+public:
+    Server(SnapshotHolder& snapshots, std::vector<config::ListenAddress> listen, unsigned workers,
+           TcpLimits tcp);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // Creates and binds every socket of every worker. Throws std::runtime_error naming the
+    // address and the reason (e.g. "127.0.0.1:53: bind: Address already in use").
+    void open();
+    void start();
+    // Stops accepting, lets pending TCP writes finish, closes everything, joins the threads.
+    void stop();
+    // Makes idle workers report the current snapshot generation (for reclamation).
+    void wake();
+    std::vector<WorkerEpoch*> epochs();
+    std::vector<const Stats*> stats() const;
+    size_t worker_count() const noexcept { return workers_.size(); }
+
+private:
+    SnapshotHolder& snapshots_;
+    std::vector<config::ListenAddress> listen_;
+    TcpLimits tcp_;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    std::vector<std::thread> threads_;
+};
+
+}  // namespace dnslb::server

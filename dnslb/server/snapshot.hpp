@@ -1,0 +1,78 @@
+// Everything a worker needs to answer: the zones, the geo resolver and the server options of one
+// configuration generation.
+//
+// Thread contract: built and validated by the control thread, published with one release store
+// (SnapshotHolder::publish) and immutable from then on. Workers load the pointer once per batch
+// of packets and report the generation they used; the control thread frees a retired snapshot
+// only after every worker reported a later one (quiescent-state reclamation, as gdnsd does).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "dnslb/geo/geo.hpp"
+#include "dnslb/zone/zone.hpp"
+#include "probes/health_table.hpp"
+
+namespace dnslb::server {
+
+struct Network {
+    uint8_t family = 4;
+    uint8_t prefix = 0;
+    uint8_t bytes[16] = {};
+    bool contains(int fam, const uint8_t* addr) const noexcept;
+};
+
+struct Options {
+    std::string chaos_version;  // version.bind / version.server; empty: REFUSED
+    std::string chaos_id;       // id.server / hostname.bind; empty: REFUSED
+    std::vector<Network> explain_from;  // who may ask CHAOS TXT explain queries
+    uint16_t edns_udp_size = 1232;      // what we advertise and the most we send over UDP
+};
+
+struct Snapshot {
+    uint64_t generation = 0;
+    // Shared with the next snapshot when a reload keeps a zone (refcounts touched by the control
+    // thread only).
+    std::vector<std::shared_ptr<const zone::Zone>> zones;
+    std::unordered_map<std::string, const zone::Zone*, zone::NameHash, zone::NameEq> by_origin;
+    size_t min_origin_labels = 0;
+    size_t max_origin_labels = 0;
+    std::shared_ptr<const geo::Resolver> geo;
+    const probes::HealthTable* health = nullptr;
+    Options options;
+
+    // Indexes `zones` by origin. Call once after filling `zones`.
+    void index();
+    // The zone with the longest origin that is a suffix of `lower_qname`, or nullptr.
+    const zone::Zone* find_zone(const uint8_t* lower_qname, size_t len) const noexcept;
+};
+
+// Per-worker record of the generation it last used; see the thread contract above.
+struct WorkerEpoch {
+    alignas(64) std::atomic<uint64_t> seen{0};
+};
+
+class SnapshotHolder {
+public:
+    const Snapshot* load() const noexcept { return current_.load(std::memory_order_acquire); }
+    // Control thread. Takes ownership; the previous snapshot is retired, not freed.
+    void publish(std::unique_ptr<Snapshot> next);
+    // Control thread: frees retired snapshots that no worker can still hold.
+    void reclaim(const std::vector<WorkerEpoch*>& workers);
+    size_t retired() const noexcept;
+    ~SnapshotHolder();
+
+private:
+    std::atomic<const Snapshot*> current_{nullptr};
+    mutable std::mutex mutex_;  // control-side bookkeeping only
+    std::vector<std::unique_ptr<const Snapshot>> retired_;
+    uint64_t next_generation_ = 1;
+};
+
+}  // namespace dnslb::server

@@ -1,0 +1,141 @@
+// Shared helpers of the end-to-end tests: ask one question, look at sections by type.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tests/e2e/harness.hpp"
+
+namespace dnslb::e2e {
+
+// A reply in three views: raw bytes, our own wire walk and ldns' parse.
+struct Reply {
+    Bytes wire;
+    Message msg;
+    Pkt pkt;
+};
+
+inline std::optional<Reply> ask_wire(Transport t, uint16_t port, const Bytes& query,
+                                     std::chrono::milliseconds timeout = 2000ms) {
+    auto wire = exchange(t, port, query, timeout);
+    if (!wire) {
+        return std::nullopt;
+    }
+    Reply r;
+    r.wire = *wire;
+    r.msg = walk(r.wire);
+    r.pkt = parse(r.wire);
+    return r;
+}
+
+inline std::optional<Reply> ask(Transport t, uint16_t port, const std::string& name,
+                                ldns_rr_type type, const QueryOptions& options = {}) {
+    return ask_wire(t, port, make_query(name, type, options));
+}
+
+// The records of one section of `pkt`, optionally only those of `type`.
+inline std::vector<ldns_rr*> records(const Pkt& pkt, ldns_pkt_section section,
+                                     ldns_rr_type type = LDNS_RR_TYPE_ANY) {
+    std::vector<ldns_rr*> out;
+    if (!pkt) {
+        return out;
+    }
+    ldns_rr_list* list = nullptr;
+    switch (section) {
+        case LDNS_SECTION_ANSWER:
+            list = ldns_pkt_answer(pkt.get());
+            break;
+        case LDNS_SECTION_AUTHORITY:
+            list = ldns_pkt_authority(pkt.get());
+            break;
+        case LDNS_SECTION_ADDITIONAL:
+            list = ldns_pkt_additional(pkt.get());
+            break;
+        default:
+            list = ldns_pkt_question(pkt.get());
+            break;
+    }
+    for (size_t i = 0; list != nullptr && i < ldns_rr_list_rr_count(list); ++i) {
+        ldns_rr* rr = ldns_rr_list_rr(list, i);
+        if (type == LDNS_RR_TYPE_ANY || ldns_rr_get_type(rr) == type) {
+            out.push_back(rr);
+        }
+    }
+    return out;
+}
+
+inline std::string owner(const ldns_rr* rr) {
+    char* s = ldns_rdf2str(ldns_rr_owner(rr));
+    std::string out = s != nullptr ? s : "";
+    std::free(s);
+    return lower(out);
+}
+
+// Sorted rdata texts of the records of `type` in `section`.
+inline std::vector<std::string> rdatas(const Pkt& pkt, ldns_pkt_section section,
+                                       ldns_rr_type type) {
+    std::vector<std::string> out;
+    for (ldns_rr* rr : records(pkt, section, type)) {
+        out.push_back(lower(rdata_text(rr)));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// Expects a NOERROR or NXDOMAIN negative answer from `zone` (RFC 2308): the zone's SOA alone in
+// the authority section with TTL `neg_ttl`, nothing in the answer section.
+inline void check_negative(const Reply& r, ldns_pkt_rcode rcode, const std::string& zone,
+                           uint32_t neg_ttl) {
+    INFO(to_text(r.wire));
+    REQUIRE(r.pkt);
+    CHECK(ldns_pkt_get_rcode(r.pkt.get()) == rcode);
+    CHECK(r.msg.hdr.aa);
+    CHECK(r.msg.hdr.ancount == 0);
+    auto soa = records(r.pkt, LDNS_SECTION_AUTHORITY, LDNS_RR_TYPE_SOA);
+    REQUIRE(soa.size() == 1);
+    CHECK(owner(soa[0]) == zone);
+    CHECK(ldns_rr_ttl(soa[0]) == neg_ttl);
+}
+
+// Expects a NOERROR authoritative answer whose answer section holds exactly `rdata` (sorted)
+// of `type` at `name`.
+inline void check_answer(const Reply& r, const std::string& name, ldns_rr_type type,
+                         std::vector<std::string> rdata) {
+    INFO(to_text(r.wire));
+    REQUIRE(r.pkt);
+    CHECK(ldns_pkt_get_rcode(r.pkt.get()) == LDNS_RCODE_NOERROR);
+    CHECK(r.msg.hdr.aa);
+    auto answer = records(r.pkt, LDNS_SECTION_ANSWER);
+    REQUIRE(answer.size() == rdata.size());
+    for (ldns_rr* rr : answer) {
+        CHECK(owner(rr) == name);
+        CHECK(ldns_rr_get_type(rr) == type);
+    }
+    std::sort(rdata.begin(), rdata.end());
+    CHECK(rdatas(r.pkt, LDNS_SECTION_ANSWER, type) == rdata);
+}
+
+// Starts `server` or fails the test case with the reason and the server's stderr.
+#define E2E_START(server)                 \
+    do {                                  \
+        bool started_ = (server).start(); \
+        INFO((server).error());           \
+        REQUIRE(started_);                \
+    } while (false)
+
+// Stops `server` with SIGTERM and expects exit status 0.
+#define E2E_STOP_CLEAN(server)                                                        \
+    do {                                                                              \
+        ::dnslb::e2e::ExitInfo exit_ = (server).stop();                               \
+        INFO("exited=" << exit_.exited << " status=" << exit_.status                  \
+                       << " signal=" << exit_.signal << "\nstderr:\n"                 \
+                       << (server).stderr_text().substr(0, 4000));                    \
+        CHECK(exit_.clean());                                                         \
+    } while (false)
+
+constexpr Transport kBoth[] = {Transport::kUdp, Transport::kTcp};
+
+}  // namespace dnslb::e2e

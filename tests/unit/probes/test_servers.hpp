@@ -1,0 +1,311 @@
+// Small real servers on loopback for the probes tests: an HTTP responder whose status, body and
+// delay can be changed while it runs, a UDP DNS responder, and an `openssl s_server` with a
+// self-signed certificate for https.
+#pragma once
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace probes_test {
+
+inline sockaddr_in loopback(const char* ip, uint16_t port) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    inet_pton(AF_INET, ip, &sa.sin_addr);
+    return sa;
+}
+
+inline uint16_t bound_port(int fd) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+    if (ss.ss_family == AF_INET6) {
+        return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+    }
+    return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+}
+
+// Binds a new TCP socket to ip:0 (IPv4 or IPv6 text); returns the descriptor.
+inline int bind_any(const std::string& ip) {
+    bool v6 = ip.find(':') != std::string::npos;
+    int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    if (v6) {
+        auto* sa = reinterpret_cast<sockaddr_in6*>(&ss);
+        sa->sin6_family = AF_INET6;
+        inet_pton(AF_INET6, ip.c_str(), &sa->sin6_addr);
+        len = sizeof *sa;
+    } else {
+        auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
+        sa->sin_family = AF_INET;
+        inet_pton(AF_INET, ip.c_str(), &sa->sin_addr);
+        len = sizeof *sa;
+    }
+    if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+        close(fd);
+        throw std::runtime_error("cannot bind " + ip);
+    }
+    return fd;
+}
+
+// A TCP port on `ip` with nothing listening: connecting to it is refused.
+inline uint16_t closed_port(const char* ip = "127.0.0.1") {
+    int fd = bind_any(ip);
+    uint16_t port = bound_port(fd);
+    close(fd);
+    return port;
+}
+
+inline bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+        if (pred()) {
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return pred();
+}
+
+class HttpServer {
+public:
+    explicit HttpServer(const char* ip = "127.0.0.1") : ip_(ip) {
+        fd_ = bind_any(ip_);
+        if (listen(fd_, 128) != 0) {
+            throw std::runtime_error("cannot listen on " + ip_);
+        }
+        port_ = bound_port(fd_);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~HttpServer() { stop(); }
+    HttpServer(const HttpServer&) = delete;
+    HttpServer& operator=(const HttpServer&) = delete;
+
+    // Closes the listening socket: later connections are refused.
+    void stop() {
+        stop_ = true;
+        if (thread_.joinable()) {
+            thread_.join();
+        }
+        if (fd_ >= 0) {
+            close(fd_);
+            fd_ = -1;
+        }
+    }
+    void set_status(int status) { status_ = status; }
+    void set_delay_ms(int ms) { delay_ms_ = ms; }
+    void set_body(const std::string& body) {
+        std::lock_guard lock(mutex_);
+        body_ = body;
+    }
+    uint16_t port() const { return port_; }
+    int requests() const { return requests_; }
+    std::string last_request() const {
+        std::lock_guard lock(mutex_);
+        return last_request_;
+    }
+
+private:
+    void serve() {
+        while (!stop_) {
+            pollfd p{fd_, POLLIN, 0};
+            if (poll(&p, 1, 20) <= 0) {
+                continue;
+            }
+            int conn = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+            if (conn >= 0) {
+                handle(conn);
+                close(conn);
+            }
+        }
+    }
+    void handle(int conn) {
+        std::string req;
+        char buf[2048];
+        auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        while (req.find("\r\n\r\n") == std::string::npos &&
+               std::chrono::steady_clock::now() < end && !stop_) {
+            pollfd p{conn, POLLIN, 0};
+            if (poll(&p, 1, 20) <= 0) {
+                continue;
+            }
+            ssize_t n = recv(conn, buf, sizeof buf, 0);
+            if (n <= 0) {
+                return;
+            }
+            req.append(buf, static_cast<size_t>(n));
+        }
+        ++requests_;
+        std::string body;
+        {
+            std::lock_guard lock(mutex_);
+            last_request_ = req;
+            body = body_;
+        }
+        for (int waited = 0; waited < delay_ms_ && !stop_; waited += 10) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        std::string resp = "HTTP/1.1 " + std::to_string(status_.load()) +
+                           " Status\r\nContent-Length: " + std::to_string(body.size()) +
+                           "\r\nConnection: close\r\n\r\n" + body;
+        send(conn, resp.data(), resp.size(), MSG_NOSIGNAL);
+    }
+
+    std::string ip_;
+    int fd_ = -1;
+    uint16_t port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> status_{200};
+    std::atomic<int> delay_ms_{0};
+    std::atomic<int> requests_{0};
+    mutable std::mutex mutex_;
+    std::string body_ = "ok";
+    std::string last_request_;
+    std::thread thread_;
+};
+
+// Answers every query: NOERROR with one A record, NOERROR with an empty answer, or an rcode.
+class DnsServer {
+public:
+    enum class Mode { kAnswer, kEmpty, kServfail, kSilent };
+
+    DnsServer() {
+        fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_in sa = loopback("127.0.0.1", 0);
+        bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+        port_ = bound_port(fd_);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~DnsServer() {
+        stop_ = true;
+        thread_.join();
+        close(fd_);
+    }
+    DnsServer(const DnsServer&) = delete;
+    DnsServer& operator=(const DnsServer&) = delete;
+    void set_mode(Mode m) { mode_ = m; }
+    uint16_t port() const { return port_; }
+    int queries() const { return queries_; }
+
+private:
+    void serve() {
+        uint8_t buf[512];
+        while (!stop_) {
+            pollfd p{fd_, POLLIN, 0};
+            if (poll(&p, 1, 20) <= 0) {
+                continue;
+            }
+            sockaddr_in from{};
+            socklen_t len = sizeof from;
+            ssize_t n = recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
+            if (n < 12) {
+                continue;
+            }
+            ++queries_;
+            Mode mode = mode_;
+            if (mode == Mode::kSilent) {
+                continue;
+            }
+            std::vector<uint8_t> r(buf, buf + n);
+            r[2] = static_cast<uint8_t>(0x84 | (buf[2] & 0x01));  // QR, AA, RD copied
+            r[3] = mode == Mode::kServfail ? 2 : 0;
+            if (mode == Mode::kAnswer) {
+                r[7] = 1;
+                // Name pointer to the question (offset 12), A IN, TTL 60, 192.0.2.1.
+                const uint8_t rr[] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1};
+                r.insert(r.end(), std::begin(rr), std::end(rr));
+            }
+            sendto(fd_, r.data(), r.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
+        }
+    }
+
+    int fd_ = -1;
+    uint16_t port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::atomic<Mode> mode_{Mode::kAnswer};
+    std::atomic<int> queries_{0};
+    std::thread thread_;
+};
+
+// `openssl s_server -www` with a certificate for IP 127.0.0.1 signed by nobody we trust.
+class TlsServer {
+public:
+    TlsServer() {
+        char tmpl[] = "/tmp/probes-tls-XXXXXX";
+        if (mkdtemp(tmpl) == nullptr) {
+            throw std::runtime_error("mkdtemp failed");
+        }
+        dir_ = tmpl;
+        std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost"
+                          " -addext subjectAltName=IP:127.0.0.1 -keyout " + dir_ +
+                          "/key.pem -out " + dir_ + "/cert.pem >/dev/null 2>&1";
+        if (std::system(cmd.c_str()) != 0) {
+            throw std::runtime_error("openssl req failed");
+        }
+        port_ = closed_port();
+        std::string accept = "127.0.0.1:" + std::to_string(port_);
+        std::string cert = dir_ + "/cert.pem";
+        std::string key = dir_ + "/key.pem";
+        pid_ = fork();
+        if (pid_ == 0) {
+            int null = open("/dev/null", 0);
+            dup2(null, 0);
+            dup2(null, 1);
+            dup2(null, 2);
+            execlp("openssl", "openssl", "s_server", "-accept", accept.c_str(), "-cert",
+                   cert.c_str(), "-key", key.c_str(), "-www", "-quiet", nullptr);
+            _exit(127);
+        }
+        bool up = wait_until(
+            [&] {
+                int fd = socket(AF_INET, SOCK_STREAM, 0);
+                sockaddr_in sa = loopback("127.0.0.1", port_);
+                bool ok = connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+                close(fd);
+                return ok;
+            },
+            std::chrono::seconds(5));
+        if (!up) {
+            throw std::runtime_error("openssl s_server did not start");
+        }
+    }
+    ~TlsServer() {
+        kill(pid_, SIGTERM);
+        waitpid(pid_, nullptr, 0);
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+    }
+    TlsServer(const TlsServer&) = delete;
+    TlsServer& operator=(const TlsServer&) = delete;
+    uint16_t port() const { return port_; }
+
+private:
+    std::string dir_;
+    uint16_t port_ = 0;
+    pid_t pid_ = -1;
+};
+
+}  // namespace probes_test

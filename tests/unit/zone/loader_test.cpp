@@ -1,0 +1,491 @@
+// Zone loader: example zones, records, names, structural checks and their messages.
+#include "dnslb/zone/loader.hpp"
+
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "tests/unit/zone/test_util.hpp"
+
+namespace dnslb::zone::test {
+
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+using namespace std::string_literals;
+
+namespace {
+
+const RRset& rrset_at(const Zone& z, std::string_view name, uint16_t type) {
+    const Node* node = z.find(wire(name));
+    REQUIRE(node != nullptr);
+    const RRset* rrset = node->find(type);
+    REQUIRE(rrset != nullptr);
+    return *rrset;
+}
+
+bool has_warning(const std::vector<Diagnostic>& w, std::string_view pointer,
+                 std::string_view text) {
+    for (const auto& d : w) {
+        if (d.pointer == pointer && d.message.find(text) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("the example zones load", "[zone][examples]") {
+    std::vector<Diagnostic> warnings;
+    auto lb = load_zone_file("zones/lb.example.com.json", &warnings);
+    CHECK(lb->origin_text == "lb.example.com.");
+    CHECK(lb->origin == wire("lb.example.com."));
+    CHECK(lb->serial == 2026112701U);
+    CHECK(lb->neg_ttl_s == 60);
+    CHECK(lb->apex().find(kTypeSOA) != nullptr);
+    CHECK(lb->apex().find(kTypeNS)->rdata.size() == 2);
+    CHECK(lb->find(wire("child.lb.example.com."))->delegation);
+    CHECK_FALSE(lb->apex().delegation);
+    CHECK(lb->find(wire("child.lb.example.com."))->find(kTypeDS) != nullptr);
+    CHECK(lb->find(wire("*.tenant.lb.example.com.")) != nullptr);
+    CHECK(lb->find(wire("deep.lb.example.com."))->empty());
+    CHECK(lb->apex().find(65) != nullptr);  // HTTPS, RFC 9460
+
+    REQUIRE(lb->pools.size() == 3);
+    const Pool& web = lb->pools[0];
+    CHECK(web.name == "web");
+    REQUIRE(web.origins.size() == 6);
+    const char* order[] = {"fra", "iad", "gru", "sgp", "syd", "jnb"};
+    for (size_t i = 0; i < 6; ++i) {
+        CHECK(web.origins[i].name == order[i]);
+        CHECK(web.origins[i].priority == static_cast<int32_t>(i));
+        CHECK(web.origins[i].addresses.size() == 2);
+    }
+    CHECK(web.fallback == 2);
+    CHECK(lb->pools[2].name == "web-backup");
+    CHECK(lb->pools[2].steering == Steering::kFailover);
+    CHECK(lb->pools[2].ttl_s == 60);  // "1m"
+    CHECK(lb->pools[1].steering == Steering::kGeo);
+    REQUIRE(lb->monitors.size() == 1);
+    CHECK(lb->monitors[0].name == "web-http");
+    CHECK(lb->monitors[0].type == "http");
+    CHECK(Json::parse(lb->monitors[0].json)["path"] == "/healthz");
+    CHECK(web.monitor == -1);  // documentation addresses cannot be probed
+
+    const Node* api = lb->find(wire("api.lb.example.com."));
+    REQUIRE(api != nullptr);
+    CHECK(api->pool == 0);
+    CHECK(api->pool_ttl_s == 10);
+    CHECK(lb->find(wire("app.lb.example.com."))->pool_ttl_s == 0);
+    CHECK(lb->find(wire("geo.lb.example.com."))->pool == 1);
+    CHECK(has_warning(warnings, "/pools/web", "no monitor"));
+
+    auto org = load_zone_file("zones/example.org.json");
+    CHECK(org->origin_text == "example.org.");
+    CHECK(org->apex().find(kTypeA) != nullptr);
+    CHECK(rrset_at(*org, "docs.example.org.", kTypeA).ttl == 60);
+    // "@" in RDATA is the origin, as in a master file.
+    CHECK(rrset_at(*org, "www.example.org.", kTypeCNAME).rdata.at(0) ==
+          "\x07"
+          "example\x03org\x00"s);
+}
+
+TEST_CASE("$schema and $comment are accepted at the top level", "[zone]") {
+    Json j = base_zone();
+    j["$schema"] = "./zone.schema.json";
+    j["$comment"] = "note";
+    j["records"]["$comment"] = "note";
+    j["records"]["ns1"]["$comment"] = "note";
+    j["soa"]["$comment"] = "note";
+    CHECK_NOTHROW(load(j));
+    Json p = pool_zone();
+    p["pools"]["$comment"] = "note";
+    p["pools"]["p"]["origins"]["$comment"] = "note";
+    p["monitors"] = Json{{"$comment", "note"}};
+    auto z = load(p);
+    CHECK(z->pools.size() == 1);
+    CHECK(z->pools[0].origins.size() == 2);
+    CHECK(z->monitors.empty());
+}
+
+TEST_CASE("SOA, defaults and record counts", "[zone]") {
+    Json j = base_zone();
+    j["ttl"] = 120;
+    j["soa"]["minimum"] = 300;
+    auto z = load(j);
+    const RRset& soa = z->apex().rrsets.at(0);
+    CHECK(soa.type == kTypeSOA);
+    CHECK(soa.ttl == 120);
+    CHECK(z->neg_ttl_s == 120);   // min(SOA TTL, minimum), RFC 2308 section 5
+    CHECK(z->record_count == 3);  // SOA, NS, A
+    // mname and rname are relative to the origin.
+    const std::string& rd = soa.rdata.at(0);
+    const std::string names = "\x03ns1\x01z\x04test\x00\x0ahostmaster\x01z\x04test\x00"s;
+    CHECK(rd.substr(0, names.size()) == names);
+    CHECK(rd.size() == names.size() + 20);
+    CHECK(rrset_at(*z, "ns1.z.test.", kTypeA).ttl == 120);
+
+    j = base_zone();
+    j["soa"]["ttl"] = 30;
+    CHECK(load(j)->neg_ttl_s == 30);
+    CHECK(load(base_zone())->neg_ttl_s == 60);  // default minimum 60 < default TTL 3600
+}
+
+TEST_CASE("RDATA wire format", "[zone][rdata]") {
+    Json j = base_zone();
+    j["records"]["x"] = Json::parse(R"({
+        "A": ["192.0.2.1"],
+        "MX": ["10 Mail"],
+        "TXT": ["\"a b\" c"],
+        "CAA": ["0 issue \"ca.example\""],
+        "AAAA": ["2001:db8::1"]
+    })");
+    j["records"]["_sip._tcp"] = Json::parse(R"({ "SRV": [ "10 20 5060 sip" ] })");
+    j["records"]["c"] = Json::parse(R"({ "CNAME": [ "Target.Example.NET." ] })");
+    auto z = load(j);
+    CHECK(rrset_at(*z, "x.z.test.", kTypeA).rdata.at(0) == "\xc0\x00\x02\x01"s);
+    // Names in RDATA keep their case; relative ones take the origin.
+    CHECK(rrset_at(*z, "x.z.test.", kTypeMX).rdata.at(0) == "\x00\x0a\x04Mail\x01z\x04test\x00"s);
+    CHECK(rrset_at(*z, "x.z.test.", kTypeTXT).rdata.at(0) ==
+          "\x03"
+          "a b\x01"
+          "c"s);
+    CHECK(rrset_at(*z, "x.z.test.", 257).rdata.at(0) == "\x00\x05issueca.example"s);
+    CHECK(rrset_at(*z, "x.z.test.", kTypeAAAA).rdata.at(0) ==
+          "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01"s);
+    CHECK(rrset_at(*z, "_sip._tcp.z.test.", kTypeSRV).rdata.at(0) ==
+          "\x00\x0a\x00\x14\x13\xc4\x03sip\x01z\x04test\x00"s);
+    CHECK(rrset_at(*z, "c.z.test.", kTypeCNAME).rdata.at(0) ==
+          "\x06Target\x07"
+          "Example\x03NET\x00"s);
+    // render() ran: TYPE CLASS TTL RDLENGTH RDATA.
+    const RRset& a = rrset_at(*z, "x.z.test.", kTypeA);
+    CHECK(a.wire == "\x00\x01\x00\x01\x00\x00\x0e\x10\x00\x04\xc0\x00\x02\x01"s);
+}
+
+TEST_CASE("record sets with their own TTL and generic types", "[zone]") {
+    Json j = base_zone();
+    j["records"]["x"] = Json::parse(R"({
+        "a": { "ttl": 60, "rdata": ["192.0.2.1", "192.0.2.2"] },
+        "TYPE65000": ["\\# 2 abcd"]
+    })");
+    auto z = load(j);
+    const RRset& a = rrset_at(*z, "x.z.test.", kTypeA);
+    CHECK(a.ttl == 60);
+    CHECK(a.rdata.size() == 2);
+    CHECK(rrset_at(*z, "x.z.test.", 65000).rdata.at(0) == "\xab\xcd"s);
+}
+
+TEST_CASE("owner names: case, absolute names, apex, wildcards", "[zone][names]") {
+    Json j = base_zone();
+    j["records"]["WWW"] = Json::parse(R"({ "A": ["192.0.2.7"] })");
+    j["records"]["abs.z.test."] = Json::parse(R"({ "A": ["192.0.2.8"] })");
+    j["records"]["*.tenant"] = Json::parse(R"({ "A": ["192.0.2.9"] })");
+    j["records"]["@"]["TXT"] = Json::array({"\"apex\""});
+    auto z = load(j);
+    CHECK(z->find("\x03www\x01z\x04test\x00"s) != nullptr);
+    CHECK(z->find("\x03"
+                  "abs\x01z\x04test\x00"s) != nullptr);
+    const Node* wild = z->find("\x01*\x06tenant\x01z\x04test\x00"s);
+    REQUIRE(wild != nullptr);
+    CHECK(wild->find(kTypeA) != nullptr);
+    const Node* tenant = z->find("\x06tenant\x01z\x04test\x00"s);
+    REQUIRE(tenant != nullptr);
+    CHECK(tenant->empty());
+    CHECK(z->apex().find(kTypeTXT) != nullptr);
+}
+
+TEST_CASE("empty non-terminals are created up to the origin", "[zone][ent]") {
+    Json j = base_zone();
+    j["records"]["a.b.c.deep"] = Json::parse(R"({ "TXT": ["\"x\""] })");
+    auto z = load(j);
+    for (const char* name : {"b.c.deep.z.test.", "c.deep.z.test.", "deep.z.test."}) {
+        const Node* node = z->find(wire(name));
+        REQUIRE(node != nullptr);
+        CHECK(node->empty());
+        CHECK(node->name == wire(name));
+    }
+    CHECK_FALSE(z->find(wire("a.b.c.deep.z.test."))->empty());
+    CHECK(z->nodes.size() == 6);  // apex, ns1, a.b.c.deep, b.c.deep, c.deep, deep
+}
+
+TEST_CASE("delegations and glue", "[zone][cut]") {
+    Json j = base_zone();
+    j["records"]["child"] = Json::parse(R"({ "NS": ["ns.child", "ns.other.example."],
+        "DS": ["12345 13 2 2bb183af5f22588179a53b0a98631fad1a292118ad3aae0e2eb08b26c1b7e3e8"] })");
+    j["records"]["ns.child"] = Json::parse(R"({ "A": ["192.0.2.99"] })");
+    auto z = load(j);
+    CHECK(z->find(wire("child.z.test."))->delegation);
+    CHECK_FALSE(z->find(wire("ns.child.z.test."))->delegation);
+
+    SECTION("occluded data below a cut") {
+        j["records"]["x.child"] = Json::parse(R"({ "TXT": ["\"hidden\""] })");
+        CHECK_THAT(load_error(j), StartsWith("t.json: /records/x.child: ") &&
+                                      Contains("below the zone cut at 'child.z.test.'"));
+    }
+    SECTION("an address below a cut that no NS names") {
+        j["records"]["www.child"] = Json::parse(R"({ "A": ["192.0.2.5"] })");
+        CHECK_THAT(load_error(j), StartsWith("t.json: /records/www.child: "));
+    }
+    SECTION("non-glue data beside the glue") {
+        j["records"]["ns.child"]["TXT"] = Json::array({"\"x\""});
+        CHECK_THAT(load_error(j), StartsWith("t.json: /records/ns.child: "));
+    }
+    SECTION("other data at the delegation point") {
+        j["records"]["child"]["TXT"] = Json::array({"\"x\""});
+        CHECK_THAT(load_error(j),
+                   StartsWith("t.json: /records/child/TXT: ") && Contains("delegation point"));
+    }
+    SECTION("missing glue") {
+        j["records"].erase("ns.child");
+        CHECK_THAT(load_error(j),
+                   StartsWith("t.json: /records/child/NS/0: ") && Contains("no glue"));
+    }
+    SECTION("DS away from a delegation") {
+        j["records"]["ns1"]["DS"] = j["records"]["child"]["DS"];
+        CHECK_THAT(load_error(j), StartsWith("t.json: /records/ns1/DS: "));
+    }
+}
+
+TEST_CASE("load errors name the file, the pointer and the reason", "[zone][errors]") {
+    Json j = base_zone();
+    std::string expect;
+
+    SECTION("missing origin") {
+        j.erase("origin");
+        expect = "t.json: /origin: missing 'origin'";
+    }
+    SECTION("relative origin") {
+        j["origin"] = "z.test";
+        expect = "t.json: /origin: name 'z.test' is not absolute";
+    }
+    SECTION("origin not a string") {
+        j["origin"] = 5;
+        expect = "t.json: /origin: expected a string";
+    }
+    SECTION("missing SOA") {
+        j.erase("soa");
+        expect = "t.json: /soa: missing 'soa'";
+    }
+    SECTION("SOA without serial") {
+        j["soa"].erase("serial");
+        expect = "t.json: /soa: missing 'serial'";
+    }
+    SECTION("name outside the origin") {
+        j["records"]["www.other.test."] = Json::parse(R"({ "A": ["192.0.2.1"] })");
+        expect = "t.json: /records/www.other.test.: 'www.other.test.' is outside the zone z.test.";
+    }
+    SECTION("CNAME beside other data") {
+        j["records"]["www"] = Json::parse(R"({ "CNAME": ["app"], "TXT": ["\"x\""] })");
+        expect = "t.json: /records/www/CNAME: CNAME beside other data";
+    }
+    SECTION("two CNAME records") {
+        j["records"]["www"] = Json::parse(R"({ "CNAME": ["a", "b"] })");
+        expect = "t.json: /records/www/CNAME/1: more than one CNAME";
+    }
+    SECTION("CNAME at the apex") {
+        j["records"]["@"]["CNAME"] = Json::array({"elsewhere.example."});
+        expect = "t.json: /records/@/CNAME: CNAME at the zone apex";
+    }
+    SECTION("TTL too large") {
+        j["ttl"] = 2147483648LL;
+        expect = "t.json: /ttl: 2147483648 is out of range 0..2147483647";
+    }
+    SECTION("negative TTL") {
+        j["records"]["ns1"]["A"] = Json::parse(R"({ "ttl": -1, "rdata": ["192.0.2.1"] })");
+        expect = "t.json: /records/ns1/A/ttl: -1 is out of range";
+    }
+    SECTION("fractional TTL") {
+        j["records"]["ns1"]["A"] = Json::parse(R"({ "ttl": 1.5, "rdata": ["192.0.2.1"] })");
+        expect = "t.json: /records/ns1/A/ttl: expected an integer";
+    }
+    SECTION("TTL as a string") {
+        j["ttl"] = "3600";
+        expect = "t.json: /ttl: a TTL is an integer number of seconds";
+    }
+    SECTION("bad RDATA") {
+        j["records"]["www"] = Json::parse(R"({ "A": ["192.0.2.1", "300.1.1.1"] })");
+        expect = "t.json: /records/www/A/1: '300.1.1.1' is not an IPv4 address";
+    }
+    SECTION("bad RDATA inside an object record set") {
+        j["records"]["www"] = Json::parse(R"({ "MX": { "ttl": 5, "rdata": ["10"] } })");
+        expect = "t.json: /records/www/MX/rdata/0: bad MX RDATA '10': ";
+    }
+    SECTION("superfluous RDATA") {
+        j["records"]["www"] = Json::parse(R"({ "A": ["192.0.2.1 192.0.2.2"] })");
+        expect = "t.json: /records/www/A/0: '192.0.2.1 192.0.2.2' is not an IPv4 address";
+    }
+    SECTION("bad AAAA") {
+        j["records"]["www"] = Json::parse(R"({ "AAAA": ["192.0.2.1"] })");
+        expect = "t.json: /records/www/AAAA/0: '192.0.2.1' is not an IPv6 address";
+    }
+    SECTION("bad RDATA reason from ldns") {
+        j["records"]["www"] = Json::parse(R"({ "SRV": ["10 20 sip"] })");
+        expect = "t.json: /records/www/SRV/0: bad SRV RDATA '10 20 sip': ";
+    }
+    SECTION("RDATA not a string") {
+        j["records"]["www"] = Json::parse(R"({ "A": [1] })");
+        expect = "t.json: /records/www/A/0: expected a string";
+    }
+    SECTION("empty record set") {
+        j["records"]["www"] = Json::parse(R"({ "A": [] })");
+        expect = "t.json: /records/www/A: empty record set";
+    }
+    SECTION("unknown RR type") {
+        j["records"]["www"] = Json::parse(R"({ "AAA": ["192.0.2.1"] })");
+        expect = "t.json: /records/www/AAA: unknown RR type 'AAA'";
+    }
+    SECTION("meta type") {
+        j["records"]["www"] = Json::parse(R"({ "ANY": ["192.0.2.1"] })");
+        expect = "t.json: /records/www/ANY: 'ANY' is not a data type";
+    }
+    SECTION("SOA in records") {
+        j["records"]["@"]["SOA"] = Json::array({"ns1 hostmaster 1 2 3 4 5"});
+        expect = "t.json: /records/@/SOA: SOA belongs in the top-level 'soa' object";
+    }
+    SECTION("duplicate RDATA") {
+        j["records"]["www"] = Json::parse(R"({ "A": ["192.0.2.1", "192.0.2.1"] })");
+        expect = "t.json: /records/www/A/1: duplicate RDATA";
+    }
+    SECTION("one name written twice") {
+        j["records"]["ns1.z.test."] = Json::parse(R"({ "TXT": ["\"x\""] })");
+        expect = "t.json: /records/ns1.z.test.: the same name as /records/ns1";
+    }
+    SECTION("type given twice (case)") {
+        j["records"]["ns1"]["a"] = Json::array({"192.0.2.2"});
+        expect = "t.json: /records/ns1/a: a is given twice";
+    }
+    SECTION("unknown top-level key") {
+        j["recrods"] = Json::object();
+        expect = "t.json: /recrods: unknown key 'recrods'";
+    }
+    SECTION("unknown SOA key") {
+        j["soa"]["minumum"] = 5;
+        expect = "t.json: /soa/minumum: unknown key";
+    }
+    SECTION("unknown record set key") {
+        j["records"]["ns1"]["A"] = Json::parse(R"({ "tll": 5, "rdata": ["192.0.2.1"] })");
+        expect = "t.json: /records/ns1/A/tll: unknown key";
+    }
+    SECTION("wildcard not leftmost") {
+        j["records"]["a.*.b"] = Json::parse(R"({ "A": ["192.0.2.1"] })");
+        expect = "t.json: /records/a.*.b: '*' is a wildcard only as the leftmost label";
+    }
+    SECTION("bad owner name") {
+        j["records"]["a..b"] = Json::parse(R"({ "A": ["192.0.2.1"] })");
+        expect = "t.json: /records/a..b: empty label";
+    }
+    SECTION("key with a slash is escaped in the pointer") {
+        j["records"]["a/b"] = Json::parse(R"({ "AX": ["x"] })");
+        expect = "t.json: /records/a~1b/AX: unknown RR type";
+    }
+    SECTION("top level not an object") {
+        j = Json::array();
+        expect = "t.json: a zone file is a JSON object";
+    }
+    CHECK_THAT(load_error(j), StartsWith(expect));
+}
+
+TEST_CASE("JSON syntax errors give line and column", "[zone][errors]") {
+    const std::string text = "{\n  \"origin\": \"z.test.\",\n  \"ttl\": 3600,,\n}";
+    try {
+        load_zone_text(text, "t.json");
+        FAIL("no error");
+    } catch (const LoadError& e) {
+        CHECK_THAT(e.what(), StartsWith("t.json: line 3, column 15: syntax error"));
+    }
+    CHECK_THROWS_WITH(load_zone_file("/nonexistent/zone.json"),
+                      StartsWith("/nonexistent/zone.json: cannot open"));
+}
+
+TEST_CASE("warnings for risky but legal zones", "[zone][warnings]") {
+    Json j = base_zone();
+    j["records"]["long"] = Json::parse(R"({ "TXT": { "ttl": 2000000, "rdata": ["\"x\""] } })");
+    std::vector<Diagnostic> w;
+    load(j, &w);
+    CHECK(has_warning(w, "/records/long/TXT", "above the SOA expire"));
+    CHECK(w.size() == 1);
+    CHECK(w[0].file == "t.json");
+
+    w.clear();
+    load(base_zone(), &w);
+    CHECK(w.empty());
+
+    w.clear();
+    j = base_zone();
+    j["records"]["@"].erase("NS");
+    load(j, &w);
+    CHECK(has_warning(w, "/records", "apex has no NS"));
+
+    // A failed load leaves the caller's list alone.
+    w.clear();
+    j["ttl"] = -5;
+    CHECK_THROWS_AS(load(j, &w), LoadError);
+    CHECK(w.empty());
+}
+
+TEST_CASE("load_zone_dir loads the good zones and reports the bad ones", "[zone][dir]") {
+    namespace fs = std::filesystem;
+    const fs::path dir =
+        fs::temp_directory_path() / ("dnslb-zone-test-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    auto write = [&](const std::string& name, const std::string& text) {
+        std::ofstream(dir / name) << text;
+    };
+    Json second = base_zone();
+    second["origin"] = "y.test.";
+    write("b-good.json", base_zone().dump());
+    write("a-bad.json", "{ \"origin\": ");
+    write("c-good.json", second.dump());
+    write("d-dup.json", base_zone().dump());  // same origin as b-good.json
+    write("zone.schema.json", "{ \"not\": \"a zone\" }");
+    write("notes.txt", "not json");
+
+    DirResult r = load_zone_dir(dir.string());
+    REQUIRE(r.zones.size() == 2);
+    CHECK(r.zones[0]->origin_text == "z.test.");
+    CHECK(r.zones[0]->file == (dir / "b-good.json").string());
+    CHECK(r.zones[1]->origin_text == "y.test.");
+    REQUIRE(r.errors.size() == 2);
+    CHECK_THAT(r.errors[0], StartsWith((dir / "a-bad.json").string() + ": line 1"));
+    CHECK_THAT(r.errors[1], StartsWith((dir / "d-dup.json").string() + ": /origin: ") &&
+                                Contains("already loaded from"));
+    REQUIRE(r.failed_files.size() == 2);
+    CHECK(r.failed_files[0] == (dir / "a-bad.json").string());
+    CHECK(r.failed_files[1] == (dir / "d-dup.json").string());
+    fs::remove_all(dir);
+
+    DirResult missing = load_zone_dir((dir / "nope").string());
+    CHECK(missing.zones.empty());
+    CHECK(missing.errors.size() == 1);
+
+    DirResult shipped = load_zone_dir("zones");
+    CHECK(shipped.errors.empty());
+    CHECK(shipped.zones.size() == 2);
+}
+
+}  // namespace dnslb::zone::test
+
+namespace dnslb::zone::test {
+
+TEST_CASE("the schema is JSON Schema 2020-12 and the examples refer to it", "[zone][schema]") {
+    std::ifstream in("zones/zone.schema.json");
+    REQUIRE(in);
+    const Json schema = Json::parse(in);
+    CHECK(schema["$schema"] == "https://json-schema.org/draft/2020-12/schema");
+    // Every top-level key the loader accepts is described.
+    for (const char* key :
+         {"$schema", "$comment", "origin", "ttl", "soa", "records", "pools", "monitors"}) {
+        CHECK(schema["properties"].contains(key));
+    }
+    for (const char* file : {"zones/lb.example.com.json", "zones/example.org.json"}) {
+        std::ifstream z(file);
+        REQUIRE(z);
+        CHECK(Json::parse(z)["$schema"] == "./zone.schema.json");
+    }
+}
+
+}  // namespace dnslb::zone::test

@@ -1,0 +1,57 @@
+// Helpers for the zone tests: a small valid zone to mutate, and loading it from JSON.
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "dnslb/zone/loader.hpp"
+
+namespace dnslb::zone::test {
+
+using Json = nlohmann::ordered_json;
+
+// The smallest zone the loader accepts without errors.
+inline Json base_zone() {
+    return Json::parse(R"({
+      "origin": "z.test.",
+      "soa": { "mname": "ns1", "rname": "hostmaster", "serial": 1 },
+      "records": {
+        "@": { "NS": ["ns1"] },
+        "ns1": { "A": ["192.0.2.1"] }
+      }
+    })");
+}
+
+// base_zone() plus a pool "p" with two origins.
+inline Json pool_zone() {
+    Json j = base_zone();
+    j["pools"] = Json::parse(R"({
+      "p": {
+        "origins": {
+          "a": { "addresses": ["192.0.2.10"], "lat": 50, "lon": 8 },
+          "b": { "addresses": ["192.0.2.20", "2001:db8::20"], "lat": 1, "lon": 103 }
+        }
+      }
+    })");
+    j["records"]["app"] = Json{{"pool", "p"}};
+    return j;
+}
+
+inline std::unique_ptr<Zone> load(const Json& j, std::vector<Diagnostic>* warnings = nullptr) {
+    return load_zone_text(j.dump(), "t.json", warnings);
+}
+
+inline std::string load_error(const Json& j) {
+    try {
+        load(j);
+    } catch (const LoadError& e) {
+        return e.what();
+    }
+    return "(loaded without error)";
+}
+
+inline std::string wire(std::string_view text) { return name_to_wire(text); }
+
+}  // namespace dnslb::zone::test
