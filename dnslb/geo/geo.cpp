@@ -33,8 +33,8 @@ namespace dnslb::geo {
 
 namespace {
 
-using zone::CountryCode;
 using zone::country_code;
+using zone::CountryCode;
 
 // ISO 3166-1 alpha-2 by continent, following the GeoNames/GeoIP2 assignment (Turkey, the
 // Caucasus and Cyprus as GeoNames has them; Central America and the Caribbean in NA). XK is
@@ -131,9 +131,9 @@ struct Block {
 // IPv4 ranges that never belong to a located client (RFC 6890 and friends): "this network",
 // RFC 1918, shared CGN space (RFC 6598), loopback, link-local, multicast and reserved.
 constexpr Block kSpecialV4[] = {
-    {{0, 0, 0, 0}, 8},      {{10, 0, 0, 0}, 8},   {{100, 64, 0, 0}, 10},
+    {{0, 0, 0, 0}, 8},      {{10, 0, 0, 0}, 8},     {{100, 64, 0, 0}, 10},
     {{127, 0, 0, 0}, 8},    {{169, 254, 0, 0}, 16}, {{172, 16, 0, 0}, 12},
-    {{192, 168, 0, 0}, 16}, {{224, 0, 0, 0}, 4},   {{240, 0, 0, 0}, 4},
+    {{192, 168, 0, 0}, 16}, {{224, 0, 0, 0}, 4},    {{240, 0, 0, 0}, 4},
 };
 
 struct Block6 {
@@ -223,8 +223,7 @@ bool has_ipv4_subtree(const MMDB_s& mmdb) {
     return true;
 }
 
-bool get_value(MMDB_entry_s* entry, MMDB_entry_data_s* data,
-               const char* const* path) noexcept {
+bool get_value(MMDB_entry_s* entry, MMDB_entry_data_s* data, const char* const* path) noexcept {
     return MMDB_aget_value(entry, data, path) == MMDB_SUCCESS && data->has_data;
 }
 
@@ -234,12 +233,23 @@ bool get_double(MMDB_entry_s* entry, const char* const* path, double* out) noexc
         return false;
     }
     switch (d.type) {
-        case MMDB_DATA_TYPE_DOUBLE: *out = d.double_value; return true;
-        case MMDB_DATA_TYPE_FLOAT: *out = static_cast<double>(d.float_value); return true;
-        case MMDB_DATA_TYPE_INT32: *out = d.int32; return true;
-        case MMDB_DATA_TYPE_UINT16: *out = d.uint16; return true;
-        case MMDB_DATA_TYPE_UINT32: *out = d.uint32; return true;
-        default: return false;
+        case MMDB_DATA_TYPE_DOUBLE:
+            *out = d.double_value;
+            return true;
+        case MMDB_DATA_TYPE_FLOAT:
+            *out = static_cast<double>(d.float_value);
+            return true;
+        case MMDB_DATA_TYPE_INT32:
+            *out = d.int32;
+            return true;
+        case MMDB_DATA_TYPE_UINT16:
+            *out = d.uint16;
+            return true;
+        case MMDB_DATA_TYPE_UINT32:
+            *out = d.uint32;
+            return true;
+        default:
+            return false;
     }
 }
 
@@ -269,9 +279,8 @@ bool read_record(MMDB_entry_s* entry, Schema schema, Location* loc) noexcept {
         country = get_code(entry, kCityRegistered);
     }
     const bool coords = get_double(entry, city ? kCityLat : kFlatLat, &lat) &&
-                        get_double(entry, city ? kCityLon : kFlatLon, &lon) &&
-                        std::isfinite(lat) && std::isfinite(lon) && std::fabs(lat) <= 90 &&
-                        std::fabs(lon) <= 180;
+                        get_double(entry, city ? kCityLon : kFlatLon, &lon) && std::isfinite(lat) &&
+                        std::isfinite(lon) && std::fabs(lat) <= 90 && std::fabs(lon) <= 180;
     if (country == 0 && !coords) {
         return false;
     }
@@ -296,13 +305,13 @@ enum class Embedded : uint8_t { kNone, kMapped, kSixToFour, kTeredo };
 
 // What decided a lookup, for describe().
 struct Detail {
-    int net = -1;       // index into nets
-    int db = -1;        // index into databases
-    int special = -1;   // prefix of the special-purpose block, when that decided
+    int net = -1;        // index into nets
+    int db = -1;         // index into databases
+    int special = -1;    // prefix of the special-purpose block, when that decided
     int db_prefix = -1;  // the database network's length, in bits of the looked-up family
     bool no_db = false;
     Embedded embedded = Embedded::kNone;
-    Bytes v4{};         // the embedded IPv4 address (masked)
+    Bytes v4{};  // the embedded IPv4 address (masked)
 };
 
 std::string format_address(int family, const Bytes& b) {
@@ -351,10 +360,8 @@ struct Resolver::Impl {
     Location lookup_v4(const Bytes& a, unsigned src, Detail* detail) const noexcept;
     Location lookup_v6(const Bytes& a, unsigned src, Detail* detail) const noexcept;
     int match_net(int family, const Bytes& a) const noexcept;
-    unsigned exclude_nets(int family, const Bytes& a, unsigned prefix,
-                          unsigned src) const noexcept;
-    Location from_database(int family, const Bytes& a, unsigned src,
-                           Detail* detail) const noexcept;
+    unsigned exclude_nets(int family, const Bytes& a, unsigned prefix, unsigned src) const noexcept;
+    Location from_database(int family, const Bytes& a, unsigned src, Detail* detail) const noexcept;
 };
 
 int Resolver::Impl::match_net(int family, const Bytes& a) const noexcept {
@@ -438,8 +445,8 @@ Location Resolver::Impl::lookup_v4(const Bytes& a, unsigned src, Detail* detail)
     const int net = match_net(4, a);
     if (net >= 0) {
         loc = nets[static_cast<size_t>(net)].where;
-        loc.prefix_len = static_cast<uint8_t>(
-            exclude_nets(4, a, nets[static_cast<size_t>(net)].prefix, src));
+        loc.prefix_len =
+            static_cast<uint8_t>(exclude_nets(4, a, nets[static_cast<size_t>(net)].prefix, src));
         if (detail != nullptr) {
             detail->net = net;
         }
@@ -463,8 +470,8 @@ Location Resolver::Impl::lookup_v6(const Bytes& a, unsigned src, Detail* detail)
     const int net = match_net(6, a);
     if (net >= 0) {
         loc = nets[static_cast<size_t>(net)].where;
-        loc.prefix_len = static_cast<uint8_t>(
-            exclude_nets(6, a, nets[static_cast<size_t>(net)].prefix, src));
+        loc.prefix_len =
+            static_cast<uint8_t>(exclude_nets(6, a, nets[static_cast<size_t>(net)].prefix, src));
         if (detail != nullptr) {
             detail->net = net;
         }
@@ -645,8 +652,7 @@ void Resolver::add_net(std::string_view cidr, const Location& where) {
 
 bool Resolver::has_database() const noexcept { return !impl_->dbs.empty(); }
 
-Location Resolver::lookup(int family, const uint8_t* addr,
-                          uint8_t source_prefix) const noexcept {
+Location Resolver::lookup(int family, const uint8_t* addr, uint8_t source_prefix) const noexcept {
     return impl_->lookup(family, addr, source_prefix, nullptr);
 }
 
@@ -679,9 +685,8 @@ std::string Resolver::describe(int family, const uint8_t* addr, uint8_t source_p
         const bool embedded = d.embedded != Embedded::kNone;
         const Bytes net = masked(embedded ? d.v4.data() : addr, fam == 4 ? 4 : 16,
                                  static_cast<unsigned>(d.db_prefix));
-        out += "database network " + format_address(fam, net) + "/" +
-               std::to_string(d.db_prefix) + " (" +
-               impl_->dbs[static_cast<size_t>(d.db)]->name + "),";
+        out += "database network " + format_address(fam, net) + "/" + std::to_string(d.db_prefix) +
+               " (" + impl_->dbs[static_cast<size_t>(d.db)]->name + "),";
     }
     const char* sep = " ";
     if (loc.country != 0) {

@@ -1,7 +1,11 @@
 #include "dnslb/server/control.hpp"
 
+#include <sys/socket.h>
 #include <uv.h>
 
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <thread>
 
@@ -33,13 +37,72 @@ Options make_options(const config::Config& cfg) {
     return o;
 }
 
+namespace {
+
+std::string origin_label(const zone::Zone& z, const zone::Pool& p, const zone::Origin& o) {
+    return "zone " + z.origin_text + " pool " + p.name + " origin " + o.name;
+}
+
+// Registers every monitored address of `zones` with the prober; writes the health cell ids into
+// the zones that are still being built (`mutable_zones`; kept zones already hold theirs).
+void attach_health(const std::vector<std::shared_ptr<const zone::Zone>>& all,
+                   const std::vector<zone::Zone*>& mutable_zones, probes::ProberPool& prober) {
+    std::vector<probes::CheckRequest> requests;
+    std::vector<zone::Address*> targets;
+    for (const auto& zp : all) {
+        zone::Zone* writable = nullptr;
+        for (zone::Zone* m : mutable_zones) {
+            writable = m == zp.get() ? m : writable;
+        }
+        std::vector<probes::MonitorSpec> specs;
+        for (const auto& m : zp->monitors) {
+            specs.push_back(probes::MonitorSpec::from_json(nlohmann::json::parse(m.json)));
+        }
+        for (size_t pi = 0; pi < zp->pools.size(); ++pi) {
+            const zone::Pool& pool = zp->pools[pi];
+            for (size_t oi = 0; oi < pool.origins.size(); ++oi) {
+                const zone::Origin& o = pool.origins[oi];
+                int32_t mon = o.monitor >= 0 ? o.monitor : pool.monitor;
+                if (mon < 0) {
+                    continue;
+                }
+                for (size_t ai = 0; ai < o.addresses.size(); ++ai) {
+                    const zone::Address& a = o.addresses[ai];
+                    probes::CheckRequest req;
+                    req.spec = specs[static_cast<size_t>(mon)];
+                    req.family = a.family == 4 ? AF_INET : AF_INET6;
+                    std::copy(a.bytes.begin(), a.bytes.end(), req.addr.begin());
+                    req.addr_text = a.text;
+                    req.label = origin_label(*zp, pool, o);
+                    requests.push_back(std::move(req));
+                    targets.push_back(writable != nullptr
+                                          ? &writable->pools[pi].origins[oi].addresses[ai]
+                                          : nullptr);
+                }
+            }
+        }
+    }
+    std::vector<int32_t> cells = prober.set_checks(requests);
+    for (size_t i = 0; i < targets.size(); ++i) {
+        if (targets[i] != nullptr) {
+            targets[i]->health = cells[i];
+        }
+    }
+}
+
+}  // namespace
+
 std::unique_ptr<Snapshot> build_snapshot(const config::Config& cfg, const Snapshot* previous,
                                          std::shared_ptr<const geo::Resolver> geo,
-                                         std::vector<std::string>& errors) {
+                                         std::vector<std::string>& errors,
+                                         probes::ProberPool* prober,
+                                         const probes::HealthTable* health) {
     auto snap = std::make_unique<Snapshot>();
     zone::DirResult loaded = zone::load_zone_dir(cfg.zones_dir);
     errors.insert(errors.end(), loaded.errors.begin(), loaded.errors.end());
+    std::vector<zone::Zone*> fresh;
     for (auto& z : loaded.zones) {
+        fresh.push_back(z.get());
         snap->zones.emplace_back(std::move(z));
     }
     // A file that failed keeps serving what it served before: the old zone is shared, not
@@ -59,10 +122,25 @@ std::unique_ptr<Snapshot> build_snapshot(const config::Config& cfg, const Snapsh
             }
         }
     }
+    if (prober != nullptr) {
+        attach_health(snap->zones, fresh, *prober);
+    }
+    snap->health = health;
     snap->geo = std::move(geo);
     snap->options = make_options(cfg);
     snap->index();
     return snap;
+}
+
+uint32_t longest_timeout_ms(const Snapshot& snap) {
+    uint32_t longest = 0;
+    for (const auto& z : snap.zones) {
+        for (const auto& m : z->monitors) {
+            auto spec = probes::MonitorSpec::from_json(nlohmann::json::parse(m.json));
+            longest = std::max(longest, spec.timeout_ms);
+        }
+    }
+    return longest;
 }
 
 struct Control::Loop {
@@ -80,7 +158,8 @@ Control::~Control() = default;
 void Control::reload(const char* why) {
     log::info(std::string("reloading zones (") + why + ")");
     std::vector<std::string> errors;
-    auto next = build_snapshot(cfg_, snapshots_.load(), geo_, errors);
+    auto next = build_snapshot(cfg_, snapshots_.load(), geo_, errors, prober_.get(),
+                               health_.get());
     for (const auto& e : errors) {
         log::error(e + " (previous version, if any, keeps serving)");
     }
@@ -102,12 +181,28 @@ int Control::run() {
         log::warn("no geo database configured (--geoip): pools answer in their default order "
                   "unless nets place the asker");
     }
+    health_ = std::make_unique<probes::HealthTable>();
+    prober_ = std::make_unique<probes::ProberPool>(*health_, cfg_.probers,
+                                                   [](const std::string& m) { log::info(m); });
     std::vector<std::string> errors;
-    auto first = build_snapshot(cfg_, nullptr, geo_, errors);
+    auto first = build_snapshot(cfg_, nullptr, geo_, errors, prober_.get(), health_.get());
     for (const auto& e : errors) {
         log::error(e + " (zone not loaded)");
     }
     size_t zone_count = first->zones.size();
+    // One round of every check before the listeners open, so the first answers already skip
+    // dead origins; checks that do not finish in time keep their configured initial state.
+    if (prober_->check_count() > 0) {
+        uint32_t bound = longest_timeout_ms(*first) + 200;
+        auto t0 = std::chrono::steady_clock::now();
+        prober_->run_initial_round(std::chrono::milliseconds(bound));
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - t0)
+                      .count();
+        log::info("health: start-up round of " + std::to_string(prober_->check_count()) +
+                  " checks done in " + std::to_string(ms) + " ms");
+    }
+    prober_->start();
     snapshots_.publish(std::move(first));
 
     unsigned workers = cfg_.workers != 0 ? cfg_.workers : std::thread::hardware_concurrency();
@@ -165,6 +260,7 @@ int Control::run() {
     uv_run(&l.loop, UV_RUN_DEFAULT);
 
     server_->stop();
+    prober_->stop();
     uv_walk(&l.loop, [](uv_handle_t* h, void*) { uv_close(h, nullptr); }, nullptr);
     uv_run(&l.loop, UV_RUN_DEFAULT);
     uv_loop_close(&l.loop);

@@ -49,7 +49,8 @@ uint64_t next_random(uint64_t seed_hint) noexcept {
     if (t_rng == 0) {
         const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
         t_rng = mix(seed_hint ^ static_cast<uint64_t>(now) ^
-                    static_cast<uint64_t>(reinterpret_cast<uintptr_t>(&t_rng))) | 1;
+                    static_cast<uint64_t>(reinterpret_cast<uintptr_t>(&t_rng))) |
+                1;
     }
     t_rng ^= t_rng << 13;  // xorshift64 (Marsaglia 2003)
     t_rng ^= t_rng >> 7;
@@ -57,7 +58,9 @@ uint64_t next_random(uint64_t seed_hint) noexcept {
     return t_rng;
 }
 
-size_t origin_count(const zone::Pool& p) noexcept { return std::min(p.origins.size(), kMaxOrigins); }
+size_t origin_count(const zone::Pool& p) noexcept {
+    return std::min(p.origins.size(), kMaxOrigins);
+}
 
 struct FamilyState {
     bool has_family = false;  // at least one address of the family
@@ -87,8 +90,8 @@ struct Candidates {
     bool some_down = false;  // an origin with the family has no address up
 };
 
-void collect(const zone::Pool& p, int family, const probes::HealthTable* health,
-             bool ignore_health, Candidates* c) noexcept {
+void collect(const zone::Pool& p, int family, const probes::HealthTable* health, bool ignore_health,
+             Candidates* c) noexcept {
     const size_t n = origin_count(p);
     for (size_t i = 0; i < n; ++i) {
         const FamilyState s = family_state(p.origins[i], family, health);

@@ -18,11 +18,11 @@ inline constexpr size_t kMaxPoolOrigins = 256;
 
 struct Decision {
     enum class Kind : uint8_t { kAnswer, kNoData, kServFail } kind = Kind::kNoData;
-    int32_t pool = -1;        // the pool that answered (after any fallback)
-    bool degraded = false;    // some origin of the answering pool (or the primary) is down
-    bool all_down = false;    // the fallback chain was exhausted; all_down policy applied
+    int32_t pool = -1;           // the pool that answered (after any fallback)
+    bool degraded = false;       // some origin of the answering pool (or the primary) is down
+    bool all_down = false;       // the fallback chain was exhausted; all_down policy applied
     bool location_used = false;  // the choice depended on the asker's location (ECS scope > 0)
-    uint8_t count = 0;        // entries in `origins`
+    uint8_t count = 0;           // entries in `origins`
     uint16_t origins[kMaxAnswers] = {};  // origin indices into zone.pools[pool].origins, best first
 };
 

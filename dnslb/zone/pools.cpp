@@ -5,6 +5,7 @@
 #include <map>
 
 #include "dnslb/zone/loader_detail.hpp"
+#include "probes/monitor.hpp"
 
 namespace dnslb::zone::detail {
 
@@ -372,6 +373,19 @@ void load_monitors(const Ctx& ctx, const Json& root, Zone& zone) {
             if (m.contains(key)) {
                 ctx.integer(m[key], ptr_join(ptr, key), 1, 1000);
             }
+        }
+        // Every monitor parameter is checked by the library that runs the checks, so the
+        // zone file gets the same messages (prefixed with this monitor's pointer).
+        try {
+            (void)probes::MonitorSpec::from_json(m);
+        } catch (const std::invalid_argument& e) {
+            std::string msg = e.what();
+            if (!msg.empty() && msg[0] == '/') {
+                auto colon = msg.find(": ");
+                std::string rel = msg.substr(0, colon);
+                ctx.fail(ptr + rel, colon == std::string::npos ? msg : msg.substr(colon + 2));
+            }
+            ctx.fail(ptr, msg);
         }
         zone.monitors.push_back(Monitor{name, t, m.dump()});
     }

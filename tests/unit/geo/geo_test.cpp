@@ -285,10 +285,10 @@ TEST_CASE("private and special-purpose addresses are unknown", "[geo]") {
     CHECK(ten.country == 0);
     CHECK_FALSE(ten.has_coords);
     CHECK(ten.prefix_len == 8);
-    for (const char* a : {"127.0.0.1", "192.168.1.1", "172.16.5.4", "169.254.1.1", "100.64.0.1",
-                          "0.0.0.0", "224.0.0.1", "255.255.255.255", "::1", "::", "fe80::1",
-                          "fd00::1", "fc00::1", "ff02::1", "::ffff:10.0.0.1", "::ffff:127.0.0.1",
-                          "2002:0a00:0001::1"}) {
+    for (const char* a :
+         {"127.0.0.1", "192.168.1.1", "172.16.5.4", "169.254.1.1", "100.64.0.1", "0.0.0.0",
+          "224.0.0.1", "255.255.255.255", "::1", "::", "fe80::1", "fd00::1", "fc00::1", "ff02::1",
+          "::ffff:10.0.0.1", "::ffff:127.0.0.1", "2002:0a00:0001::1"}) {
         INFO(a);
         const Location l = look(r, a);
         CHECK_FALSE(l.known);
@@ -460,9 +460,13 @@ TEST_CASE("lookup rejects bad input and does not allocate", "[geo]") {
     CHECK_FALSE(r.lookup(4, nullptr, 32).known);
     CHECK(r.lookup(4, four, 200).prefix_len == 24);  // oversized source prefix is clamped
 
-    const Addr addrs[] = {parse("1.1.1.1"), parse("10.20.1.1"), parse("2a01:4f8:100::1"),
-                          parse("::ffff:5.9.1.1"), parse("2002:0101:0101::1"),
-                          parse("2001:0:4136:e378:8000:63bf:fefe:fefe"), parse("fe80::1")};
+    const Addr addrs[] = {parse("1.1.1.1"),
+                          parse("10.20.1.1"),
+                          parse("2a01:4f8:100::1"),
+                          parse("::ffff:5.9.1.1"),
+                          parse("2002:0101:0101::1"),
+                          parse("2001:0:4136:e378:8000:63bf:fefe:fefe"),
+                          parse("fe80::1")};
     size_t known = 0;
     const size_t before = g_allocations.load();
     for (int round = 0; round < 100; ++round) {

@@ -192,8 +192,8 @@ TEST_CASE("proximity: answers limits the count", "[steering]") {
     big.steering = Steering::kProximity;
     big.answers = 100;
     for (int i = 0; i < 40; ++i) {
-        big.origins.push_back(located("o" + std::to_string(i), {"192.0.2." + std::to_string(i)},
-                                      i, 0));
+        big.origins.push_back(
+            located("o" + std::to_string(i), {"192.0.2." + std::to_string(i)}, i, 0));
     }
     const Zone zb = zone_with({big});
     const Decision d = steer(zb, 0, at(0, 0), 1, 4, nullptr);
@@ -256,8 +256,7 @@ TEST_CASE("proximity: ties within 1 km by weight, then stable per client", "[ste
     }
 }
 
-TEST_CASE("proximity: unlocated origins last, unknown askers use geo_default",
-          "[steering]") {
+TEST_CASE("proximity: unlocated origins last, unknown askers use geo_default", "[steering]") {
     Pool p = web_pool(Steering::kProximity);
     p.answers = 4;
     p.origins.insert(p.origins.begin(), origin("anycast", {"192.0.2.99"}));
@@ -283,10 +282,10 @@ TEST_CASE("proximity: unlocated origins last, unknown askers use geo_default",
 TEST_CASE("geo: country, then continent, then default", "[steering]") {
     Pool p = web_pool(Steering::kGeo);
     p.answers = 3;
-    p.geo_countries[country_code('C', 'N')] = {1};          // sgp
-    p.geo_continents[country_code('E', 'U')] = {0};         // fra
-    p.geo_continents[country_code('O', 'C')] = {1, 2};      // sgp, iad
-    p.geo_default = {2, 0, 1};                              // iad, fra, sgp
+    p.geo_countries[country_code('C', 'N')] = {1};      // sgp
+    p.geo_continents[country_code('E', 'U')] = {0};     // fra
+    p.geo_continents[country_code('O', 'C')] = {1, 2};  // sgp, iad
+    p.geo_default = {2, 0, 1};                          // iad, fra, sgp
     Zone z = zone_with({p});
 
     Decision cn = steer(z, 0, in_country("CN"), 1, 4, nullptr);
@@ -367,8 +366,8 @@ TEST_CASE("weighted: stable per client, proportional to weight", "[steering]") {
         const std::string first = names(z, d).front();
         CHECK(first != "off");
         heavy += first == "heavy" ? 1 : 0;
-        CHECK(names(z, steer(z, 0, kBerlin, client * 0x9E3779B97F4A7C15ULL, 4, nullptr))
-                  .front() == first);
+        CHECK(names(z, steer(z, 0, kBerlin, client * 0x9E3779B97F4A7C15ULL, 4, nullptr)).front() ==
+              first);
     }
     CHECK(heavy > kClients * 70 / 100);  // expected 75%
     CHECK(heavy < kClients * 80 / 100);
@@ -451,9 +450,9 @@ TEST_CASE("fallback pools and all_down policies", "[steering]") {
 
     // AAAA: the backup has no IPv6, fra's IPv6 is down too: the chain is exhausted.
     set_origin(z, table, 1, 0, false);
-    for (auto [mode, kind] : {std::pair{AllDown::kReturnAll, Kind::kAnswer},
-                              std::pair{AllDown::kNoData, Kind::kNoData},
-                              std::pair{AllDown::kServFail, Kind::kServFail}}) {
+    for (auto [mode, kind] :
+         {std::pair{AllDown::kReturnAll, Kind::kAnswer}, std::pair{AllDown::kNoData, Kind::kNoData},
+          std::pair{AllDown::kServFail, Kind::kServFail}}) {
         z.pools[0].all_down = mode;
         z.pools[1].all_down = AllDown::kServFail;  // only the first pool's policy applies
         const Decision d = steer(z, 0, kBerlin, 1, 4, &table);
