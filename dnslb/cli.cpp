@@ -63,6 +63,7 @@ Args parse(int argc, char** argv) {
             a.config.probers = parse_count(arg, value(), 1, 64);
         } else if (arg == "--http") {
             a.config.http = value();
+            config::parse_http_listen(a.config.http);
         } else if (arg == "--chaos-version") {
             a.config.chaos_version = value();
         } else if (arg == "--chaos-id") {
@@ -71,6 +72,8 @@ Args parse(int argc, char** argv) {
             a.config.tcp_idle_timeout_ms = parse_count(arg, value(), 1, 3600) * 1000;
         } else if (arg == "--tcp-max-connections") {
             a.config.tcp_max_connections = parse_count(arg, value(), 1, 1000000);
+        } else if (arg == "--query-log-sample") {
+            a.config.query_log_sample = config::parse_sample_rate(value());
         } else if (arg == "--log-level") {
             a.config.log_level = value();
         } else if (arg == "--client") {
@@ -94,9 +97,42 @@ Args parse(int argc, char** argv) {
     return a;
 }
 
+namespace {
+
+// The server-level settings `check` can verify without binding sockets: the geo databases open
+// and have a known schema, and the HTTP API is not exposed without a token.
+void check_server_config(const config::Config& cfg, int& errors,
+                         std::vector<std::string>& warnings) {
+    try {
+        server::make_resolver(cfg);
+    } catch (const std::exception& e) {
+        std::cerr << "error: " << (cfg.file.empty() ? "" : cfg.file + ": /geoip: ") << e.what()
+                  << "\n";
+        ++errors;
+    }
+    if (!cfg.http.empty()) {
+        config::ListenAddress http = config::parse_http_listen(cfg.http);
+        if (!config::is_loopback(http) && cfg.api_token.empty()) {
+            warnings.push_back((cfg.file.empty() ? std::string("--http") : cfg.file + ": /http") +
+                               ": the HTTP API listens on " + http.text() +
+                               ", beyond loopback, and no api_token is set");
+        }
+        for (const auto& dns : cfg.listen) {
+            if (dns.host == http.host && dns.port == http.port) {
+                std::cerr << "error: " << (cfg.file.empty() ? "--http" : cfg.file + ": /http")
+                          << ": " << http.text() << " is also a DNS listen address\n";
+                ++errors;
+            }
+        }
+    }
+}
+
+}  // namespace
+
 int check(const Args& args) {
     int errors = 0;
     std::vector<zone::Diagnostic> warnings;
+    std::vector<std::string> server_warnings;
     if (!args.positional.empty()) {
         for (const auto& file : args.positional) {
             try {
@@ -107,6 +143,7 @@ int check(const Args& args) {
             }
         }
     } else {
+        check_server_config(args.config, errors, server_warnings);
         zone::DirResult r = zone::load_zone_dir(args.config.zones_dir);
         for (const auto& e : r.errors) {
             std::cerr << "error: " << e << "\n";
@@ -118,11 +155,14 @@ int check(const Args& args) {
             ++errors;
         }
     }
+    for (const auto& w : server_warnings) {
+        std::cerr << "warning: " << w << "\n";
+    }
     for (const auto& w : warnings) {
         std::cerr << "warning: " << w.str() << "\n";
     }
     std::cout << (errors == 0 ? "ok" : "failed") << ": " << errors << " errors, "
-              << warnings.size() << " warnings\n";
+              << warnings.size() + server_warnings.size() << " warnings\n";
     return errors == 0 ? 0 : 1;
 }
 

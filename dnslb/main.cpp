@@ -33,11 +33,15 @@ DESCRIPTION
 
 COMMANDS
     serve      Load the zones and answer queries over UDP and TCP in the foreground.
-               SIGHUP reloads the zones (a zone that fails keeps its previous version);
-               SIGINT or SIGTERM stop accepting, finish pending TCP replies and exit 0.
-    check      Validate the configuration and zones; print every error with its file and
-               JSON pointer, and warnings for risky but legal settings. Exit status 1 on
-               any error, 0 otherwise.
+               Zones reload on SIGHUP, on POST /reload (HTTP API) and when a file in the
+               zone directory changes (after 200 ms of quiet); a zone that fails keeps its
+               previous version, the others switch at once. SIGINT or SIGTERM stop
+               accepting, finish pending TCP replies and exit 0.
+    check      Validate the configuration file, the geo databases and the zones; print
+               every error with its file and JSON pointer, and warnings for risky but
+               legal settings (TTL above the SOA expire, a pool with one origin and no
+               fallback, an origin without monitor, an exposed API without token).
+               Exit status 1 on any error, 0 otherwise.
     explain    Show how NAME is answered for a client address or subnet: where the asker
                is placed, each origin with its distance and state, the answer and the ECS
                scope.
@@ -52,7 +56,14 @@ OPTIONS
     --geoip FILE           MaxMind-format database (.mmdb), GeoIP2 City or DB-IP City
                            Lite schema; repeatable (separate IPv4 and IPv6 files).
     --probers N            Health-check threads. Default: 1
-    --http ADDR:PORT       HTTP API listener (metrics, status, explain). Default: off
+    --http ADDR:PORT       HTTP API: GET /metrics (Prometheus), /status (JSON),
+                           /explain?name=N&client=IP|subnet=CIDR; POST /reload and
+                           /origins/POOL/ORIGIN/override (up|down|auto) with
+                           "Authorization: Bearer <api_token>". A bare PORT means
+                           127.0.0.1:PORT. Default: off
+    --query-log-sample R   Log this share (0..1) of queries, one line each: client
+                           subnet, name, type, rcode, pool, origin, ECS scope.
+                           Default: 0 (off)
     --chaos-version TEXT   Answer CHAOS TXT version.bind with TEXT. Default: REFUSED
     --chaos-id TEXT        Answer CHAOS TXT id.server with TEXT. Default: REFUSED
     --tcp-idle-timeout S   Close TCP connections idle for S seconds. Default: 10
@@ -77,6 +88,9 @@ CONFIGURATION FILE
       "tcp_idle_timeout": 10,
       "tcp_max_connections": 1024,
       "http": "127.0.0.1:8053",
+      "api_token": "long random string",
+      "query_log": { "sample": 0.01 },
+      "log_level": "info",
       "probers": 2
     }
 
@@ -92,6 +106,7 @@ EXAMPLES
 
 FILES
     zones/*.json           zone files; zones/zone.schema.json is their JSON Schema
+    docs/operators.md      delegation, running several servers, systemd, the API
 )";
 
 }  // namespace
@@ -105,6 +120,16 @@ int main(int argc, char** argv) {
         std::cerr << "dnslb: " << e.what() << "\nTry 'dnslb --help'.\n";
         return 2;
     } catch (const dnslb::config::ConfigError& e) {
+        // `check` reports a bad configuration like any other finding.
+        bool checking = false;
+        for (int i = 1; i < argc; ++i) {
+            checking = checking || std::strcmp(argv[i], "check") == 0;
+        }
+        if (checking) {
+            std::cerr << "error: " << e.what() << "\n";
+            std::cout << "failed: 1 errors, 0 warnings\n";
+            return 1;
+        }
         std::cerr << "dnslb: " << e.what() << "\n";
         return 1;
     }

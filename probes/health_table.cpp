@@ -109,6 +109,21 @@ void HealthTable::set_override(int32_t id, Override ov) {
     epoch_.fetch_add(1, std::memory_order_acq_rel);
 }
 
+void HealthTable::freeze() {
+    size_t n = used_.load(std::memory_order_acquire);
+    for (size_t i = 0; i < n; ++i) {
+        cells_[i].frozen_state.store(static_cast<uint8_t>(state(static_cast<int32_t>(i))),
+                                     std::memory_order_relaxed);
+    }
+    frozen_.store(true, std::memory_order_release);
+    epoch_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+void HealthTable::thaw() {
+    frozen_.store(false, std::memory_order_release);
+    epoch_.fetch_add(1, std::memory_order_acq_rel);
+}
+
 CellSnapshot HealthTable::snapshot(int32_t id) const {
     const Cell& c = cells_[static_cast<size_t>(id)];
     CellSnapshot s;

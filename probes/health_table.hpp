@@ -54,6 +54,9 @@ public:
             return State::kUp;
         }
         const Cell& c = cells_[static_cast<size_t>(id)];
+        if (frozen_.load(std::memory_order_relaxed)) {
+            return static_cast<State>(c.frozen_state.load(std::memory_order_relaxed));
+        }
         auto ov = static_cast<Override>(c.override_state.load(std::memory_order_relaxed));
         if (ov != Override::kAuto) {
             return ov == Override::kUp ? State::kUp : State::kDown;
@@ -62,6 +65,12 @@ public:
     }
     // Unknown counts as up (fail open until a check says otherwise).
     bool up(int32_t id) const noexcept { return state(id) != State::kDown; }
+    // Freezing pins every cell at its current effective state for readers (under-attack mode:
+    // answers come from the last-known-good decisions and probe churn changes nothing);
+    // probes keep recording underneath. Control thread only.
+    void freeze();
+    void thaw();
+    bool frozen() const noexcept { return frozen_.load(std::memory_order_relaxed); }
     // Bumped on every effective state change; workers key cached decisions on it.
     uint64_t epoch() const noexcept { return epoch_.load(std::memory_order_acquire); }
 
@@ -79,7 +88,8 @@ private:
     struct Cell {
         std::atomic<uint8_t> state{0};
         std::atomic<uint8_t> override_state{0};
-        std::atomic<bool> fresh{true};  // no result recorded since acquire() or reset()
+        std::atomic<bool> fresh{true};
+        std::atomic<uint8_t> frozen_state{0};  // no result recorded since acquire() or reset()
         std::atomic<int64_t> since_ms{0};
         std::atomic<uint32_t> successes{0};
         std::atomic<uint32_t> failures{0};
@@ -94,6 +104,7 @@ private:
     size_t capacity_;
     std::atomic<size_t> used_{0};
     std::atomic<uint64_t> epoch_{1};
+    std::atomic<bool> frozen_{false};
     mutable std::mutex index_mutex_;  // control thread only
     std::unordered_map<std::string, int32_t> index_;
 };

@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -184,6 +186,40 @@ void parse_cidr(const std::string& text, uint8_t& family, uint8_t* bytes, uint8_
     }
 }
 
+ListenAddress parse_http_listen(const std::string& text) {
+    bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+    std::string full = digits ? "127.0.0.1:" + text : text;
+    bool has_port = full.rfind("]:") != std::string::npos ||
+                    (full[0] != '[' && std::count(full.begin(), full.end(), ':') == 1);
+    if (!has_port) {
+        throw ConfigError("HTTP address '" + text +
+                          "': expected ADDR:PORT (127.0.0.1:8053, [::1]:8053) or a port");
+    }
+    try {
+        return parse_listen(full);
+    } catch (const ConfigError& e) {
+        throw ConfigError(std::string("HTTP ") + e.what());
+    }
+}
+
+bool is_loopback(const ListenAddress& addr) {
+    unsigned char buf[16];
+    if (inet_pton(AF_INET, addr.host.c_str(), buf) == 1) {
+        return buf[0] == 127;
+    }
+    return inet_pton(AF_INET6, addr.host.c_str(), buf) == 1 &&
+           std::memcmp(buf, in6addr_loopback.s6_addr, 16) == 0;
+}
+
+double parse_sample_rate(const std::string& text) {
+    char* end = nullptr;
+    double v = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !(v >= 0 && v <= 1)) {
+        throw ConfigError("query log sample rate '" + text + "': expected a number from 0 to 1");
+    }
+    return v;
+}
+
 void load_config_file(const std::string& path, Config& cfg) {
     std::ifstream in(path);
     if (!in) {
@@ -223,6 +259,11 @@ void load_config_file(const std::string& path, Config& cfg) {
             load_nets(v, path, cfg);
         } else if (key == "http") {
             cfg.http = get_string(v, path, ptr);
+            try {
+                parse_http_listen(cfg.http);
+            } catch (const ConfigError& e) {
+                fail(path, ptr, e.what());
+            }
         } else if (key == "probers") {
             cfg.probers = get_uint(v, path, ptr, 1, 64);
         } else if (key == "chaos") {
@@ -268,7 +309,21 @@ void load_config_file(const std::string& path, Config& cfg) {
             cfg.log_level = get_string(v, path, ptr);
         } else if (key == "api_token") {
             cfg.api_token = get_string(v, path, ptr);
-        } else if (key == "$schema" || key == "$comment") {
+        } else if (key == "query_log") {
+            if (!v.is_object()) {
+                fail(path, ptr, "expected an object like {\"sample\": 0.01}");
+            }
+            for (const auto& [qk, qv] : v.items()) {
+                if (qk != "sample") {
+                    fail(path, ptr + "/" + qk, "unknown key (expected sample)");
+                }
+                if (!qv.is_number() || qv.get<double>() < 0 || qv.get<double>() > 1) {
+                    fail(path, ptr + "/sample", "expected a number from 0 to 1");
+                }
+                cfg.query_log_sample = qv.get<double>();
+            }
+        } else if (key == "$schema" || key == "$comment" ||
+                   load_guard_key(key, v, path, cfg)) {
             continue;
         } else {
             fail(path, ptr, "unknown key");

@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
+#include "dnslb/config/guard_settings.hpp"
 #include "dnslb/geo/geo.hpp"
 
 namespace dnslb::config {
@@ -34,7 +37,7 @@ struct Config {
     std::string zones_dir = "zones";
     std::vector<std::string> geoip;
     std::vector<NetOverride> nets;
-    std::string http;  // "" = no HTTP API
+    std::string http;  // "" = no HTTP API; else "ADDR:PORT" or "PORT" (loopback)
     unsigned probers = 1;
     std::string chaos_version;
     std::string chaos_id;
@@ -44,17 +47,34 @@ struct Config {
     double default_lat = 0;
     double default_lon = 0;
     uint32_t tcp_idle_timeout_ms = 10000;
-    uint32_t tcp_max_connections = 1024;  // per worker
+    uint32_t tcp_max_connections = 4096;  // in total
+    GuardConfig guard;  // rrl, cookies, attack, tcp limits
     std::string log_level = "info";
-    std::string api_token;
+    std::string api_token;  // bearer token of the API's POST endpoints; "" = they are refused
+    double query_log_sample = 0;  // share of queries logged, 0..1
 };
 
 // Parses `--listen` style "127.0.0.1:5353", "[::1]:5353", "::1" (port 53). Throws ConfigError.
 ListenAddress parse_listen(const std::string& text);
 
+// Parses the HTTP API address: "127.0.0.1:8053", "[::1]:8053" or a bare port "8053", which
+// means 127.0.0.1 (the API is loopback-only unless an address says otherwise). The port is
+// required. Throws ConfigError.
+ListenAddress parse_http_listen(const std::string& text);
+
+// True for 127.0.0.0/8 and ::1.
+bool is_loopback(const ListenAddress& addr);
+
+// Parses a query-log sampling rate "0.01" (0..1). Throws ConfigError.
+double parse_sample_rate(const std::string& text);
+
 // Reads a JSON config file into `cfg` (keys as documented in README). Throws ConfigError with
 // "<file>: <pointer>: <reason>".
 void load_config_file(const std::string& path, Config& cfg);
+
+// The "rrl", "cookies", "attack" and "tcp" keys; false for any other key.
+bool load_guard_key(const std::string& key, const nlohmann::json& v, const std::string& file,
+                    Config& cfg);
 
 // Parses "a.b.c.d/n" or "x::/n" into family/bytes/prefix; throws std::invalid_argument.
 void parse_cidr(const std::string& text, uint8_t& family, uint8_t* bytes, uint8_t& prefix);

@@ -5,14 +5,29 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
+#include "dnslb/api/http_api.hpp"
 #include "dnslb/log.hpp"
 #include "dnslb/zone/loader.hpp"
 
 namespace dnslb::server {
+
+const char* trigger_name(ReloadTrigger t) noexcept {
+    switch (t) {
+        case ReloadTrigger::kSignal:
+            return "SIGHUP";
+        case ReloadTrigger::kFileChange:
+            return "file change";
+        case ReloadTrigger::kApi:
+            return "API";
+    }
+    return "?";
+}
 
 std::shared_ptr<const geo::Resolver> make_resolver(const config::Config& cfg) {
     auto r = std::make_shared<geo::Resolver>();
@@ -33,6 +48,22 @@ Options make_options(const config::Config& cfg) {
         Network n;
         config::parse_cidr(cidr, n.family, n.bytes, n.prefix);
         o.explain_from.push_back(n);
+    }
+    o.guard.rrl = cfg.guard.rrl;
+    o.guard.cookies = cfg.guard.cookies;
+    o.guard.attack = cfg.guard.attack;
+    // Buckets are per worker and SO_REUSEPORT spreads a client's queries (random source ports)
+    // over the workers: each worker enforces its share of the configured rate.
+    unsigned workers = cfg.workers != 0 ? cfg.workers : std::thread::hardware_concurrency();
+    workers = std::max(1U, workers);
+    for (uint32_t* rate : {&o.guard.rrl.responses_per_second, &o.guard.rrl.nxdomains_per_second,
+                           &o.guard.rrl.errors_per_second, &o.guard.rrl.referrals_per_second}) {
+        *rate = std::max<uint32_t>(1, *rate / workers);
+    }
+    for (const auto& cidr : cfg.guard.rrl_exempt) {
+        Network n;
+        config::parse_cidr(cidr, n.family, n.bytes, n.prefix);
+        o.rrl_exempt.push_back(n);
     }
     return o;
 }
@@ -100,6 +131,13 @@ std::unique_ptr<Snapshot> build_snapshot(const config::Config& cfg, const Snapsh
     auto snap = std::make_unique<Snapshot>();
     zone::DirResult loaded = zone::load_zone_dir(cfg.zones_dir);
     errors.insert(errors.end(), loaded.errors.begin(), loaded.errors.end());
+    // An unreadable directory is not an empty one: every zone keeps its previous version.
+    bool dir_failed = loaded.zones.empty() && loaded.failed_files.empty() && !loaded.errors.empty();
+    if (dir_failed && previous != nullptr) {
+        for (const auto& old : previous->zones) {
+            loaded.failed_files.push_back(old->file);
+        }
+    }
     std::vector<zone::Zone*> fresh;
     for (auto& z : loaded.zones) {
         fresh.push_back(z.get());
@@ -143,34 +181,281 @@ uint32_t longest_timeout_ms(const Snapshot& snap) {
     return longest;
 }
 
+namespace {
+
+constexpr uint64_t kDebounceMs = 200;      // quiet time after the last zone file event
+constexpr int64_t kDebounceMaxMs = 1000;   // reload anyway when changes keep coming
+constexpr uint64_t kHousekeepingMs = 100;  // snapshot reclamation and query log drain
+
+int64_t unix_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+int64_t steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+bool is_zone_file_name(const char* name) {
+    if (name == nullptr) {
+        return true;  // the platform did not say which file: assume it matters
+    }
+    std::string_view n(name);
+    return n.size() > 5 && n.substr(n.size() - 5) == ".json" &&
+           !(n.size() > 12 && n.substr(n.size() - 12) == ".schema.json");
+}
+
+// Lets the control thread hand the query log rings to the workers once the server can take
+// them; until then sampling is off and the drain finds nothing.
+template <class S>
+bool attach_query_log(S& server, QueryLog* log) {
+    if constexpr (requires { server.set_query_log(log); }) {
+        server.set_query_log(log);
+        return true;
+    } else {
+        return false;
+    }
+}
+
+}  // namespace
+
 struct Control::Loop {
     uv_loop_t loop{};
     uv_signal_t sigint{};
     uv_signal_t sigterm{};
     uv_signal_t sighup{};
-    uv_timer_t reclaim{};
+    uv_timer_t housekeeping{};
+    uv_fs_event_t watch{};
+    uv_timer_t debounce{};
+    uv_async_t reload_async{};
+    bool watching = false;
+    bool change_pending = false;
+    int64_t first_change_ms = 0;
     Control* owner = nullptr;
 };
 
 Control::Control(config::Config cfg) : cfg_(std::move(cfg)) {}
-Control::~Control() = default;
 
-void Control::reload(const char* why) {
-    log::info(std::string("reloading zones (") + why + ")");
-    std::vector<std::string> errors;
-    auto next = build_snapshot(cfg_, snapshots_.load(), geo_, errors, prober_.get(),
-                               health_.get());
+Control::~Control() {
+    if (api_ != nullptr) {
+        api_->stop();
+    }
+}
+
+std::future<ReloadResult> Control::request_reload() {
+    std::promise<ReloadResult> p;
+    std::future<ReloadResult> f = p.get_future();
+    {
+        std::lock_guard lock(reload_requests_mutex_);
+        if (stopping_) {
+            p.set_value(ReloadResult{});
+            return f;
+        }
+        reload_requests_.push_back(std::move(p));
+    }
+    if (loop_ != nullptr) {
+        uv_async_send(&loop_->reload_async);
+    }
+    return f;
+}
+
+void Control::record_load(const Snapshot& snap, const std::vector<std::string>& errors,
+                          bool reloading) {
+    const Snapshot* previous = reloading ? snapshots_.load() : nullptr;
+    std::set<const zone::Zone*> kept;
+    if (previous != nullptr) {
+        for (const auto& z : previous->zones) {
+            kept.insert(z.get());
+        }
+    }
+    int64_t now = unix_ms();
+    std::lock_guard lock(state_.mutex);
+    std::map<std::string, ControlState::ZoneFile> files;
+    for (const auto& z : snap.zones) {
+        auto old = state_.files.find(z->file);
+        ControlState::ZoneFile f;
+        if (kept.count(z.get()) != 0 && old != state_.files.end()) {
+            f = old->second;
+        } else {
+            f.loaded_ms = now;
+        }
+        f.origin = z->origin_text;
+        f.serial = z->serial;
+        f.error.clear();
+        files[z->file] = f;
+    }
     for (const auto& e : errors) {
+        std::string file = e.substr(0, e.find(": "));
+        files[file].error = e;
+    }
+    state_.files = std::move(files);
+}
+
+ReloadResult Control::reload(ReloadTrigger why) {
+    const char* name = trigger_name(why);
+    log::info(std::string("reloading zones (") + name + ")");
+    ReloadResult result;
+    std::unique_ptr<Snapshot> next;
+    try {
+        next = build_snapshot(cfg_, snapshots_.load(), geo_, result.errors, prober_.get(),
+                              health_.get());
+    } catch (const std::exception& e) {
+        // Nothing was published: every zone keeps serving as it did.
+        result.errors.push_back(cfg_.zones_dir + ": " + e.what());
+    }
+    for (const auto& e : result.errors) {
         log::error(e + " (previous version, if any, keeps serving)");
     }
-    size_t zones = next->zones.size();
-    snapshots_.publish(std::move(next));
-    server_->wake();
-    log::info("reload done: " + std::to_string(zones) + " zones served, " +
-              std::to_string(errors.size()) + " errors");
+    result.ok = result.errors.empty();
+    if (next != nullptr) {
+        result.zones = next->zones.size();
+        record_load(*next, result.errors, true);
+        snapshots_.publish(std::move(next));
+        result.generation = snapshots_.load()->generation;
+        server_->wake();
+    }
+    {
+        std::lock_guard lock(state_.mutex);
+        state_.reloads[static_cast<size_t>(why)]++;
+        (result.ok ? state_.reloads_ok : state_.reloads_failed)++;
+        state_.zone_errors += result.errors.size();
+        state_.last_reload_ms = unix_ms();
+        state_.last_reload_ok = result.ok;
+        state_.last_errors = result.errors;
+    }
+    log::info(std::string("reload (") + name + ") done: generation " +
+              std::to_string(result.generation) + ", " + std::to_string(result.zones) +
+              " zones served, " + std::to_string(result.errors.size()) + " errors");
+    return result;
+}
+
+void Control::start_loop() {
+    loop_ = std::make_unique<Loop>();
+    Loop& l = *loop_;
+    l.owner = this;
+    uv_loop_init(&l.loop);
+    // Signal handlers first: a SIGTERM that arrives as soon as we answer must stop us cleanly.
+    auto on_stop = [](uv_signal_t* s, int signum) {
+        auto* lp = static_cast<Loop*>(s->data);
+        log::info(std::string("received ") + (signum == SIGINT ? "SIGINT" : "SIGTERM") +
+                  ", shutting down");
+        uv_stop(&lp->loop);
+    };
+    for (auto [sig, num] : {std::pair{&l.sigint, SIGINT}, std::pair{&l.sigterm, SIGTERM}}) {
+        uv_signal_init(&l.loop, sig);
+        sig->data = &l;
+        uv_signal_start(sig, on_stop, num);
+    }
+    uv_signal_init(&l.loop, &l.sighup);
+    l.sighup.data = &l;
+    uv_signal_start(
+        &l.sighup,
+        [](uv_signal_t* s, int) {
+            static_cast<Loop*>(s->data)->owner->reload(ReloadTrigger::kSignal);
+        },
+        SIGHUP);
+    uv_async_init(&l.loop, &l.reload_async, [](uv_async_t* a) {
+        Control* c = static_cast<Loop*>(a->data)->owner;
+        std::vector<std::promise<ReloadResult>> waiting;
+        {
+            std::lock_guard lock(c->reload_requests_mutex_);
+            waiting.swap(c->reload_requests_);
+        }
+        if (waiting.empty()) {
+            return;
+        }
+        // Requests that arrived together share one reload: they all see a state at least as
+        // new as the files were when they asked.
+        ReloadResult r = c->reload(ReloadTrigger::kApi);
+        for (auto& p : waiting) {
+            p.set_value(r);
+        }
+    });
+    l.reload_async.data = &l;
+    uv_timer_init(&l.loop, &l.housekeeping);
+    l.housekeeping.data = &l;
+    uv_timer_start(
+        &l.housekeeping,
+        [](uv_timer_t* t) {
+            Control* c = static_cast<Loop*>(t->data)->owner;
+            if (c->snapshots_.retired() > 0) {
+                std::lock_guard lock(c->state_.mutex);
+                c->snapshots_.reclaim(c->server_->epochs());
+            }
+            if (c->snapshots_.retired() > 0) {
+                c->server_->wake();
+            }
+            if (c->query_log_ != nullptr) {
+                c->query_log_->drain([](const std::string& line) { log::info(line); });
+            }
+        },
+        kHousekeepingMs, kHousekeepingMs);
+    // Zone directory watch (inotify): a burst of writes (an editor, a git pull) becomes one
+    // reload once the directory has been quiet for kDebounceMs.
+    uv_timer_init(&l.loop, &l.debounce);
+    l.debounce.data = &l;
+    uv_fs_event_init(&l.loop, &l.watch);
+    l.watch.data = &l;
+    int rc = uv_fs_event_start(
+        &l.watch,
+        [](uv_fs_event_t* h, const char* file, int, int status) {
+            auto* lp = static_cast<Loop*>(h->data);
+            if (status < 0 || !is_zone_file_name(file)) {
+                return;
+            }
+            int64_t now = steady_ms();
+            if (!lp->change_pending) {
+                lp->change_pending = true;
+                lp->first_change_ms = now;
+            }
+            if (now - lp->first_change_ms < kDebounceMaxMs ||
+                uv_is_active(reinterpret_cast<uv_handle_t*>(&lp->debounce)) == 0) {
+                uv_timer_start(
+                    &lp->debounce,
+                    [](uv_timer_t* t) {
+                        auto* tl = static_cast<Loop*>(t->data);
+                        tl->change_pending = false;
+                        tl->owner->reload(ReloadTrigger::kFileChange);
+                    },
+                    kDebounceMs, 0);
+            }
+        },
+        cfg_.zones_dir.c_str(), 0);
+    if (rc != 0) {
+        log::warn("not watching " + cfg_.zones_dir + " for changes (" + uv_strerror(rc) +
+                  "); reload with SIGHUP");
+    }
+    l.watching = rc == 0;
+}
+
+bool Control::start_api() {
+    if (cfg_.http.empty()) {
+        return true;
+    }
+    api_ = std::make_unique<api::HttpApi>(*this);
+    try {
+        config::ListenAddress where = config::parse_http_listen(cfg_.http);
+        api_->start(where);
+        if (!config::is_loopback(where) && cfg_.api_token.empty()) {
+            log::warn("HTTP API on " + where.text() +
+                      " without api_token: status and metrics are readable by anyone who can "
+                      "reach it; changes are refused");
+        }
+        log::info("HTTP API on http://" + where.text() + "/");
+    } catch (const std::exception& e) {
+        log::error(e.what());
+        return false;
+    }
+    return true;
 }
 
 int Control::run() {
+    // Until the loop handles SIGHUP, a reload request (say, systemd's ExecReload during a slow
+    // start) must not kill the process: the default action of SIGHUP is to terminate.
+    std::signal(SIGHUP, SIG_IGN);
     try {
         geo_ = make_resolver(cfg_);
     } catch (const std::exception& e) {
@@ -178,8 +463,9 @@ int Control::run() {
         return 1;
     }
     if (!geo_->has_database()) {
-        log::warn("no geo database configured (--geoip): pools answer in their default order "
-                  "unless nets place the asker");
+        log::warn(
+            "no geo database configured (--geoip): pools answer in their default order "
+            "unless nets place the asker");
     }
     health_ = std::make_unique<probes::HealthTable>();
     prober_ = std::make_unique<probes::ProberPool>(*health_, cfg_.probers,
@@ -189,6 +475,7 @@ int Control::run() {
     for (const auto& e : errors) {
         log::error(e + " (zone not loaded)");
     }
+    record_load(*first, errors, false);
     size_t zone_count = first->zones.size();
     // One round of every check before the listeners open, so the first answers already skip
     // dead origins; checks that do not finish in time keep their configured initial state.
@@ -207,65 +494,67 @@ int Control::run() {
 
     unsigned workers = cfg_.workers != 0 ? cfg_.workers : std::thread::hardware_concurrency();
     workers = workers == 0 ? 1 : workers;
-    server_ = std::make_unique<Server>(snapshots_, cfg_.listen, workers,
-                                       TcpLimits{cfg_.tcp_idle_timeout_ms,
-                                                 cfg_.tcp_max_connections});
+    server_ =
+        std::make_unique<Server>(snapshots_, cfg_.listen, workers,
+                                 TcpLimits{cfg_.tcp_idle_timeout_ms, cfg_.tcp_max_connections});
     try {
         server_->open();
     } catch (const std::exception& e) {
         log::error(e.what());
         return 1;
     }
-    // Signal handlers first: a SIGTERM that arrives as soon as we answer must stop us cleanly.
-    loop_ = std::make_unique<Loop>();
-    Loop& l = *loop_;
-    l.owner = this;
-    uv_loop_init(&l.loop);
-    auto on_stop = [](uv_signal_t* s, int signum) {
-        auto* lp = static_cast<Loop*>(s->data);
-        log::info(std::string("received ") + (signum == SIGINT ? "SIGINT" : "SIGTERM") +
-                  ", shutting down");
-        uv_stop(&lp->loop);
-    };
-    for (auto [sig, num] : {std::pair{&l.sigint, SIGINT}, std::pair{&l.sigterm, SIGTERM}}) {
-        uv_signal_init(&l.loop, sig);
-        sig->data = &l;
-        uv_signal_start(sig, on_stop, num);
+    if (cfg_.query_log_sample > 0) {
+        query_log_ = std::make_unique<QueryLog>(workers, cfg_.query_log_sample);
+        if (!attach_query_log(*server_, query_log_.get())) {
+            log::warn("query log: this build cannot sample queries; no query lines follow");
+        }
     }
-    uv_signal_init(&l.loop, &l.sighup);
-    l.sighup.data = &l;
-    uv_signal_start(
-        &l.sighup, [](uv_signal_t* s, int) { static_cast<Loop*>(s->data)->owner->reload("SIGHUP"); },
-        SIGHUP);
-    uv_timer_init(&l.loop, &l.reclaim);
-    l.reclaim.data = &l;
-    uv_timer_start(
-        &l.reclaim,
-        [](uv_timer_t* t) {
-            Control* c = static_cast<Loop*>(t->data)->owner;
-            if (c->snapshots_.retired() > 0) {
-                c->snapshots_.reclaim(c->server_->epochs());
-                c->server_->wake();
-            }
-        },
-        100, 100);
+    start_loop();
+    if (!start_api()) {
+        prober_->stop();
+        close_loop();
+        return 1;
+    }
     server_->start();
     std::string where;
     for (const auto& addr : cfg_.listen) {
         where += (where.empty() ? "" : ", ") + addr.text();
     }
     log::info("serving " + std::to_string(zone_count) + " zones on " + where + " (udp, tcp), " +
-              std::to_string(workers) + " workers");
+              std::to_string(workers) + " workers" +
+              (loop_->watching ? ", watching " + cfg_.zones_dir : std::string()));
 
+    Loop& l = *loop_;
     uv_run(&l.loop, UV_RUN_DEFAULT);
 
+    {
+        // Whoever still waits for a reload gets an answer, not a hang.
+        std::lock_guard lock(reload_requests_mutex_);
+        stopping_ = true;
+        for (auto& p : reload_requests_) {
+            p.set_value(ReloadResult{});
+        }
+        reload_requests_.clear();
+    }
+    if (api_ != nullptr) {
+        api_->stop();
+    }
     server_->stop();
     prober_->stop();
-    uv_walk(&l.loop, [](uv_handle_t* h, void*) { uv_close(h, nullptr); }, nullptr);
-    uv_run(&l.loop, UV_RUN_DEFAULT);
-    uv_loop_close(&l.loop);
+    if (query_log_ != nullptr) {
+        query_log_->drain([](const std::string& line) { log::info(line); });
+    }
+    close_loop();
     log::info("stopped");
     return 0;
+}
+
+void Control::close_loop() {
+    Loop& l = *loop_;
+    uv_walk(
+        &l.loop, [](uv_handle_t* h, void*) { uv_close(h, nullptr); }, nullptr);
+    uv_run(&l.loop, UV_RUN_DEFAULT);
+    uv_loop_close(&l.loop);
 }
 
 }  // namespace dnslb::server

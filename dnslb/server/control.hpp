@@ -1,18 +1,61 @@
-// The control thread: loads configuration and zones, publishes snapshots, reloads on SIGHUP,
-// stops on SIGINT/SIGTERM, and reclaims retired snapshots. Never on the query path.
+// The control thread: loads configuration and zones, publishes snapshots, reloads (on SIGHUP,
+// on a change in the zone directory, on an API request), stops on SIGINT/SIGTERM, reclaims
+// retired snapshots and prints the sampled query log. Never on the query path.
 #pragma once
 
+#include <cstdint>
+#include <future>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "dnslb/config/config.hpp"
+#include "dnslb/server/query_log.hpp"
 #include "dnslb/server/server.hpp"
+#include "dnslb/server/shield.hpp"
 #include "dnslb/server/snapshot.hpp"
 #include "probes/health_table.hpp"
 #include "probes/prober_pool.hpp"
 
+namespace dnslb::api {
+class HttpApi;
+}
+
 namespace dnslb::server {
+
+enum class ReloadTrigger : uint8_t { kSignal = 0, kFileChange = 1, kApi = 2 };
+inline constexpr size_t kReloadTriggers = 3;
+const char* trigger_name(ReloadTrigger t) noexcept;
+
+struct ReloadResult {
+    bool ok = false;          // no zone failed; failed zones keep serving their previous version
+    uint64_t generation = 0;  // of the snapshot published (0: none)
+    size_t zones = 0;
+    std::vector<std::string> errors;  // "file: /json/pointer: reason"
+};
+
+// What the control thread shares with the HTTP API thread. `mutex` guards every member and is
+// also held while the control thread frees retired snapshots, so a reader holding it may use the
+// current snapshot (SnapshotHolder::load()) safely.
+struct ControlState {
+    struct ZoneFile {
+        std::string origin;
+        int64_t loaded_ms = 0;  // unix ms of the load that produced the serving version
+        uint32_t serial = 0;
+        std::string error;  // of the latest attempt; "" when it loaded
+    };
+    mutable std::mutex mutex;
+    std::map<std::string, ZoneFile> files;  // by file path
+    uint64_t reloads[kReloadTriggers] = {};
+    uint64_t reloads_ok = 0;
+    uint64_t reloads_failed = 0;  // reloads with at least one zone error
+    uint64_t zone_errors = 0;     // over all reloads
+    int64_t last_reload_ms = 0;
+    bool last_reload_ok = true;
+    std::vector<std::string> last_errors;
+};
 
 // Opens the geo databases and nets of a configuration. Throws std::runtime_error.
 std::shared_ptr<const geo::Resolver> make_resolver(const config::Config& cfg);
@@ -35,20 +78,48 @@ class Control {
 public:
     explicit Control(config::Config cfg);
     ~Control();
+    Control(const Control&) = delete;
+    Control& operator=(const Control&) = delete;
     // Serves until SIGINT/SIGTERM. Returns the process exit status.
     int run();
 
+    // Any thread: asks the control thread to reload and waits for the outcome.
+    std::future<ReloadResult> request_reload();
+
+    // Read-only views for the HTTP API (see ControlState for the locking rule).
+    const config::Config& config() const noexcept { return cfg_; }
+    const SnapshotHolder& snapshots() const noexcept { return snapshots_; }
+    probes::HealthTable& health() noexcept { return *health_; }
+    const probes::HealthTable& health() const noexcept { return *health_; }
+    const probes::ProberPool& prober() const noexcept { return *prober_; }
+    const Server& server() const noexcept { return *server_; }
+    const ControlState& state() const noexcept { return state_; }
+    uint64_t query_log_dropped() const noexcept {
+        return query_log_ != nullptr ? query_log_->dropped() : 0;
+    }
+
 private:
     struct Loop;
-    void reload(const char* why);
+    ReloadResult reload(ReloadTrigger why);
+    void record_load(const Snapshot& snap, const std::vector<std::string>& errors, bool reloading);
+    void start_loop();
+    void close_loop();
+    bool start_api();
 
     config::Config cfg_;
+    ControlState state_;
+    std::mutex reload_requests_mutex_;
+    std::vector<std::promise<ReloadResult>> reload_requests_;  // guarded by the mutex above
+    bool stopping_ = false;                                    // guarded by reload_requests_mutex_
+    std::unique_ptr<QueryLog> query_log_;
     SnapshotHolder snapshots_;
     std::shared_ptr<const geo::Resolver> geo_;
     std::unique_ptr<probes::HealthTable> health_;
     std::unique_ptr<probes::ProberPool> prober_;
     std::unique_ptr<Server> server_;
+    Shield shield_;
     std::unique_ptr<Loop> loop_;
+    std::unique_ptr<api::HttpApi> api_;  // last: stopped before everything it reads
 };
 
 }  // namespace dnslb::server

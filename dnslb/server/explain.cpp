@@ -45,9 +45,12 @@ uint64_t asker_hash(const Asker& a) {
     return h;
 }
 
-std::string health_text(const zone::Address& a, const probes::HealthTable* health) {
+std::string health_text(const zone::Address& a, const probes::HealthTable* health,
+                        const std::string& monitor) {
     if (a.health < 0 || health == nullptr) {
-        return "up (not monitored)";
+        // Offline (dnslb explain) nothing has been checked: say so rather than claim "up".
+        return monitor.empty() ? "up (not monitored)"
+                               : "monitored by '" + monitor + "', state not checked here";
     }
     probes::CellSnapshot c = health->snapshot(a.health);
     std::string s = probes::state_name(c.state);
@@ -93,8 +96,10 @@ void explain_family(const Snapshot& snap, const zone::Zone& z, const zone::Node&
     } else if (d.pool != node.pool) {
         answer += " (fallback)";
     }
+    // The scope the responder sends: the network the lookup decided over, for a pool whose
+    // answer depends on the location, also when the lookup placed nobody.
     uint8_t scope = 0;
-    if (d.location_used && where.known) {
+    if (d.location_used || steering::location_dependent(pool)) {
         scope = asker.is_subnet ? std::min(asker.prefix, where.prefix_len) : where.prefix_len;
     }
     answer += asker.is_subnet ? ", ECS scope /" + std::to_string(scope) : "";
@@ -152,8 +157,10 @@ std::vector<std::string> explain_wire(const Snapshot& snap, const uint8_t* lower
         } else if (!o.has_location) {
             line += " (no coordinates)";
         }
+        int32_t mon = o.monitor >= 0 ? o.monitor : pool.monitor;
+        std::string monitor = mon >= 0 ? z->monitors[static_cast<size_t>(mon)].name : "";
         for (const auto& a : o.addresses) {
-            line += "; " + a.text + " " + health_text(a, snap.health);
+            line += "; " + a.text + " " + health_text(a, snap.health, monitor);
         }
         out.push_back(line);
     }

@@ -63,6 +63,10 @@ struct Response {
     uint16_t rcode = 0;  // may be extended (> 15)
     uint8_t ecs_scope = 0;
     bool truncated = false;
+    bool referral = false;
+    uint64_t rrl_key = 0;           // the zone (NXDOMAIN) or cut (referral) for RRL
+    uint8_t cookie_out[24] = {};    // client cookie + our server cookie, when the query had one
+    bool send_cookie = false;
 
     // Owner name: a pointer where possible, else the literal name.
     void owner(size_t offset, std::string_view literal) noexcept {
@@ -179,7 +183,11 @@ void answer_pool(Response& r, const Zone& z, const Node& node, const Name& name,
     steering::Decision d =
         steering::steer(z, node.pool, where, client_hash(r.q, client), family, r.snap.health);
     r.stats.bump(r.stats.pool_answers);
-    if (d.location_used && where.known) {
+    // A location-dependent answer holds over the network the lookup decided, also when it
+    // placed nobody (RFC 7871 section 7.3.1: scope 0 would cover every client).
+    if (d.kind == steering::Decision::Kind::kAnswer &&
+        (d.location_used ||
+         steering::location_dependent(z.pools[static_cast<size_t>(d.pool)]))) {
         uint8_t src = r.q.has_ecs ? r.q.ecs.source_prefix : 0;
         r.ecs_scope = std::min(src, where.prefix_len);
     }
@@ -254,6 +262,8 @@ void answer_referral(Response& r, const Zone& z, const Node& cut, const Name& na
     }
     r.flags &= static_cast<uint16_t>(~dns::kFlagAA);
     r.stats.bump(r.stats.referrals);
+    r.referral = true;
+    r.rrl_key = zone::NameHash{}(name.suffix(cut_labels));
     size_t rdata_off[32];
     if (!r.rrset(*ns, name.suffix_offset(cut_labels), name.suffix(cut_labels), r.ns, UINT32_MAX,
                  rdata_off, 32)) {
@@ -329,6 +339,7 @@ void answer_in_zone(Response& r, const Zone& z, const ClientAddress& client,
             }
             if (node == nullptr) {
                 r.rcode = dns::kRcodeNxDomain;  // after a CNAME too: RFC 6604 section 3
+                r.rrl_key = zone::NameHash{}(z.origin);
                 add_negative_soa(r, z, name, zlabels);
                 return;
             }
@@ -475,10 +486,13 @@ void answer_chaos(Response& r, const ClientAddress& client) noexcept {
 }
 
 // OPT (RFC 6891 section 6.1.2) with the ECS option echoed back with our scope.
-size_t opt_size(const Query& q) noexcept {
+size_t opt_size(const Query& q, bool cookie) noexcept {
     size_t n = 11;
     if (q.has_ecs) {
         n += 4 + 4 + (q.ecs.source_prefix + 7U) / 8U;
+    }
+    if (cookie) {
+        n += 4 + 24;
     }
     return n;
 }
@@ -499,6 +513,11 @@ void write_opt(Response& r) noexcept {
         r.w.u8(q.ecs.source_prefix);
         r.w.u8(r.ecs_scope);
         r.w.bytes(q.ecs.address, addr_len);
+    }
+    if (r.send_cookie) {
+        r.w.u16(dns::kOptionCookie);
+        r.w.u16(24);
+        r.w.bytes(r.cookie_out, 24);
     }
     r.w.put_u16_at(rdlen_at, static_cast<uint16_t>(r.w.pos() - rdlen_at - 2));
     r.ar++;
@@ -544,9 +563,90 @@ size_t qtype_slot(uint16_t qtype) noexcept {
     }
 }
 
+namespace {
+
+RrlClass rrl_class(const Response& r) noexcept {
+    if (r.rcode == dns::kRcodeNxDomain) {
+        return RrlClass::kNxDomain;
+    }
+    if (r.rcode != dns::kRcodeNoError) {
+        return RrlClass::kError;
+    }
+    return r.referral ? RrlClass::kReferral : RrlClass::kPositive;
+}
+
+// A slipped (or under-attack) UDP response: header and question only, TC=1, so a real
+// resolver behind the address retries over TCP, and a spoofed victim receives no more bytes
+// than the attacker sent.
+size_t truncate_to_question(Response& r, size_t question_end) noexcept {
+    r.w.rewind(question_end);
+    r.an = r.ns = r.ar = 0;
+    r.truncated = true;
+    return finish(r, question_end > dns::kHeaderSize ? 1 : 0);
+}
+
+// Cookies (RFC 7873 section 5.2): every query with a client cookie gets a fresh server cookie
+// back. Returns true when the query carried a valid server cookie of ours.
+bool process_cookie(Response& r, const ClientAddress& client, const QueryEnv& env) noexcept {
+    const CookieSettings& cs = r.snap.options.guard.cookies;
+    if (!r.q.has_cookie || !cs.enabled || env.guard == nullptr) {
+        return false;
+    }
+    bool valid = false;
+    if (r.q.cookie_len == 8) {
+        env.guard->cookie_counters.client_only.fetch_add(1, std::memory_order_relaxed);
+    } else {
+        valid = env.guard->valid_cookie(cs, r.q.cookie, r.q.cookie_len, client.family,
+                                        client.bytes, env.now_s);
+        (valid ? env.guard->cookie_counters.valid : env.guard->cookie_counters.invalid)
+            .fetch_add(1, std::memory_order_relaxed);
+    }
+    std::memcpy(r.cookie_out, r.q.cookie, 8);
+    env.guard->make_server_cookie(cs, r.q.cookie, client.family, client.bytes, env.now_s,
+                                  r.cookie_out + 8);
+    r.send_cookie = true;
+    return valid;
+}
+
+// The last word on a UDP response: under-attack truncation and RRL. Returns the final length
+// (0: send nothing).
+size_t guard_udp(Response& r, size_t len, size_t question_end, bool cookie_ok,
+                 const ClientAddress& client, const QueryEnv& env) noexcept {
+    const GuardSettings& gs = r.snap.options.guard;
+    bool attack = env.attack != nullptr && env.attack->on();
+    if (attack && !cookie_ok && len > gs.attack.tc_above_bytes) {
+        return truncate_to_question(r, question_end);
+    }
+    if (!gs.rrl.enabled || cookie_ok) {
+        return len;
+    }
+    for (const auto& n : r.snap.options.rrl_exempt) {
+        if (n.contains(client.family, client.bytes)) {
+            return len;
+        }
+    }
+    RrlClass k = rrl_class(r);
+    uint64_t key = k == RrlClass::kPositive
+                       ? zone::NameHash{}({reinterpret_cast<const char*>(r.q.qname_lower),
+                                           r.q.qname_len}) ^ r.q.qtype
+                       : r.rrl_key;
+    switch (env.guard->rrl(gs.rrl, attack, gs.attack.rrl_divisor, client.family, client.bytes,
+                           k, key, env.now_ms)) {
+        case WorkerGuard::Verdict::kSend:
+            return len;
+        case WorkerGuard::Verdict::kSlip:
+            return truncate_to_question(r, question_end);
+        case WorkerGuard::Verdict::kDrop:
+            break;
+    }
+    return 0;
+}
+
+}  // namespace
+
 size_t respond(const Snapshot& snap, const uint8_t* pkt, size_t len, const ClientAddress& client,
                Transport transport, uint8_t* out, size_t out_cap, Stats& stats,
-               AnswerNote* note) noexcept {
+               AnswerNote* note, const QueryEnv* env) noexcept {
     Query q;
     dns::ParseStatus status = dns::parse_query(pkt, len, q);
     stats.bump(stats.queries[static_cast<size_t>(transport)]);
@@ -563,18 +663,24 @@ size_t respond(const Snapshot& snap, const uint8_t* pkt, size_t len, const Clien
     if (have_question) {
         write_question(r);
     }
+    size_t question_end = r.w.pos();
+    bool guarded = env != nullptr && env->guard != nullptr && transport == Transport::kUdp;
+    size_t n = 0;
     switch (status) {
         case dns::ParseStatus::kFormErr:
             r.rcode = dns::kRcodeFormErr;
-            return finish(r, have_question ? 1 : 0);
+            n = finish(r, have_question ? 1 : 0);
+            return guarded ? guard_udp(r, n, question_end, false, client, *env) : n;
         case dns::ParseStatus::kNotImp:
             r.rcode = dns::kRcodeNotImp;
-            return finish(r, have_question ? 1 : 0);
+            n = finish(r, have_question ? 1 : 0);
+            return guarded ? guard_udp(r, n, question_end, false, client, *env) : n;
         case dns::ParseStatus::kBadVers:
             r.rcode = dns::kRcodeBadVers;
             q.has_ecs = false;
             write_opt(r);
-            return finish(r, 1);
+            n = finish(r, 1);
+            return guarded ? guard_udp(r, n, question_end, false, client, *env) : n;
         default:
             break;
     }
@@ -582,10 +688,17 @@ size_t respond(const Snapshot& snap, const uint8_t* pkt, size_t len, const Clien
     if (q.has_ecs) {
         stats.bump(stats.ecs);
     }
-    size_t opt_len = q.edns ? opt_size(q) : 0;
-    size_t question_end = r.w.pos();
+    bool cookie_ok = env != nullptr && process_cookie(r, client, *env);
+    bool attack = env != nullptr && env->attack != nullptr && env->attack->on();
+    size_t opt_len = q.edns ? opt_size(q, r.send_cookie) : 0;
     r.w.limit(limit - opt_len);
-    if (q.qtype == zone::kTypeOPT || q.qtype == 251 || q.qtype == 252) {
+    if (r.send_cookie && q.cookie_len > 8 && !cookie_ok && attack &&
+        transport == Transport::kUdp) {
+        // RFC 7873 section 5.2.3: a bad server cookie may get BADCOOKIE with a fresh cookie;
+        // we do so while under attack, where answering unverified clients is what we avoid.
+        r.rcode = dns::kRcodeBadCookie;
+        env->guard->cookie_counters.badcookie.fetch_add(1, std::memory_order_relaxed);
+    } else if (q.qtype == zone::kTypeOPT || q.qtype == 251 || q.qtype == 252) {
         // OPT is not a question; IXFR/AXFR are not served (no secondaries to feed).
         r.rcode = q.qtype == zone::kTypeOPT ? dns::kRcodeFormErr : dns::kRcodeRefused;
     } else if (q.qclass == dns::kClassCH) {
@@ -610,6 +723,8 @@ size_t respond(const Snapshot& snap, const uint8_t* pkt, size_t len, const Clien
         Response tail{opt, q, snap, stats};
         tail.rcode = r.rcode;
         tail.ecs_scope = r.ecs_scope;
+        tail.send_cookie = r.send_cookie;
+        std::memcpy(tail.cookie_out, r.cookie_out, sizeof(r.cookie_out));
         write_opt(tail);
         r.w.rewind(r.w.pos() + tail.w.pos());
         r.ar++;
@@ -618,7 +733,8 @@ size_t respond(const Snapshot& snap, const uint8_t* pkt, size_t len, const Clien
         note->scope = r.ecs_scope;
         note->rcode = static_cast<uint8_t>(r.rcode);
     }
-    return finish(r, 1);
+    n = finish(r, 1);
+    return guarded ? guard_udp(r, n, question_end, cookie_ok, client, *env) : n;
 }
 
 }  // namespace dnslb::server

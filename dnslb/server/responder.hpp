@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "dnslb/server/guard.hpp"
 #include "dnslb/server/snapshot.hpp"
 
 namespace dnslb::server {
@@ -32,6 +33,14 @@ struct Stats {
     std::atomic<uint64_t> dropped = {};              // no answer sent (QR=1, too short)
     std::atomic<uint64_t> pool_answers = {};
     std::atomic<uint64_t> referrals = {};
+    // TCP (RFC 7766 section 6.2): connections and why they were closed by us.
+    std::atomic<uint64_t> tcp_accepted = {};
+    std::atomic<uint64_t> tcp_open = {};
+    std::atomic<uint64_t> tcp_closed_idle = {};
+    std::atomic<uint64_t> tcp_closed_slow = {};         // a query not received in time
+    std::atomic<uint64_t> tcp_closed_query_cap = {};    // queries-per-connection cap
+    std::atomic<uint64_t> tcp_closed_evicted = {};      // oldest idle, to admit a new one
+    std::atomic<uint64_t> tcp_refused_per_source = {};
 
     void bump(std::atomic<uint64_t>& c) noexcept {
         c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -49,9 +58,18 @@ struct AnswerNote {
     uint8_t rcode = 0;
 };
 
+// The worker's side of the defences, passed with every packet. Without it (tests, tools) no
+// rate limiting, cookies or under-attack behaviour applies.
+struct QueryEnv {
+    WorkerGuard* guard = nullptr;
+    const AttackState* attack = nullptr;
+    uint64_t now_ms = 0;  // monotonic, for RRL buckets
+    uint32_t now_s = 0;   // wall clock, for cookie timestamps
+};
+
 // Returns the response length, or 0 when the packet gets no answer at all.
 size_t respond(const Snapshot& snap, const uint8_t* pkt, size_t len, const ClientAddress& client,
                Transport transport, uint8_t* out, size_t out_cap, Stats& stats,
-               AnswerNote* note = nullptr) noexcept;
+               AnswerNote* note = nullptr, const QueryEnv* env = nullptr) noexcept;
 
 }  // namespace dnslb::server

@@ -3,16 +3,20 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <list>
+#include <unordered_map>
 #include <stdexcept>
 
 #include "dnslb/dns/wire.hpp"
+#include "dnslb/server/query_log.hpp"
 
 namespace dnslb::server {
 
@@ -71,6 +75,14 @@ int bound_socket(const config::ListenAddress& a, int type) {
     if (sa.sa.sa_family == AF_INET6) {
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     }
+    if (type == SOCK_DGRAM) {
+        // Bursts beyond the default 208 KiB receive buffer were lost as RcvbufErrors before the
+        // worker could read them; FORCE works as root past net.core.rmem_max.
+        int bytes = 4 << 20;
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) != 0) {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+        }
+    }
     if (bind(fd, &sa.sa, len) != 0) {
         int err = errno;
         close(fd);
@@ -86,7 +98,10 @@ struct TcpConn;
 
 class Worker {
 public:
-    Worker(SnapshotHolder& snaps, TcpLimits limits) : snaps_(snaps), limits_(limits) {
+    Worker(SnapshotHolder& snaps, TcpLimits limits, const AttackState& attack)
+        : snaps_(snaps), limits_(limits) {
+        env_.guard = &guard;
+        env_.attack = &attack;
         uv_loop_init(&loop_);
         uv_async_init(&loop_, &async_, on_async);
         async_.data = this;
@@ -134,6 +149,21 @@ public:
 
     WorkerEpoch epoch;
     Stats stats;
+    WorkerGuard guard;
+    QueryLogRing* qlog = nullptr;
+
+    // Answers one query; samples it into the query log when that is on.
+    size_t answer(const Snapshot& snap, const uint8_t* pkt, size_t len,
+                  const ClientAddress& client, Transport t, uint8_t* out, size_t cap,
+                  const QueryEnv* qenv) noexcept {
+        if (qlog == nullptr || !qlog->sample()) {
+            return respond(snap, pkt, len, client, t, out, cap, stats, nullptr, qenv);
+        }
+        AnswerNote note;
+        size_t n = respond(snap, pkt, len, client, t, out, cap, stats, &note, qenv);
+        qlog->push(pkt, len, client, t, note);
+        return n;
+    }
 
 private:
     friend struct TcpConn;
@@ -141,6 +171,15 @@ private:
     const Snapshot* current() noexcept {
         const Snapshot* s = snaps_.load();
         return s;
+    }
+    // Clocks once per batch: uv_now is the loop's cached time, CLOCK_REALTIME_COARSE is read
+    // from the vDSO; neither is a syscall per packet.
+    const QueryEnv* env() noexcept {
+        env_.now_ms = uv_now(&loop_);
+        timespec ts{};
+        clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+        env_.now_s = static_cast<uint32_t>(ts.tv_sec);
+        return &env_;
     }
     void quiesce(const Snapshot* s) noexcept {
         if (s != nullptr) {
@@ -194,6 +233,7 @@ private:
         mmsghdr out_msgs[kBatch];
         iovec out_iov[kBatch];
         size_t outn = 0;
+        const QueryEnv* qenv = env();
         for (int i = 0; i < n; ++i) {
             size_t len = in_msgs[i].msg_len;
             if (snap == nullptr) {
@@ -201,8 +241,8 @@ private:
             }
             ClientAddress client = client_of(&addrs[i].sa);
             uint8_t* out = out_.data() + static_cast<size_t>(i) * kUdpBuffer;
-            size_t rlen = respond(*snap, in_.data() + static_cast<size_t>(i) * kUdpBuffer, len,
-                                  client, Transport::kUdp, out, kUdpBuffer, stats);
+            size_t rlen = answer(*snap, in_.data() + static_cast<size_t>(i) * kUdpBuffer, len,
+                                 client, Transport::kUdp, out, kUdpBuffer, qenv);
             if (rlen == 0) {
                 continue;
             }
@@ -235,6 +275,7 @@ private:
 
     SnapshotHolder& snaps_;
     TcpLimits limits_;
+    QueryEnv env_;
     uv_loop_t loop_{};
     uv_async_t async_{};
     std::atomic<bool> stopping_{false};
@@ -248,6 +289,7 @@ private:
     std::vector<uint8_t> tcp_out_;
     std::vector<uint8_t> tcp_read_;
     std::list<TcpConn*> conns_;  // least recently active first
+    std::unordered_map<std::string, uint32_t> per_source_;  // connections per client address
 };
 
 // One TCP connection (RFC 7766): 2-byte length framing, any number of queries in a row,
@@ -262,6 +304,9 @@ struct TcpConn {
     int pending_writes = 0;
     bool closing = false;
     ClientAddress client;
+    std::string source_key;
+    uint32_t queries = 0;
+    uint64_t partial_since_ms = 0;  // when the unfinished query in `in` began; 0: none
 
     struct Write {
         uv_write_t req{};
@@ -271,7 +316,19 @@ struct TcpConn {
 
     void touch() {
         worker->conns_.splice(worker->conns_.end(), worker->conns_, pos);
-        uv_timer_start(&timer, on_idle, worker->limits_.idle_timeout_ms, 0);
+        arm_timer();
+    }
+
+    // Idle connections get the idle timeout; one that has begun a query must finish it within
+    // query_timeout_ms of its first byte, however slowly it trickles (slowloris).
+    void arm_timer() {
+        uint64_t timeout = worker->limits_.idle_timeout_ms;
+        if (partial_since_ms != 0) {
+            uint64_t now = uv_now(&worker->loop_);
+            uint64_t deadline = partial_since_ms + worker->limits_.query_timeout_ms;
+            timeout = deadline > now ? std::min<uint64_t>(timeout, deadline - now) : 1;
+        }
+        uv_timer_start(&timer, on_idle, timeout, 0);
     }
 
     void close_now() {
@@ -279,6 +336,12 @@ struct TcpConn {
             return;
         }
         closing = true;
+        worker->stats.tcp_open.fetch_sub(1, std::memory_order_relaxed);
+        if (auto it = worker->per_source_.find(source_key); it != worker->per_source_.end()) {
+            if (--it->second == 0) {
+                worker->per_source_.erase(it);
+            }
+        }
         worker->conns_.erase(pos);
         uv_timer_stop(&timer);
         uv_close(reinterpret_cast<uv_handle_t*>(&tcp), on_closed);
@@ -291,7 +354,12 @@ struct TcpConn {
             delete c;
         }
     }
-    static void on_idle(uv_timer_t* t) { static_cast<TcpConn*>(t->data)->close_now(); }
+    static void on_idle(uv_timer_t* t) {
+        auto* c = static_cast<TcpConn*>(t->data);
+        c->worker->stats.bump(c->partial_since_ms != 0 ? c->worker->stats.tcp_closed_slow
+                                                       : c->worker->stats.tcp_closed_idle);
+        c->close_now();
+    }
 
     static void on_alloc(uv_handle_t* h, size_t /*suggested*/, uv_buf_t* buf) {
         auto* c = static_cast<TcpConn*>(h->data);
@@ -309,8 +377,15 @@ struct TcpConn {
             return;
         }
         c->in.append(buf->base, static_cast<size_t>(n));
-        c->touch();
         c->drain();
+        if (!c->closing) {
+            if (c->in.empty()) {
+                c->partial_since_ms = 0;
+            } else if (c->partial_since_ms == 0) {
+                c->partial_since_ms = uv_now(&c->worker->loop_);
+            }
+            c->touch();
+        }
     }
 
     void drain() {
@@ -329,16 +404,23 @@ struct TcpConn {
                 continue;
             }
             uint8_t* out = w.tcp_out_.data();
-            size_t rlen = respond(*snap, msg, msg_len, client, Transport::kTcp, out + 2, kTcpMax,
-                                  w.stats);
+            size_t rlen = w.answer(*snap, msg, msg_len, client, Transport::kTcp, out + 2,
+                                   kTcpMax, w.env());
+            partial_since_ms = 0;  // a whole query arrived: the next one starts its own clock
             if (rlen == 0) {
                 continue;
             }
             out[0] = static_cast<uint8_t>(rlen >> 8);
             out[1] = static_cast<uint8_t>(rlen);
             send(out, rlen + 2);
+            if (++queries >= w.limits_.max_queries && !closing) {
+                w.stats.bump(w.stats.tcp_closed_query_cap);
+                close_after_writes();
+            }
         }
-        in.erase(0, used);
+        if (!closing) {
+            in.erase(0, used);
+        }
         w.quiesce(snap);
     }
 
@@ -368,11 +450,22 @@ struct TcpConn {
         uv_write(&wr->req, reinterpret_cast<uv_stream_t*>(&tcp), &b, 1, on_written);
     }
 
+    bool drain_then_close = false;
+    void close_after_writes() {
+        if (pending_writes == 0) {
+            close_now();
+        } else {
+            drain_then_close = true;
+            uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp));
+        }
+    }
+
     static void on_written(uv_write_t* req, int /*status*/) {
         auto* wr = reinterpret_cast<Write*>(req);
         TcpConn* c = wr->conn;
         delete wr;
-        if (--c->pending_writes == 0 && c->worker->stopping_.load(std::memory_order_acquire)) {
+        if (--c->pending_writes == 0 &&
+            (c->drain_then_close || c->worker->stopping_.load(std::memory_order_acquire))) {
             c->close_now();
         }
     }
@@ -384,10 +477,12 @@ void Worker::on_accept(uv_stream_t* server, int status) {
         return;
     }
     if (w->conns_.size() >= w->limits_.max_connections && !w->conns_.empty()) {
+        w->stats.bump(w->stats.tcp_closed_evicted);
         w->conns_.front()->close_now();  // the least recently active goes first
     }
     auto* c = new TcpConn;
     c->worker = w;
+    w->stats.tcp_open.fetch_add(1, std::memory_order_relaxed);
     uv_tcp_init(&w->loop_, &c->tcp);
     uv_timer_init(&w->loop_, &c->timer);
     c->tcp.data = c;
@@ -401,6 +496,14 @@ void Worker::on_accept(uv_stream_t* server, int status) {
     int len = sizeof(peer);
     uv_tcp_getpeername(&c->tcp, &peer.sa, &len);
     c->client = client_of(&peer.sa);
+    c->source_key.assign(reinterpret_cast<const char*>(c->client.bytes),
+                         c->client.family == 4 ? 4 : 16);
+    w->stats.bump(w->stats.tcp_accepted);
+    if (++w->per_source_[c->source_key] > w->limits_.max_per_source) {
+        w->stats.bump(w->stats.tcp_refused_per_source);
+        c->close_now();
+        return;
+    }
     uv_tcp_nodelay(&c->tcp, 1);
     c->in.reserve(512);
     c->touch();
@@ -421,6 +524,22 @@ void Worker::shutdown() {
     listeners_.clear();
     // Queries already read have been answered synchronously; connections with replies still
     // queued close once those are written (on_written), the rest now.
+    // Queries the kernel already holds for us are in flight too: read and answer them first.
+    std::vector<TcpConn*> all(conns_.begin(), conns_.end());
+    for (TcpConn* c : all) {
+        int fd = -1;
+        if (!c->closing && uv_fileno(reinterpret_cast<uv_handle_t*>(&c->tcp), &fd) == 0) {
+            for (;;) {
+                ssize_t n = recv(fd, tcp_read_.data(), tcp_read_.size(), MSG_DONTWAIT);
+                if (n <= 0) {
+                    break;
+                }
+                c->in.append(reinterpret_cast<const char*>(tcp_read_.data()),
+                             static_cast<size_t>(n));
+            }
+            c->drain();
+        }
+    }
     std::vector<TcpConn*> idle;
     for (TcpConn* c : conns_) {
         if (c->pending_writes == 0) {
@@ -438,14 +557,24 @@ void Worker::shutdown() {
 Server::Server(SnapshotHolder& snapshots, std::vector<config::ListenAddress> listen,
                unsigned workers, TcpLimits tcp)
     : snapshots_(snapshots), listen_(std::move(listen)), tcp_(tcp) {
+    // The total connection cap is shared out: each worker accepts its part (SO_REUSEPORT
+    // spreads new connections evenly).
+    TcpLimits per_worker = tcp_;
+    per_worker.max_connections = std::max<uint32_t>(1, tcp_.max_connections / std::max(1U, workers));
     for (unsigned i = 0; i < workers; ++i) {
-        workers_.push_back(std::make_unique<Worker>(snapshots_, tcp_));
+        workers_.push_back(std::make_unique<Worker>(snapshots_, per_worker, attack_));
     }
 }
 
 Server::~Server() { stop(); }
 
 void Server::open() {
+    // Thousands of TCP connections need descriptors: raise the soft limit to the hard one.
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &lim);
+    }
     for (auto& w : workers_) {
         for (const auto& addr : listen_) {
             w->add_udp(bound_socket(addr, SOCK_DGRAM));
@@ -488,6 +617,20 @@ std::vector<WorkerEpoch*> Server::epochs() {
     std::vector<WorkerEpoch*> out;
     for (auto& w : workers_) {
         out.push_back(&w->epoch);
+    }
+    return out;
+}
+
+void Server::set_query_log(QueryLog* log) {
+    for (size_t i = 0; i < workers_.size(); ++i) {
+        workers_[i]->qlog = log != nullptr ? log->ring(i) : nullptr;
+    }
+}
+
+std::vector<WorkerGuard*> Server::guards() {
+    std::vector<WorkerGuard*> out;
+    for (auto& w : workers_) {
+        out.push_back(&w->guard);
     }
     return out;
 }

@@ -17,10 +17,15 @@ namespace dnslb::server {
 
 struct TcpLimits {
     uint32_t idle_timeout_ms = 10000;
-    uint32_t max_connections = 1024;  // per worker; the oldest idle connection goes first
+    uint32_t max_connections = 4096;      // in total, shared out between the workers; past it
+                                          // the least recently active connection goes first
+    uint32_t max_per_source = 64;         // per client address, per worker
+    uint32_t max_queries = 10000;         // per connection, then it is closed
+    uint32_t query_timeout_ms = 2000;     // to receive one whole query once it has begun
 };
 
 class Worker;
+class QueryLog;
 
 class Server {
 public:
@@ -40,12 +45,17 @@ public:
     void wake();
     std::vector<WorkerEpoch*> epochs();
     std::vector<const Stats*> stats() const;
+    std::vector<WorkerGuard*> guards();
+    // Sampled query log: worker i records into log->ring(i); null means off. Before start().
+    void set_query_log(QueryLog* log);
+    AttackState& attack() noexcept { return attack_; }
     size_t worker_count() const noexcept { return workers_.size(); }
 
 private:
     SnapshotHolder& snapshots_;
     std::vector<config::ListenAddress> listen_;
     TcpLimits tcp_;
+    AttackState attack_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<std::thread> threads_;
 };

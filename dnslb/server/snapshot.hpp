@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "dnslb/geo/geo.hpp"
+#include "dnslb/server/guard.hpp"
 #include "dnslb/zone/zone.hpp"
 #include "probes/health_table.hpp"
 
@@ -33,6 +34,8 @@ struct Options {
     std::string chaos_id;       // id.server / hostname.bind; empty: REFUSED
     std::vector<Network> explain_from;  // who may ask CHAOS TXT explain queries
     uint16_t edns_udp_size = 1232;      // what we advertise and the most we send over UDP
+    GuardSettings guard;                // rate limiting, cookies, under-attack mode
+    std::vector<Network> rrl_exempt;    // networks never rate-limited
 };
 
 struct Snapshot {

@@ -256,6 +256,21 @@ bool order(const zone::Pool& p, Candidates& c, const geo::Location& where, uint6
 
 }  // namespace
 
+bool location_dependent(const zone::Pool& pool) noexcept {
+    switch (pool.steering) {
+        case zone::Steering::kProximity:
+            return std::any_of(pool.origins.begin(), pool.origins.end(),
+                               [](const zone::Origin& o) { return o.has_location; });
+        case zone::Steering::kGeo:
+            return !pool.geo_countries.empty() || !pool.geo_continents.empty();
+        case zone::Steering::kFailover:
+        case zone::Steering::kWeighted:
+        case zone::Steering::kRandom:
+            return false;
+    }
+    return false;
+}
+
 Decision steer(const zone::Zone& zone, int32_t pool, const geo::Location& where,
                uint64_t client_hash, int family, const probes::HealthTable* health) noexcept {
     Decision d;

@@ -21,7 +21,7 @@ struct Decision {
     int32_t pool = -1;           // the pool that answered (after any fallback)
     bool degraded = false;       // some origin of the answering pool (or the primary) is down
     bool all_down = false;       // the fallback chain was exhausted; all_down policy applied
-    bool location_used = false;  // the choice depended on the asker's location (ECS scope > 0)
+    bool location_used = false;  // the asker was placed and its location decided the order
     uint8_t count = 0;           // entries in `origins`
     uint16_t origins[kMaxAnswers] = {};  // origin indices into zone.pools[pool].origins, best first
 };
@@ -32,6 +32,14 @@ struct Decision {
 // health may be null (no monitoring: everything up).
 Decision steer(const zone::Zone& zone, int32_t pool, const geo::Location& where,
                uint64_t client_hash, int family, const probes::HealthTable* health) noexcept;
+
+// True when the pool's answer can differ from one asker's location to another's: proximity
+// with at least one located origin, geo with a country or continent list. Such an answer holds
+// only over the network the location lookup decided, also when that lookup placed nobody (the
+// default order is then the answer for that unplaced network alone): the ECS scope must be
+// that network, never 0, which would let a resolver reuse it for every client
+// (RFC 7871 section 7.3.1).
+bool location_dependent(const zone::Pool& pool) noexcept;
 
 // True when the address is usable (health cell up or unmonitored).
 inline bool address_up(const zone::Address& a, const probes::HealthTable* health) noexcept {

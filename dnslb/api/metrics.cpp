@@ -1,0 +1,272 @@
+// GET /metrics: Prometheus text exposition format 0.0.4. Counters end in _total, durations are
+// in seconds (https://prometheus.io/docs/practices/naming/); `promtool check metrics` is the
+// referee and the end-to-end tests run it.
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "dnslb/api/http_api.hpp"
+#include "dnslb/server/control.hpp"
+
+namespace dnslb::api {
+
+namespace {
+
+// Label values escape backslash, double quote and newline (exposition format spec).
+std::string escape(const std::string& v) {
+    std::string out;
+    for (char c : v) {
+        if (c == '\\' || c == '"') {
+            out += '\\';
+            out += c;
+        } else if (c == '\n') {
+            out += "\\n";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::string seconds(double s) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%.6f", s);
+    return buf;
+}
+
+class Writer {
+public:
+    void family(const char* name, const char* type, const char* help) {
+        out_ += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+    }
+    void sample(const std::string& name, const std::string& labels, const std::string& value) {
+        out_ += name;
+        if (!labels.empty()) {
+            out_ += "{" + labels + "}";
+        }
+        out_ += " " + value + "\n";
+    }
+    void sample(const std::string& name, const std::string& labels, uint64_t value) {
+        sample(name, labels, std::to_string(value));
+    }
+    std::string take() { return std::move(out_); }
+
+private:
+    std::string out_;
+};
+
+std::string label(const char* key, const std::string& value) {
+    return std::string(key) + "=\"" + escape(value) + "\"";
+}
+
+std::string rcode_name(size_t r) {
+    static constexpr const char* kNames[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+                                             "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
+                                             "NXRRSET", "NOTAUTH", "NOTZONE"};
+    if (r < std::size(kNames)) {
+        return kNames[r];
+    }
+    if (r == 16) {
+        return "BADVERS";
+    }
+    if (r == 23) {
+        return "BADCOOKIE";
+    }
+    return "RCODE" + std::to_string(r);
+}
+
+void query_metrics(Writer& w, const server::Server& srv) {
+    std::vector<const server::Stats*> stats = srv.stats();
+    auto sum = [&](auto member) {
+        uint64_t n = 0;
+        for (const auto* s : stats) {
+            n += member(*s).load(std::memory_order_relaxed);
+        }
+        return n;
+    };
+    w.family("dnslb_queries_total", "counter", "DNS queries received, by transport.");
+    for (size_t t = 0; t < 2; ++t) {
+        w.sample("dnslb_queries_total", label("transport", t == 0 ? "udp" : "tcp"),
+                 sum([t](const server::Stats& s) -> const auto& { return s.queries[t]; }));
+    }
+    w.family("dnslb_queries_by_type_total", "counter",
+             "DNS queries that parsed, by question type.");
+    constexpr const char* kTypes[] = {"A", "AAAA", "MX", "TXT", "other"};
+    for (size_t i = 0; i < 5; ++i) {
+        w.sample("dnslb_queries_by_type_total", label("qtype", kTypes[i]),
+                 sum([i](const server::Stats& s) -> const auto& { return s.qtypes[i]; }));
+    }
+    w.family("dnslb_responses_total", "counter", "DNS responses sent, by response code.");
+    constexpr size_t kRcodes = std::size(server::Stats{}.rcodes);
+    for (size_t r = 0; r < kRcodes; ++r) {
+        uint64_t n = sum([r](const server::Stats& s) -> const auto& { return s.rcodes[r]; });
+        if (r <= 5 || n != 0) {
+            w.sample("dnslb_responses_total", label("rcode", rcode_name(r)), n);
+        }
+    }
+    struct Plain {
+        const char* name;
+        const char* help;
+        const std::atomic<uint64_t>& (*get)(const server::Stats&);
+    };
+    const Plain plain[] = {
+        {"dnslb_queries_ecs_total", "Queries carrying an EDNS Client Subnet option (RFC 7871).",
+         [](const server::Stats& s) -> const std::atomic<uint64_t>& { return s.ecs; }},
+        {"dnslb_truncated_total", "UDP responses sent truncated (TC=1).",
+         [](const server::Stats& s) -> const std::atomic<uint64_t>& { return s.truncated; }},
+        {"dnslb_dropped_total", "Packets that got no response.",
+         [](const server::Stats& s) -> const std::atomic<uint64_t>& { return s.dropped; }},
+        {"dnslb_referrals_total", "Referrals to a delegated child zone.",
+         [](const server::Stats& s) -> const std::atomic<uint64_t>& { return s.referrals; }},
+        {"dnslb_pool_answers_total", "Answers steered from a pool.",
+         [](const server::Stats& s) -> const std::atomic<uint64_t>& { return s.pool_answers; }},
+    };
+    for (const auto& p : plain) {
+        w.family(p.name, "counter", p.help);
+        w.sample(p.name, "", sum(p.get));
+    }
+    w.family("dnslb_workers", "gauge", "DNS worker threads.");
+    w.sample("dnslb_workers", "", srv.worker_count());
+}
+
+void probe_metrics(Writer& w, const probes::ProberPool& prober) {
+    probes::ProbeStats ps = prober.stats();
+    w.family("dnslb_probe_duration_seconds", "histogram", "Duration of finished health checks.");
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b < probes::ProbeStats::kBuckets; ++b) {
+        cumulative += ps.latency_buckets[b];
+        std::string le = b < probes::ProbeStats::kBucketUpperUs.size()
+                             ? seconds(probes::ProbeStats::kBucketUpperUs[b] / 1e6)
+                             : std::string("+Inf");
+        w.sample("dnslb_probe_duration_seconds_bucket", label("le", le), cumulative);
+    }
+    w.sample("dnslb_probe_duration_seconds_sum", "", seconds(ps.latency_sum_us / 1e6));
+    w.sample("dnslb_probe_duration_seconds_count", "", cumulative);
+    w.family("dnslb_probe_checks_total", "counter", "Health checks finished.");
+    w.sample("dnslb_probe_checks_total", "", ps.checks);
+    w.family("dnslb_probe_failures_total", "counter", "Health checks that failed.");
+    w.sample("dnslb_probe_failures_total", "", ps.failures);
+    w.family("dnslb_probe_transitions_total", "counter",
+             "Health state changes seen by the probes.");
+    w.sample("dnslb_probe_transitions_total", "", ps.transitions);
+    w.family("dnslb_probes_configured", "gauge", "Distinct health checks configured.");
+    w.sample("dnslb_probes_configured", "", ps.configured);
+}
+
+void reload_metrics(Writer& w, const server::ControlState& st, uint64_t qlog_dropped) {
+    w.family("dnslb_reloads_total", "counter", "Zone reloads, by what triggered them.");
+    for (size_t t = 0; t < server::kReloadTriggers; ++t) {
+        std::string name = server::trigger_name(static_cast<server::ReloadTrigger>(t));
+        name = name == "SIGHUP" ? "signal" : name == "file change" ? "file" : "api";
+        w.sample("dnslb_reloads_total", label("trigger", name), st.reloads[t]);
+    }
+    w.family("dnslb_reload_results_total", "counter",
+             "Reload outcomes: ok, or error when a zone failed and kept its previous version.");
+    w.sample("dnslb_reload_results_total", label("result", "ok"), st.reloads_ok);
+    w.sample("dnslb_reload_results_total", label("result", "error"), st.reloads_failed);
+    w.family("dnslb_reload_zone_errors_total", "counter", "Zone files that failed to reload.");
+    w.sample("dnslb_reload_zone_errors_total", "", st.zone_errors);
+    w.family("dnslb_last_reload_success", "gauge", "1 when the last reload had no zone error.");
+    w.sample("dnslb_last_reload_success", "", st.last_reload_ok ? 1 : 0);
+    w.family("dnslb_last_reload_timestamp_seconds", "gauge", "Unix time of the last reload.");
+    w.sample("dnslb_last_reload_timestamp_seconds", "", seconds(st.last_reload_ms / 1e3));
+    w.family("dnslb_query_log_dropped_total", "counter",
+             "Sampled query log records dropped because a ring was full.");
+    w.sample("dnslb_query_log_dropped_total", "", qlog_dropped);
+}
+
+void zone_metrics(Writer& w, const server::Snapshot& snap, const probes::HealthTable& health) {
+    w.family("dnslb_snapshot_generation", "gauge", "Generation of the serving snapshot.");
+    w.sample("dnslb_snapshot_generation", "", snap.generation);
+    w.family("dnslb_zone_serial", "gauge", "SOA serial of each served zone.");
+    for (const auto& z : snap.zones) {
+        w.sample("dnslb_zone_serial", label("zone", z->origin_text), z->serial);
+    }
+    w.family("dnslb_zone_records", "gauge", "Records of each served zone.");
+    for (const auto& z : snap.zones) {
+        w.sample("dnslb_zone_records", label("zone", z->origin_text), z->record_count);
+    }
+    struct Row {
+        std::string labels;
+        probes::CellSnapshot cell;
+        bool monitored;
+    };
+    std::vector<Row> rows;
+    for (const auto& z : snap.zones) {
+        for (const auto& p : z->pools) {
+            for (const auto& o : p.origins) {
+                for (const auto& a : o.addresses) {
+                    Row r;
+                    r.labels = label("zone", z->origin_text) + "," + label("pool", p.name) + "," +
+                               label("origin", o.name) + "," + label("address", a.text);
+                    r.monitored = a.health >= 0;
+                    if (r.monitored) {
+                        r.cell = health.snapshot(a.health);
+                    } else {
+                        r.cell.state = probes::State::kUp;
+                    }
+                    rows.push_back(std::move(r));
+                }
+            }
+        }
+    }
+    w.family("dnslb_origin_up", "gauge",
+             "1 when the origin address is answered (up, unknown or unmonitored), else 0.");
+    for (const auto& r : rows) {
+        w.sample("dnslb_origin_up", r.labels, r.cell.state != probes::State::kDown ? 1 : 0);
+    }
+    w.family("dnslb_origin_state", "gauge",
+             "Effective health state of each origin address (one series per state).");
+    for (const auto& r : rows) {
+        for (auto s : {probes::State::kUnknown, probes::State::kUp, probes::State::kDown}) {
+            w.sample("dnslb_origin_state", r.labels + "," + label("state", probes::state_name(s)),
+                     r.cell.state == s ? 1 : 0);
+        }
+    }
+    w.family("dnslb_origin_override", "gauge",
+             "Operator override of an origin address: 0 auto, 1 forced up, 2 forced down.");
+    for (const auto& r : rows) {
+        w.sample("dnslb_origin_override", r.labels, static_cast<uint64_t>(r.cell.override_state));
+    }
+    w.family("dnslb_origin_transitions_total", "counter",
+             "Health state changes of each monitored origin address.");
+    for (const auto& r : rows) {
+        if (r.monitored) {
+            w.sample("dnslb_origin_transitions_total", r.labels, r.cell.transitions);
+        }
+    }
+    w.family("dnslb_origin_checks_total", "counter",
+             "Health checks run against each monitored origin address.");
+    for (const auto& r : rows) {
+        if (r.monitored) {
+            w.sample("dnslb_origin_checks_total", r.labels, r.cell.checks);
+        }
+    }
+    w.family("dnslb_origin_last_check_duration_seconds", "gauge",
+             "Duration of the last health check of each monitored origin address.");
+    for (const auto& r : rows) {
+        if (r.monitored) {
+            w.sample("dnslb_origin_last_check_duration_seconds", r.labels,
+                     seconds(r.cell.last_latency_us / 1e6));
+        }
+    }
+}
+
+}  // namespace
+
+std::string render_metrics(const server::Control& control) {
+    Writer w;
+    w.family("dnslb_build_info", "gauge", "Version of the running server.");
+    w.sample("dnslb_build_info", label("version", DNSLB_VERSION), 1);
+    query_metrics(w, control.server());
+    probe_metrics(w, control.prober());
+    std::lock_guard lock(control.state().mutex);
+    reload_metrics(w, control.state(), control.query_log_dropped());
+    if (const server::Snapshot* snap = control.snapshots().load(); snap != nullptr) {
+        zone_metrics(w, *snap, control.health());
+    }
+    return w.take();
+}
+
+}  // namespace dnslb::api

@@ -1,0 +1,325 @@
+#include "tests/e2e/backends.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+namespace dnslb::e2e {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+sockaddr_in make_addr(const std::string& ip, uint16_t port) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    if (inet_pton(AF_INET, ip.c_str(), &sa.sin_addr) != 1) {
+        throw std::runtime_error("not an IPv4 address: " + ip);
+    }
+    return sa;
+}
+
+uint16_t local_port(int fd) {
+    sockaddr_in sa{};
+    socklen_t len = sizeof sa;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+    return ntohs(sa.sin_port);
+}
+
+// A socket of `type` bound to ip:port (port 0: any), or -1.
+int bind_socket(const std::string& ip, uint16_t port, int type) {
+    int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in sa = make_addr(ip, port);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int listen_socket(const std::string& ip, uint16_t port, int backlog) {
+    int fd = bind_socket(ip, port, SOCK_STREAM);
+    if (fd < 0 || listen(fd, backlog) != 0) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        throw std::runtime_error("cannot listen on " + ip + ":" + std::to_string(port) + ": " +
+                                 std::strerror(errno));
+    }
+    return fd;
+}
+
+bool readable(int fd, int ms) {
+    pollfd p{fd, POLLIN, 0};
+    return poll(&p, 1, ms) > 0;
+}
+
+}  // namespace
+
+uint16_t common_port(const std::vector<std::string>& ips, int type) {
+    for (int attempt = 0; attempt < 100 && !ips.empty(); ++attempt) {
+        int first = bind_socket(ips.front(), 0, type);
+        if (first < 0) {
+            continue;
+        }
+        uint16_t port = local_port(first);
+        bool all = true;
+        for (size_t i = 1; i < ips.size() && all; ++i) {
+            int fd = bind_socket(ips[i], port, type);
+            all = fd >= 0;
+            if (fd >= 0) {
+                close(fd);
+            }
+        }
+        close(first);
+        if (all) {
+            return port;
+        }
+    }
+    throw std::runtime_error("no port free on every backend address");
+}
+
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds limit,
+                std::chrono::milliseconds step) {
+    auto end = Clock::now() + limit;
+    while (Clock::now() < end) {
+        if (pred()) {
+            return true;
+        }
+        std::this_thread::sleep_for(step);
+    }
+    return pred();
+}
+
+// ---- HttpBackend -----------------------------------------------------------------------------
+
+HttpBackend::HttpBackend(std::string ip, uint16_t port) : ip_(std::move(ip)), port_(port) {
+    start();
+}
+
+HttpBackend::~HttpBackend() { stop(); }
+
+void HttpBackend::start() {
+    if (fd_ >= 0) {
+        return;
+    }
+    fd_ = listen_socket(ip_, port_, 128);
+    stop_ = false;
+    thread_ = std::thread([this] { serve(); });
+}
+
+void HttpBackend::stop() {
+    stop_ = true;
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+    if (fd_ >= 0) {
+        close(fd_);
+        fd_ = -1;
+    }
+}
+
+void HttpBackend::set_body(std::string body) {
+    std::lock_guard lock(mutex_);
+    body_ = std::move(body);
+}
+
+void HttpBackend::serve() {
+    while (!stop_) {
+        if (!readable(fd_, 20)) {
+            continue;
+        }
+        int conn = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (conn >= 0) {
+            ++connections_;
+            handle(conn);
+            close(conn);
+        }
+    }
+}
+
+void HttpBackend::handle(int conn) {
+    std::string req;
+    char buf[2048];
+    auto end = Clock::now() + std::chrono::seconds(2);
+    while (req.find("\r\n\r\n") == std::string::npos && Clock::now() < end && !stop_) {
+        if (!readable(conn, 20)) {
+            continue;
+        }
+        ssize_t n = recv(conn, buf, sizeof buf, 0);
+        if (n <= 0) {
+            return;  // a tcp check: connected and closed without a request
+        }
+        req.append(buf, static_cast<size_t>(n));
+    }
+    if (req.find("\r\n\r\n") == std::string::npos) {
+        return;
+    }
+    ++requests_;
+    for (int waited = 0; waited < delay_ms_ && !stop_; waited += 10) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::string body;
+    {
+        std::lock_guard lock(mutex_);
+        body = body_;
+    }
+    int status = status_;
+    std::string resp = "HTTP/1.1 " + std::to_string(status) + " " +
+                       (status < 400 ? "OK" : "Unavailable") +
+                       "\r\nContent-Type: text/plain\r\nContent-Length: " +
+                       std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    send(conn, resp.data(), resp.size(), MSG_NOSIGNAL);
+}
+
+// ---- DnsBackend ------------------------------------------------------------------------------
+
+DnsBackend::DnsBackend(std::string ip, uint16_t port) : ip_(std::move(ip)), port_(port) {
+    fd_ = bind_socket(ip_, port_, SOCK_DGRAM);
+    if (fd_ < 0) {
+        throw std::runtime_error("cannot bind udp " + ip_ + ":" + std::to_string(port_));
+    }
+    port_ = local_port(fd_);
+    thread_ = std::thread([this] { serve(); });
+}
+
+DnsBackend::~DnsBackend() {
+    stop_ = true;
+    thread_.join();
+    close(fd_);
+}
+
+void DnsBackend::serve() {
+    uint8_t buf[512];
+    while (!stop_) {
+        if (!readable(fd_, 20)) {
+            continue;
+        }
+        sockaddr_in from{};
+        socklen_t len = sizeof from;
+        ssize_t n = recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
+        if (n < 12) {
+            continue;
+        }
+        ++queries_;
+        Mode mode = mode_;
+        if (mode == Mode::kSilent) {
+            continue;
+        }
+        std::vector<uint8_t> r(buf, buf + n);
+        r[2] = static_cast<uint8_t>(0x84 | (buf[2] & 0x01));  // QR, AA; RD copied
+        r[3] = mode == Mode::kServfail ? 2 : 0;
+        r[6] = r[7] = r[8] = r[9] = r[10] = r[11] = 0;
+        if (mode == Mode::kAnswer) {
+            r[7] = 1;
+            // Owner: pointer to the question name (offset 12); A IN, TTL 60, 192.0.2.1.
+            const uint8_t rr[] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1};
+            r.insert(r.end(), std::begin(rr), std::end(rr));
+        }
+        sendto(fd_, r.data(), r.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
+    }
+}
+
+// ---- TlsBackend ------------------------------------------------------------------------------
+
+TlsBackend::TlsBackend(std::string ip, uint16_t port) : ip_(std::move(ip)), port_(port) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "dnslb-tls-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr) {
+        throw std::runtime_error("mkdtemp failed");
+    }
+    dir_ = tmpl;
+    std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=" + ip_ +
+                      " -addext subjectAltName=IP:" + ip_ + " -keyout " + dir_ +
+                      "/key.pem -out " + dir_ + "/cert.pem >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0) {
+        throw std::runtime_error("openssl req failed");
+    }
+    std::string accept = ip_ + ":" + std::to_string(port_);
+    std::string cert = dir_ + "/cert.pem";
+    std::string key = dir_ + "/key.pem";
+    pid_ = fork();
+    if (pid_ == 0) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        execlp("openssl", "openssl", "s_server", "-accept", accept.c_str(), "-cert", cert.c_str(),
+               "-key", key.c_str(), "-www", "-quiet", nullptr);
+        _exit(127);
+    }
+    bool up = wait_until(
+        [&] {
+            int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            sockaddr_in sa = make_addr(ip_, port_);
+            bool ok = connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+            close(fd);
+            return ok;
+        },
+        std::chrono::seconds(5), std::chrono::milliseconds(20));
+    if (!up) {
+        throw std::runtime_error("openssl s_server did not start on " + accept);
+    }
+}
+
+TlsBackend::~TlsBackend() {
+    if (pid_ > 0) {
+        kill(pid_, SIGTERM);
+        waitpid(pid_, nullptr, 0);
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+}
+
+// ---- Blackhole -------------------------------------------------------------------------------
+
+Blackhole::Blackhole(std::string ip, uint16_t port) : ip_(std::move(ip)), port_(port) {
+    // Backlog 0: the accept queue holds one connection; once it is full Linux drops further
+    // SYNs (tcp_conn_request), so a client's connect stays pending.
+    fd_ = listen_socket(ip_, port_, 0);
+    sockaddr_in sa = make_addr(ip_, port_);
+    for (int i = 0; i < 3; ++i) {
+        int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        connect(c, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+        fillers_.push_back(c);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+}
+
+Blackhole::~Blackhole() {
+    for (int c : fillers_) {
+        close(c);
+    }
+    close(fd_);
+}
+
+bool Blackhole::swallows(std::chrono::milliseconds wait) const {
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sockaddr_in sa = make_addr(ip_, port_);
+    int rc = connect(c, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    bool pending = rc != 0 && errno == EINPROGRESS;
+    if (pending) {
+        pollfd p{c, POLLOUT, 0};
+        pending = poll(&p, 1, static_cast<int>(wait.count())) == 0;
+    }
+    close(c);
+    return pending;
+}
+
+}  // namespace dnslb::e2e

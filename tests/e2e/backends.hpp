@@ -1,0 +1,138 @@
+// Real backends on loopback aliases (127.0.0.x) for the health end-to-end tests: an HTTP server
+// whose status, body and delay change while it runs and that can be stopped and restarted on the
+// same address, a UDP DNS responder, `openssl s_server` with a certificate made for the test, and
+// a blackhole (a listening socket whose accept queue is full, so connects hang until they time
+// out). Every backend counts what it received so a test can tell how often it was checked.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace dnslb::e2e {
+
+// A port on which a socket of `type` (SOCK_STREAM, SOCK_DGRAM) can be bound on every address of
+// `ips` (IPv4 text), so one monitor port reaches a backend on each of them. Throws when none is
+// found.
+uint16_t common_port(const std::vector<std::string>& ips, int type = SOCK_STREAM);
+
+// Polls `pred` every `step` until it holds or `limit` passes; returns its last value.
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds limit,
+                std::chrono::milliseconds step = std::chrono::milliseconds(5));
+
+// HTTP/1.1 on ip:port, one connection at a time, `Connection: close`. Also serves as the target
+// of tcp monitors (a connect that is accepted and closed counts as a connection).
+class HttpBackend {
+public:
+    // Starts listening at once; throws std::runtime_error when the address cannot be bound.
+    HttpBackend(std::string ip, uint16_t port);
+    ~HttpBackend();
+    HttpBackend(const HttpBackend&) = delete;
+    HttpBackend& operator=(const HttpBackend&) = delete;
+
+    // Closes the listening socket: later connects are refused. Idempotent.
+    void stop();
+    // Listens again on the same address (after stop()). Throws when it cannot bind.
+    void start();
+    bool running() const { return fd_ >= 0; }
+
+    void set_status(int status) { status_ = status; }
+    void set_delay_ms(int ms) { delay_ms_ = ms; }
+    void set_body(std::string body);
+    int requests() const { return requests_; }
+    int connections() const { return connections_; }
+    const std::string& ip() const { return ip_; }
+    uint16_t port() const { return port_; }
+
+private:
+    void serve();
+    void handle(int conn);
+
+    std::string ip_;
+    uint16_t port_ = 0;
+    int fd_ = -1;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> status_{200};
+    std::atomic<int> delay_ms_{0};
+    std::atomic<int> requests_{0};
+    std::atomic<int> connections_{0};
+    std::mutex mutex_;
+    std::string body_ = "ok\n";
+    std::thread thread_;
+};
+
+// A UDP DNS responder on ip:port: answers every query with one A record (192.0.2.1), an empty
+// NOERROR, SERVFAIL, or not at all.
+class DnsBackend {
+public:
+    enum class Mode { kAnswer, kEmpty, kServfail, kSilent };
+
+    DnsBackend(std::string ip, uint16_t port);
+    ~DnsBackend();
+    DnsBackend(const DnsBackend&) = delete;
+    DnsBackend& operator=(const DnsBackend&) = delete;
+
+    void set_mode(Mode m) { mode_ = m; }
+    int queries() const { return queries_; }
+    uint16_t port() const { return port_; }
+
+private:
+    void serve();
+
+    std::string ip_;
+    uint16_t port_ = 0;
+    int fd_ = -1;
+    std::atomic<bool> stop_{false};
+    std::atomic<Mode> mode_{Mode::kAnswer};
+    std::atomic<int> queries_{0};
+    std::thread thread_;
+};
+
+// `openssl s_server -www` on ip:port with a self-signed certificate made for the test
+// (`openssl req -x509 -newkey rsa:2048 -nodes -days 1`, CN and subjectAltName the address):
+// valid for the name, signed by nobody a client trusts.
+class TlsBackend {
+public:
+    TlsBackend(std::string ip, uint16_t port);
+    ~TlsBackend();
+    TlsBackend(const TlsBackend&) = delete;
+    TlsBackend& operator=(const TlsBackend&) = delete;
+
+    uint16_t port() const { return port_; }
+
+private:
+    std::string ip_;
+    uint16_t port_ = 0;
+    std::string dir_;
+    pid_t pid_ = -1;
+};
+
+// A listening TCP socket on ip:port that never accepts, with its accept queue filled by our own
+// connects: further SYNs are dropped, so a connect neither succeeds nor is refused and every
+// check runs into its timeout.
+class Blackhole {
+public:
+    Blackhole(std::string ip, uint16_t port);
+    ~Blackhole();
+    Blackhole(const Blackhole&) = delete;
+    Blackhole& operator=(const Blackhole&) = delete;
+
+    // True when a fresh connect does not complete within `wait`: the hole swallows connects.
+    bool swallows(std::chrono::milliseconds wait) const;
+
+private:
+    std::string ip_;
+    uint16_t port_ = 0;
+    int fd_ = -1;
+    std::vector<int> fillers_;
+};
+
+}  // namespace dnslb::e2e

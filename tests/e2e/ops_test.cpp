@@ -1,0 +1,842 @@
+// Operating the server end to end: hot reload under continuous UDP and TCP load, `dnslb check`,
+// the HTTP API (metrics checked by promtool, status, explain, reload, overrides), the sampled
+// query log and a clean shutdown with a TCP query in flight. Figures are printed on stdout.
+#include <curl/curl.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dnslb/server/query_log.hpp"
+#include "tests/e2e/backends.hpp"
+#include "tests/e2e/checks.hpp"
+#include "tests/e2e/harness.hpp"
+
+using namespace dnslb::e2e;
+using Json = nlohmann::ordered_json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// ---- Helpers -----------------------------------------------------------------------------------
+
+size_t count_of(const std::string& text, const std::string& needle) {
+    size_t n = 0;
+    for (size_t pos = text.find(needle); pos != std::string::npos;
+         pos = text.find(needle, pos + 1)) {
+        ++n;
+    }
+    return n;
+}
+
+struct HttpReply {
+    long status = 0;
+    std::string body;
+    std::string error;
+};
+
+size_t collect(char* data, size_t size, size_t n, void* out) {
+    static_cast<std::string*>(out)->append(data, size * n);
+    return size * n;
+}
+
+// One HTTP request with libcurl; `token` empty: no Authorization header.
+HttpReply http(const std::string& method, uint16_t port, const std::string& path,
+               const std::string& body = "", const std::string& token = "") {
+    HttpReply r;
+    CURL* c = curl_easy_init();
+    if (c == nullptr) {
+        r.error = "curl_easy_init failed";
+        return r;
+    }
+    std::string url = "http://127.0.0.1:" + std::to_string(port) + path;
+    curl_slist* headers = nullptr;
+    if (!token.empty()) {
+        headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+    if (method == "POST") {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+    CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK) {
+        r.error = curl_easy_strerror(rc);
+    }
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(c);
+    return r;
+}
+
+Json soa(uint32_t serial) {
+    return Json{{"mname", "ns1"}, {"rname", "hostmaster"}, {"serial", serial}, {"refresh", 3600},
+                {"retry", 600},   {"expire", 1209600},     {"minimum", 60}};
+}
+
+std::string quad(int version) {
+    return "10.0." + std::to_string(version / 256) + "." + std::to_string(version % 256);
+}
+
+// ---- Reload under load -------------------------------------------------------------------------
+
+// Version N of reload.test.: SOA serial N, www CNAME vN, vN A 10.0.N/256.N%256, TXT "version N".
+// A query for www A shows N twice (CNAME target, A value); www MX is NODATA at vN and shows N
+// twice (CNAME target, SOA serial in the authority section).
+std::string reload_zone(int version) {
+    std::string v = "v" + std::to_string(version);
+    Json z{{"origin", "reload.test."},
+           {"ttl", 300},
+           {"soa", soa(static_cast<uint32_t>(version))},
+           {"records",
+            {{"@", {{"NS", {"ns1"}}, {"TXT", {"\"version " + std::to_string(version) + "\""}}}},
+             {"ns1", {{"A", {"192.0.2.1"}}}},
+             {"www", {{"CNAME", {v}}}},
+             {v, {{"A", {quad(version)}}}}}}};
+    return z.dump(2);
+}
+
+// Three ways to be wrong, each still carrying the version number so that serving it would show.
+std::string broken_reload_zone(int version, int kind) {
+    if (kind == 0) {  // bad RDATA: /records/vN/A/0
+        std::string text = reload_zone(version);
+        return text.replace(text.find(quad(version)), quad(version).size(), "300.0.0.1");
+    }
+    if (kind == 1) {  // JSON syntax error
+        return reload_zone(version).substr(0, 120);
+    }
+    Json z = Json::parse(reload_zone(version));  // missing SOA
+    z.erase("soa");
+    return z.dump(2);
+}
+
+constexpr const char* kStableZone = R"({
+  "origin": "stable.test.",
+  "ttl": 300,
+  "soa": { "mname": "ns1", "rname": "hostmaster", "serial": 42,
+           "refresh": 3600, "retry": 600, "expire": 1209600, "minimum": 60 },
+  "records": { "@": { "NS": ["ns1"] }, "ns1": { "A": ["192.0.2.1"] },
+               "www": { "A": ["192.0.2.42"] } }
+}
+)";
+
+// Writes `text` as dir/name through a temporary file and a rename, as deployment tools do.
+void replace_file(const TempDir& dir, const std::string& name, const std::string& text) {
+    dir.write(name + ".tmp", text);
+    std::string from = dir.path() + "/" + name + ".tmp";
+    std::string to = dir.path() + "/" + name;
+    REQUIRE(std::rename(from.c_str(), to.c_str()) == 0);
+}
+
+// The version a response shows, or -1 with `why` when it is not a clean answer of one version.
+int version_of(const Bytes& wire, bool asked_a, std::string& why) {
+    Pkt pkt = parse(wire);
+    if (!pkt) {
+        why = "unparsable response";
+        return -1;
+    }
+    if (ldns_pkt_get_rcode(pkt.get()) != LDNS_RCODE_NOERROR) {
+        why = "rcode " + std::to_string(ldns_pkt_get_rcode(pkt.get()));
+        return -1;
+    }
+    auto cname = records(pkt, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_CNAME);
+    if (cname.size() != 1) {
+        why = "expected one CNAME";
+        return -1;
+    }
+    std::string target = lower(rdata_text(cname[0]));
+    int from_cname = std::atoi(target.c_str() + 1);
+    if (target[0] != 'v' || target != "v" + std::to_string(from_cname) + ".reload.test.") {
+        why = "CNAME target " + target;
+        return -1;
+    }
+    int other = -1;
+    if (asked_a) {
+        auto a = records(pkt, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_A);
+        if (a.size() != 1) {
+            why = "expected one A";
+            return -1;
+        }
+        std::string addr = rdata_text(a[0]);
+        unsigned hi = 0;
+        unsigned lo = 0;
+        if (std::sscanf(addr.c_str(), "10.0.%u.%u", &hi, &lo) != 2) {
+            why = "A " + addr;
+            return -1;
+        }
+        other = static_cast<int>(hi * 256 + lo);
+    } else {
+        auto s = records(pkt, LDNS_SECTION_AUTHORITY, LDNS_RR_TYPE_SOA);
+        if (s.size() != 1) {
+            why = "expected the SOA in the authority section";
+            return -1;
+        }
+        other = static_cast<int>(ldns_rdf2native_int32(ldns_rr_rdf(s[0], 2)));
+    }
+    if (other != from_cname) {
+        why += " mixed versions: CNAME " + std::to_string(from_cname) + ", " +
+               (asked_a ? "A " : "SOA serial ") + std::to_string(other);
+        return -1;
+    }
+    return from_cname;
+}
+
+struct LoadFigures {
+    std::atomic<uint64_t> sent{0};
+    std::atomic<uint64_t> answered{0};  // a clean answer of one valid version
+    std::atomic<uint64_t> failed{0};
+    std::atomic<uint64_t> reconnects{0};  // TCP connections the server closed at its limit
+    std::mutex mutex;
+    std::vector<std::string> failures;  // first few
+    void fail(const std::string& why) {
+        failed++;
+        std::lock_guard lock(mutex);
+        if (failures.size() < 10) {
+            failures.push_back(why);
+        }
+    }
+};
+
+// One client: alternates www A and www MX, checks each answer, and that versions never go back
+// (a query sent after an answer of version N is answered from N or later).
+void query_loop(Transport t, uint16_t port, const std::atomic<bool>& stop,
+                const std::vector<std::atomic<bool>>& valid, LoadFigures& fig) {
+    std::unique_ptr<TcpConnection> tcp;
+    uint64_t on_conn = 0;  // queries answered on the current TCP connection
+    int last = 0;
+    for (uint64_t i = 0; !stop.load(); ++i) {
+        bool asked_a = i % 2 == 0;
+        Bytes q = make_query("www.reload.test.", asked_a ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_MX);
+        fig.sent++;
+        std::optional<Bytes> wire;
+        if (t == Transport::kUdp) {
+            wire = udp_exchange(port, q, 2000ms);
+        } else {
+            // The server closes a connection after its per-connection query limit (RFC 7766
+            // section 6.2.3 lets it); a client then retries on a new connection, once.
+            for (int attempt = 0; attempt < 2 && !wire; ++attempt) {
+                if (tcp == nullptr || !tcp->connected()) {
+                    tcp = std::make_unique<TcpConnection>(port);
+                    on_conn = 0;
+                }
+                auto t0 = Clock::now();
+                if (tcp->send_message(q)) {
+                    wire = tcp->receive_message(2000ms);
+                }
+                bool closed = !wire && Clock::now() - t0 < 1500ms && on_conn > 0;
+                if (!wire) {
+                    tcp.reset();
+                }
+                if (!closed) {
+                    break;
+                }
+                fig.reconnects++;
+            }
+            on_conn++;
+        }
+        if (!wire) {
+            fig.fail(std::string(transport_name(t)) + ": no answer (timeout or closed)");
+            continue;
+        }
+        std::string why;
+        int v = version_of(*wire, asked_a, why);
+        if (v < 0) {
+            fig.fail(std::string(transport_name(t)) + ": " + why + "\n" + to_text(*wire));
+        } else if (static_cast<size_t>(v) >= valid.size() || !valid[static_cast<size_t>(v)]) {
+            fig.fail(std::string(transport_name(t)) + ": version " + std::to_string(v) +
+                     " was never a valid zone");
+        } else if (v < last) {
+            fig.fail(std::string(transport_name(t)) + ": went back from version " +
+                     std::to_string(last) + " to " + std::to_string(v));
+        } else {
+            last = v;
+            fig.answered++;
+        }
+    }
+}
+
+// ---- HTTP API fixture --------------------------------------------------------------------------
+
+constexpr const char* kToken = "test-token-1234";
+constexpr const char* kOne = "127.0.0.21";
+constexpr const char* kTwo = "127.0.0.22";
+
+std::string ops_zone(uint16_t monitor_port, uint32_t serial) {
+    Json z{
+        {"origin", "ops.test."},
+        {"ttl", 300},
+        {"soa", soa(serial)},
+        {"records",
+         {{"@", {{"NS", {"ns1"}}}},
+          {"ns1", {{"A", {"192.0.2.1"}}}},
+          {"app", {{"pool", "web"}}},
+          {"static", {{"pool", "plain"}}}}},
+        {"pools",
+         {{"web",
+           {{"steering", "failover"},
+            {"monitor", "tcp"},
+            {"ttl", 5},
+            {"origins", {{"one", {{"addresses", {kOne}}}}, {"two", {{"addresses", {kTwo}}}}}}}},
+          {"plain",
+           {{"steering", "failover"},
+            {"origins",
+             {{"a", {{"addresses", {"192.0.2.10"}}}}, {"b", {{"addresses", {"192.0.2.11"}}}}}}}}}},
+        {"monitors",
+         {{"tcp",
+           {{"type", "tcp"}, {"port", monitor_port}, {"interval", "1s"}, {"timeout", "500ms"}}}}}};
+    return z.dump(2);
+}
+
+struct ApiFixture {
+    TempDir dir;
+    uint16_t monitor_port = common_port({kOne, kTwo});
+    HttpBackend one{kOne, monitor_port};
+    HttpBackend two{kTwo, monitor_port};
+    uint16_t http_port = 0;
+    std::unique_ptr<Server> server;
+
+    explicit ApiFixture(double sample = 0) {
+        std::string zones = dir.path() + "/zones";
+        std::filesystem::create_directory(zones);
+        dir.write("zones/ops.test.json", ops_zone(monitor_port, 7));
+        http_port = pick_free_port();
+        Json cfg{{"zones", zones},
+                 {"workers", 2},
+                 {"http", "127.0.0.1:" + std::to_string(http_port)},
+                 {"api_token", kToken}};
+        if (sample > 0) {
+            cfg["query_log"] = {{"sample", sample}};
+        }
+        dir.write("dnslb.json", cfg.dump(2));
+        ServerOptions o;
+        o.config_file = dir.path() + "/dnslb.json";
+        server = std::make_unique<Server>(o);
+    }
+
+    std::string answer_of(const std::string& name) const {
+        auto r = ask(Transport::kUdp, server->port(), name, LDNS_RR_TYPE_A);
+        if (!r || !r->pkt) {
+            return "(no answer)";
+        }
+        auto a = rdatas(r->pkt, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_A);
+        std::string out;
+        for (const auto& s : a) {
+            out += (out.empty() ? "" : " ") + s;
+        }
+        return out;
+    }
+};
+
+std::string metric_line(const std::string& metrics, const std::string& prefix) {
+    for (size_t pos = 0; pos < metrics.size();) {
+        size_t end = metrics.find('\n', pos);
+        std::string line = metrics.substr(pos, end - pos);
+        if (line.rfind(prefix + " ", 0) == 0) {
+            return line;
+        }
+        pos = end == std::string::npos ? metrics.size() : end + 1;
+    }
+    return "";
+}
+
+double metric_value(const std::string& metrics, const std::string& series) {
+    std::string line = metric_line(metrics, series);
+    return line.empty() ? -1 : std::stod(line.substr(series.size() + 1));
+}
+
+}  // namespace
+
+// ---- Tests -------------------------------------------------------------------------------------
+
+TEST_CASE("100 reloads under continuous UDP and TCP load: every query answered by one version",
+          "[e2e][ops][reload]") {
+    constexpr int kFirst = 1;
+    constexpr int kLast = 101;  // versions 2..101: 100 rewrites and reloads
+    TempDir zones;
+    zones.write("stable.test.json", kStableZone);
+    zones.write("reload.test.json", reload_zone(kFirst));
+    std::vector<std::atomic<bool>> valid(kLast + 1);
+    valid[kFirst] = true;
+    ServerOptions o;
+    o.zones_dir = zones.path();
+    o.extra_args = {"--workers", "2"};
+    Server srv(o);
+    E2E_START(srv);
+
+    std::atomic<bool> stop{false};
+    LoadFigures fig;
+    std::thread udp(query_loop, Transport::kUdp, srv.port(), std::cref(stop), std::cref(valid),
+                    std::ref(fig));
+    std::thread tcp(query_loop, Transport::kTcp, srv.port(), std::cref(stop), std::cref(valid),
+                    std::ref(fig));
+
+    int invalid = 0;
+    int by_signal = 0;
+    int by_file = 0;
+    std::string timeouts;
+    auto t0 = Clock::now();
+    for (int v = kFirst + 1; v <= kLast; ++v) {
+        bool broken = v % 5 == 0;
+        if (broken) {
+            replace_file(zones, "reload.test.json", broken_reload_zone(v, invalid % 3));
+            ++invalid;
+        } else {
+            valid[static_cast<size_t>(v)] = true;  // before the file: answers may show it now
+            replace_file(zones, "reload.test.json", reload_zone(v));
+        }
+        // Every fourth version is picked up by the directory watch alone, the others by SIGHUP.
+        bool via_file = v % 4 == 0;
+        std::string done = via_file ? "reload (file change) done" : "reload (SIGHUP) done";
+        size_t before = count_of(srv.stderr_text(), done);
+        if (!via_file) {
+            srv.signal(SIGHUP);
+        }
+        auto serving = [&] {
+            auto r = ask(Transport::kUdp, srv.port(), "www.reload.test.", LDNS_RR_TYPE_A);
+            std::string why;
+            return r ? version_of(r->wire, true, why) : -1;
+        };
+        bool reloaded = wait_until(
+            [&] {
+                // A watch-triggered reload may have started before the write: then wait until
+                // the new version (if valid) is what the server answers.
+                return count_of(srv.stderr_text(), done) > before &&
+                       (broken || !via_file || serving() == v);
+            },
+            3000ms, 5ms);
+        if (!reloaded) {
+            timeouts += " " + std::to_string(v);
+        }
+        (via_file ? by_file : by_signal)++;
+    }
+    auto elapsed_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+    stop = true;
+    udp.join();
+    tcp.join();
+
+    std::printf(
+        "reload test: %d rewrites (%d invalid), %d by SIGHUP, %d by file change, in "
+        "%lld ms; %llu queries sent, %llu answered, %llu failed; %llu TCP connections "
+        "closed by the server at its per-connection limit\n",
+        kLast - kFirst, invalid, by_signal, by_file, static_cast<long long>(elapsed_ms),
+        static_cast<unsigned long long>(fig.sent.load()),
+        static_cast<unsigned long long>(fig.answered.load()),
+        static_cast<unsigned long long>(fig.failed.load()),
+        static_cast<unsigned long long>(fig.reconnects.load()));
+    std::string log = srv.stderr_text();
+    INFO("reload waits that timed out:" << timeouts);
+    std::string failures;
+    for (const auto& f : fig.failures) {
+        failures += f + "\n";
+    }
+    INFO("first failures:\n" << failures);
+    CHECK(timeouts.empty());
+    CHECK(fig.failed == 0);
+    CHECK(fig.sent > 1000);
+    CHECK(fig.answered == fig.sent);
+    CHECK(count_of(log, "reload (") >= static_cast<size_t>(kLast - kFirst));
+    // Invalid versions were reported with file and pointer and never served.
+    CHECK(log.find("reload.test.json: /records/v5/A/0") != std::string::npos);
+    CHECK(count_of(log, "reload.test.json: ") >= static_cast<size_t>(invalid));
+    // The last version is served; the untouched zone never stopped answering.
+    auto last = ask(Transport::kTcp, srv.port(), "www.reload.test.", LDNS_RR_TYPE_A);
+    REQUIRE(last);
+    std::string why;
+    CHECK(version_of(last->wire, true, why) == kLast);
+    auto stable = ask(Transport::kUdp, srv.port(), "www.stable.test.", LDNS_RR_TYPE_A);
+    REQUIRE(stable);
+    check_answer(*stable, "www.stable.test.", LDNS_RR_TYPE_A, {"192.0.2.42"});
+    ExitInfo exit = srv.stop();
+    std::string tail = srv.stderr_text();
+    INFO("exited=" << exit.exited << " status=" << exit.status << " signal=" << exit.signal
+                   << "\nstderr (end):\n"
+                   << tail.substr(tail.size() > 3000 ? tail.size() - 3000 : 0));
+    CHECK(exit.clean());
+}
+
+TEST_CASE("a zone file that disappears stops being served; a new one is picked up",
+          "[e2e][ops][reload]") {
+    TempDir zones;
+    zones.write("stable.test.json", kStableZone);
+    zones.write("reload.test.json", reload_zone(3));
+    ServerOptions o;
+    o.zones_dir = zones.path();
+    Server srv(o);
+    E2E_START(srv);
+    std::string file = zones.path() + "/reload.test.json";
+    REQUIRE(std::remove(file.c_str()) == 0);
+    CHECK(wait_until(
+        [&] {
+            auto r = ask(Transport::kUdp, srv.port(), "www.reload.test.", LDNS_RR_TYPE_A);
+            return r && r->pkt && ldns_pkt_get_rcode(r->pkt.get()) == LDNS_RCODE_REFUSED;
+        },
+        3000ms));
+    replace_file(zones, "reload.test.json", reload_zone(4));
+    CHECK(wait_until(
+        [&] {
+            auto r = ask(Transport::kUdp, srv.port(), "www.reload.test.", LDNS_RR_TYPE_A);
+            std::string why;
+            return r && version_of(r->wire, true, why) == 4;
+        },
+        3000ms));
+    auto stable = ask(Transport::kUdp, srv.port(), "www.stable.test.", LDNS_RR_TYPE_A);
+    REQUIRE(stable);
+    check_answer(*stable, "www.stable.test.", LDNS_RR_TYPE_A, {"192.0.2.42"});
+    E2E_STOP_CLEAN(srv);
+}
+
+TEST_CASE("dnslb check validates config, geo databases and zones", "[e2e][ops][check]") {
+    TempDir dir;
+    for (const char* sub : {"good", "bad", "risky"}) {
+        std::filesystem::create_directory(dir.path() + "/" + sub);
+    }
+    dir.write("good/stable.test.json", kStableZone);
+    dir.write("bad/reload.test.json", broken_reload_zone(5, 0));
+    // A pool with one origin and no fallback: legal, but a warning.
+    Json risky = Json::parse(kStableZone);
+    risky["records"]["app"] = {{"pool", "solo"}};
+    risky["pools"] = {{"solo", {{"origins", {{"only", {{"addresses", {"192.0.2.5"}}}}}}}}};
+    dir.write("risky/stable.test.json", risky.dump(2));
+    const std::string bin = DNSLB_BINARY;
+    auto run = [&](const std::string& args, int& status) {
+        return run_command(bin + " check " + args + " 2>&1", &status);
+    };
+    int status = -1;
+
+    SECTION("good zones pass") {
+        std::string out = run("--zones " + dir.path() + "/good", status);
+        INFO(out);
+        CHECK(status == 0);
+        CHECK(out.find("ok: 0 errors") != std::string::npos);
+    }
+    SECTION("a bad zone fails with file and pointer") {
+        std::string out = run("--zones " + dir.path() + "/bad", status);
+        INFO(out);
+        CHECK(status == 1);
+        CHECK(out.find("reload.test.json: /records/v5/A/0") != std::string::npos);
+        out = run(dir.path() + "/bad/reload.test.json", status);
+        CHECK(status == 1);
+        CHECK(out.find("/records/v5/A/0") != std::string::npos);
+    }
+    SECTION("risky but legal settings are warnings") {
+        std::string out = run("--zones " + dir.path() + "/risky", status);
+        INFO(out);
+        CHECK(status == 0);
+        CHECK(out.find("warning: ") != std::string::npos);
+        CHECK(out.find("one origin and no fallback") != std::string::npos);
+    }
+    SECTION("config errors name the file and the pointer") {
+        dir.write("unknown.json", R"({"zones": "good", "bogus": 1})");
+        std::string out = run("--config " + dir.path() + "/unknown.json", status);
+        INFO(out);
+        CHECK(status == 1);
+        CHECK(out.find("unknown.json: /bogus: unknown key") != std::string::npos);
+
+        dir.write("sample.json", R"({"query_log": {"sample": 2}})");
+        out = run("--config " + dir.path() + "/sample.json", status);
+        CHECK(status == 1);
+        CHECK(out.find("sample.json: /query_log/sample") != std::string::npos);
+
+        dir.write("http.json", R"({"http": "localhost"})");
+        out = run("--config " + dir.path() + "/http.json", status);
+        CHECK(status == 1);
+        CHECK(out.find("http.json: /http") != std::string::npos);
+
+        dir.write("syntax.json", "{\"zones\": ");
+        out = run("--config " + dir.path() + "/syntax.json", status);
+        CHECK(status == 1);
+        CHECK(out.find("syntax.json") != std::string::npos);
+    }
+    SECTION("geo databases must open") {
+        Json cfg{{"zones", dir.path() + "/good"}, {"geoip", {dir.path() + "/missing.mmdb"}}};
+        dir.write("geo.json", cfg.dump());
+        std::string out = run("--config " + dir.path() + "/geo.json", status);
+        INFO(out);
+        CHECK(status == 1);
+        CHECK(out.find("missing.mmdb") != std::string::npos);
+        dir.write("notgeo.mmdb", "this is not a database");
+        cfg["geoip"] = {dir.path() + "/notgeo.mmdb"};
+        dir.write("geo.json", cfg.dump());
+        out = run("--config " + dir.path() + "/geo.json", status);
+        CHECK(status == 1);
+        CHECK(out.find("notgeo.mmdb") != std::string::npos);
+    }
+    SECTION("an API beyond loopback without token is a warning") {
+        Json cfg{{"zones", dir.path() + "/good"}, {"http", "0.0.0.0:8053"}};
+        dir.write("open.json", cfg.dump());
+        std::string out = run("--config " + dir.path() + "/open.json", status);
+        INFO(out);
+        CHECK(status == 0);
+        CHECK(out.find("api_token") != std::string::npos);
+    }
+}
+
+TEST_CASE("HTTP API: metrics pass promtool, status, explain", "[e2e][ops][api]") {
+    int have_promtool = -1;
+    run_command("command -v promtool", &have_promtool);
+    INFO("promtool is required (Debian package prometheus)");
+    REQUIRE(have_promtool == 0);
+
+    ApiFixture fx;
+    E2E_START(*fx.server);
+    for (int i = 0; i < 10; ++i) {
+        REQUIRE(ask(Transport::kUdp, fx.server->port(), "app.ops.test.", LDNS_RR_TYPE_A));
+    }
+    REQUIRE(ask(Transport::kTcp, fx.server->port(), "nx.ops.test.", LDNS_RR_TYPE_A));
+
+    HttpReply m = http("GET", fx.http_port, "/metrics");
+    INFO(m.error << "\n" << m.body.substr(0, 3000));
+    REQUIRE(m.status == 200);
+    fx.dir.write("metrics.txt", m.body);
+    int promtool = -1;
+    std::string lint =
+        run_command("promtool check metrics < " + fx.dir.path() + "/metrics.txt 2>&1", &promtool);
+    INFO("promtool: " << lint);
+    CHECK(promtool == 0);
+    CHECK(metric_value(m.body, "dnslb_queries_total{transport=\"udp\"}") >= 10);
+    CHECK(metric_value(m.body, "dnslb_queries_total{transport=\"tcp\"}") >= 1);
+    CHECK(metric_value(m.body, "dnslb_responses_total{rcode=\"NXDOMAIN\"}") >= 1);
+    CHECK(metric_value(m.body, "dnslb_pool_answers_total") >= 10);
+    CHECK(metric_value(m.body, "dnslb_zone_serial{zone=\"ops.test.\"}") == 7);
+    CHECK(metric_value(m.body,
+                       "dnslb_origin_up{zone=\"ops.test.\",pool=\"web\",origin=\"one\","
+                       "address=\"127.0.0.21\"}") == 1);
+    CHECK(metric_value(m.body, "dnslb_probe_duration_seconds_bucket{le=\"+Inf\"}") >= 2);
+    CHECK(metric_value(m.body, "dnslb_reloads_total{trigger=\"signal\"}") == 0);
+    CHECK(metric_value(m.body, "dnslb_snapshot_generation") >= 1);
+
+    HttpReply s = http("GET", fx.http_port, "/status");
+    REQUIRE(s.status == 200);
+    Json st = Json::parse(s.body);
+    INFO(s.body);
+    REQUIRE(st["zones"].size() == 1);
+    CHECK(st["zones"][0]["origin"] == "ops.test.");
+    CHECK(st["zones"][0]["serial"] == 7);
+    CHECK(st["zones"][0]["pools"] == 2);
+    CHECK(!st["zones"][0]["loaded_at"].get<std::string>().empty());
+    REQUIRE(st["pools"].size() == 2);
+    CHECK(st["pools"][0]["name"] == "web");
+    CHECK(st["pools"][0]["origins"][0]["name"] == "one");
+    CHECK(st["pools"][0]["origins"][0]["state"] == "up");
+    CHECK(st["pools"][0]["origins"][0]["addresses"][0]["monitored"] == true);
+    CHECK(st["pools"][0]["origins"][0]["addresses"][0]["checks"].get<uint64_t>() >= 1);
+
+    HttpReply e = http("GET", fx.http_port, "/explain?name=app.ops.test.&client=192.0.2.99");
+    INFO(e.body);
+    CHECK(e.status == 200);
+    CHECK(e.body.find("pool web") != std::string::npos);
+    CHECK(e.body.find(kOne) != std::string::npos);
+    CHECK(http("GET", fx.http_port, "/explain").status == 400);
+    CHECK(http("GET", fx.http_port, "/explain?name=app.ops.test.&subnet=nonsense").status == 400);
+
+    CHECK(http("GET", fx.http_port, "/nothing").status == 404);
+    CHECK(http("GET", fx.http_port, "/reload").status == 405);
+    CHECK(http("POST", fx.http_port, "/metrics").status == 405);
+    CHECK(http("POST", fx.http_port, "/reload", std::string(10000, 'x'), kToken).status == 413);
+    E2E_STOP_CLEAN(*fx.server);
+}
+
+TEST_CASE("HTTP API: overrides move answers within a second, token required", "[e2e][ops][api]") {
+    ApiFixture fx;
+    E2E_START(*fx.server);
+    const std::string path = "/origins/web/one/override";
+    REQUIRE(fx.answer_of("app.ops.test.") == kOne);
+
+    CHECK(http("POST", fx.http_port, path, "down").status == 401);
+    CHECK(http("POST", fx.http_port, path, "down", "wrong").status == 403);
+    CHECK(fx.answer_of("app.ops.test.") == kOne);
+    CHECK(http("POST", fx.http_port, path, "sideways", kToken).status == 400);
+    CHECK(http("POST", fx.http_port, "/origins/web/nope/override", "down", kToken).status == 404);
+    CHECK(http("POST", fx.http_port, "/origins/plain/a/override", "down", kToken).status == 409);
+
+    HttpReply r = http("POST", fx.http_port, path, "down", kToken);
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    auto t0 = Clock::now();
+    CHECK(wait_until([&] { return fx.answer_of("app.ops.test.") == kTwo; }, 1000ms, 10ms));
+    auto moved_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+    std::printf("override down: answer moved to the next origin in %lld ms\n",
+                static_cast<long long>(moved_ms));
+    Json st = Json::parse(http("GET", fx.http_port, "/status").body);
+    CHECK(st["pools"][0]["origins"][0]["state"] == "down");
+    CHECK(st["pools"][0]["origins"][0]["addresses"][0]["override"] == "down");
+    std::string m = http("GET", fx.http_port, "/metrics").body;
+    CHECK(metric_value(m,
+                       "dnslb_origin_override{zone=\"ops.test.\",pool=\"web\",origin=\"one\","
+                       "address=\"127.0.0.21\"}") == 2);
+
+    // An override survives a reload of an unchanged check.
+    CHECK(http("POST", fx.http_port, "/reload", "", kToken).status == 200);
+    CHECK(fx.answer_of("app.ops.test.") == kTwo);
+
+    // The query form and the zone filter: a zone that does not have the pool matches nothing.
+    CHECK(http("POST", fx.http_port, path + "?state=auto&zone=other.test", "", kToken).status ==
+          404);
+    REQUIRE(http("POST", fx.http_port, path + "?state=auto&zone=ops.test", "", kToken).status ==
+            200);
+    CHECK(wait_until([&] { return fx.answer_of("app.ops.test.") == kOne; }, 1000ms, 10ms));
+    E2E_STOP_CLEAN(*fx.server);
+}
+
+TEST_CASE("HTTP API: POST /reload applies good zones and reports bad ones",
+          "[e2e][ops][api][reload]") {
+    ApiFixture fx;
+    E2E_START(*fx.server);
+    std::string zone = fx.dir.path() + "/zones/ops.test.json";
+    CHECK(http("POST", fx.http_port, "/reload").status == 401);
+
+    fx.dir.write("zones/ops.test.json", ops_zone(fx.monitor_port, 8));
+    HttpReply r = http("POST", fx.http_port, "/reload", "", kToken);
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    Json j = Json::parse(r.body);
+    CHECK(j["ok"] == true);
+    CHECK(j["errors"].empty());
+    auto soa_serial = [&] {
+        auto a = ask(Transport::kUdp, fx.server->port(), "ops.test.", LDNS_RR_TYPE_SOA);
+        auto s =
+            a ? records(a->pkt, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_SOA) : std::vector<ldns_rr*>{};
+        return s.size() == 1 ? ldns_rdf2native_int32(ldns_rr_rdf(s[0], 2)) : 0U;
+    };
+    CHECK(soa_serial() == 8);
+
+    Json broken = Json::parse(ops_zone(fx.monitor_port, 9));
+    broken["pools"]["web"]["origins"]["one"]["addresses"][0] = "not-an-address";
+    fx.dir.write("zones/ops.test.json", broken.dump(2));
+    r = http("POST", fx.http_port, "/reload", "", kToken);
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    j = Json::parse(r.body);
+    CHECK(j["ok"] == false);
+    REQUIRE(j["errors"].size() == 1);
+    std::string err = j["errors"][0];
+    CHECK(err.find("ops.test.json: /pools/web/origins/one/addresses/0") != std::string::npos);
+    CHECK(soa_serial() == 8);  // the previous version keeps serving
+    Json st = Json::parse(http("GET", fx.http_port, "/status").body);
+    REQUIRE(st["failed"].size() == 1);
+    CHECK(st["zones"][0]["serial"] == 8);
+    CHECK(st["reloads"]["last_ok"] == false);
+    std::string m = http("GET", fx.http_port, "/metrics").body;
+    CHECK(metric_value(m, "dnslb_reloads_total{trigger=\"api\"}") >= 2);
+    CHECK(metric_value(m, "dnslb_reload_results_total{result=\"error\"}") >= 1);
+    CHECK(metric_value(m, "dnslb_last_reload_success") == 0);
+    E2E_STOP_CLEAN(*fx.server);
+}
+
+TEST_CASE("query log ring: one producer, one consumer, bounded, lines as documented",
+          "[e2e][ops][querylog]") {
+    using dnslb::server::QueryLogRing;
+    QueryLogRing ring(1.0, 7);
+    dnslb::server::ClientAddress client;
+    client.family = 4;
+    client.bytes[0] = 192;
+    client.bytes[1] = 0;
+    client.bytes[2] = 2;
+    client.bytes[3] = 9;
+    Bytes q = make_query("WWW.Example.", LDNS_RR_TYPE_AAAA);
+    dnslb::server::AnswerNote note;
+    note.rcode = 3;
+    size_t pushed = 0;
+    for (size_t i = 0; i < QueryLogRing::kCapacity + 10; ++i) {
+        REQUIRE(ring.sample());
+        pushed += ring.push(q.data(), q.size(), client, dnslb::server::Transport::kTcp, note);
+    }
+    CHECK(pushed == QueryLogRing::kCapacity);
+    CHECK(ring.dropped() == 10);
+    std::vector<std::string> lines;
+    CHECK(ring.drain([&](const dnslb::server::QueryLogRecord& r) {
+        lines.push_back(dnslb::server::format_query_record(r));
+    }) == QueryLogRing::kCapacity);
+    REQUIRE(!lines.empty());
+    CHECK(lines[0] ==
+          "query client=192.0.2.9/32 name=www.example. type=AAAA rcode=NXDOMAIN "
+          "pool=- origin=- scope=0 transport=tcp");
+    CHECK(ring.drain([](const auto&) {}) == 0);
+
+    // Sampling follows the rate; a concurrent producer and consumer lose nothing but drops.
+    QueryLogRing tenth(0.1, 99);
+    int hits = 0;
+    for (int i = 0; i < 100000; ++i) {
+        hits += tenth.sample() ? 1 : 0;
+    }
+    CHECK(hits > 9000);
+    CHECK(hits < 11000);
+    CHECK_FALSE(QueryLogRing(0, 1).sample());
+    QueryLogRing busy(1.0, 3);
+    std::atomic<bool> done{false};
+    uint64_t consumed = 0;
+    std::thread consumer([&] {
+        while (!done.load()) {
+            consumed += busy.drain([](const auto&) {});
+        }
+        consumed += busy.drain([](const auto&) {});
+    });
+    uint64_t accepted = 0;
+    for (int i = 0; i < 200000; ++i) {
+        accepted += busy.push(q.data(), q.size(), client, dnslb::server::Transport::kUdp, note);
+    }
+    done = true;
+    consumer.join();
+    CHECK(consumed == accepted);
+    CHECK(accepted + busy.dropped() == 200000);
+}
+
+TEST_CASE("sampled query log lines name client, name, type, rcode, pool, origin and scope",
+          "[e2e][ops][querylog]") {
+    ApiFixture fx(1.0);
+    E2E_START(*fx.server);
+    for (int i = 0; i < 5; ++i) {
+        REQUIRE(ask(Transport::kUdp, fx.server->port(), "app.ops.test.", LDNS_RR_TYPE_A));
+    }
+    bool seen = wait_until(
+        [&] {
+            return fx.server->stderr_text().find(
+                       "name=app.ops.test. type=A rcode=NOERROR pool=web origin=one") !=
+                   std::string::npos;
+        },
+        2000ms, 20ms);
+    INFO(fx.server->stderr_text().substr(0, 4000));
+    CHECK(seen);
+    CHECK(fx.server->stderr_text().find("query client=127.0.0.1/32") != std::string::npos);
+    E2E_STOP_CLEAN(*fx.server);
+}
+
+TEST_CASE("SIGTERM right after a TCP query: the query is answered, exit 0",
+          "[e2e][ops][shutdown]") {
+    TempDir zones;
+    zones.write("stable.test.json", kStableZone);
+    for (int round = 0; round < 5; ++round) {
+        ServerOptions o;
+        o.zones_dir = zones.path();
+        o.extra_args = {"--workers", "1"};
+        Server srv(o);
+        E2E_START(srv);
+        TcpConnection c(srv.port());
+        REQUIRE(c.connected());
+        // The connection is established and the query is on its way when the signal arrives.
+        REQUIRE(c.send_message(make_query("www.stable.test.", LDNS_RR_TYPE_A)));
+        srv.signal(SIGTERM);
+        auto wire = c.receive_message(3000ms);
+        INFO("round " << round << "\n" << srv.stderr_text());
+        REQUIRE(wire);
+        Reply r{*wire, walk(*wire), parse(*wire)};
+        check_answer(r, "www.stable.test.", LDNS_RR_TYPE_A, {"192.0.2.42"});
+        E2E_STOP_CLEAN(srv);
+    }
+}
