@@ -230,7 +230,8 @@ void load_config_file(const std::string& path, Config& cfg) {
     json doc;
     try {
         doc = json::parse(ss.str());
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
+        // parse_error, and out_of_range for numbers too large for a double (1e400).
         throw ConfigError(path + ": " + e.what());
     }
     if (!doc.is_object()) {

@@ -381,6 +381,7 @@ void Control::start_loop() {
         &l.housekeeping,
         [](uv_timer_t* t) {
             Control* c = static_cast<Loop*>(t->data)->owner;
+            c->shield_.tick(*c->server_, c->snapshots_.load(), uv_now(t->loop));
             if (c->snapshots_.retired() > 0) {
                 std::lock_guard lock(c->state_.mutex);
                 c->snapshots_.reclaim(c->server_->epochs());
@@ -467,6 +468,12 @@ int Control::run() {
             "no geo database configured (--geoip): pools answer in their default order "
             "unless nets place the asker");
     }
+    if (!cfg_.guard.cookie_secret_set) {
+        // No shared secret configured: a random one for this process, made once, so cookies
+        // stay valid across reloads (not across restarts, nor between servers).
+        cfg_.guard.cookies.master = random_secret();
+        cfg_.guard.cookie_secret_set = true;
+    }
     health_ = std::make_unique<probes::HealthTable>();
     prober_ = std::make_unique<probes::ProberPool>(*health_, cfg_.probers,
                                                    [](const std::string& m) { log::info(m); });
@@ -496,7 +503,10 @@ int Control::run() {
     workers = workers == 0 ? 1 : workers;
     server_ =
         std::make_unique<Server>(snapshots_, cfg_.listen, workers,
-                                 TcpLimits{cfg_.tcp_idle_timeout_ms, cfg_.tcp_max_connections});
+                                 TcpLimits{cfg_.tcp_idle_timeout_ms, cfg_.tcp_max_connections,
+                                           cfg_.guard.tcp.max_per_source,
+                                           cfg_.guard.tcp.max_queries,
+                                           cfg_.guard.tcp.query_timeout_ms});
     try {
         server_->open();
     } catch (const std::exception& e) {

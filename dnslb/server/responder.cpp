@@ -67,6 +67,7 @@ struct Response {
     uint64_t rrl_key = 0;           // the zone (NXDOMAIN) or cut (referral) for RRL
     uint8_t cookie_out[24] = {};    // client cookie + our server cookie, when the query had one
     bool send_cookie = false;
+    bool counted = false;  // finish() has counted this response already
 
     // Owner name: a pointer where possible, else the literal name.
     void owner(size_t offset, std::string_view literal) noexcept {
@@ -527,14 +528,19 @@ size_t finish(Response& r, uint16_t qdcount) noexcept {
     uint16_t flags = r.flags | static_cast<uint16_t>(r.rcode & 0x0F);
     if (r.truncated) {
         flags |= dns::kFlagTC;
-        r.stats.bump(r.stats.truncated);
+    }
+    if (!r.counted) {
+        r.counted = true;
+        if (r.truncated) {
+            r.stats.bump(r.stats.truncated);
+        }
+        r.stats.bump(r.stats.rcodes[std::min<size_t>(r.rcode, 23)]);
     }
     r.w.put_u16_at(2, flags);
     r.w.put_u16_at(4, qdcount);
     r.w.put_u16_at(6, r.an);
     r.w.put_u16_at(8, r.ns);
     r.w.put_u16_at(10, r.ar);
-    r.stats.bump(r.stats.rcodes[std::min<size_t>(r.rcode, 23)]);
     return r.w.pos();
 }
 

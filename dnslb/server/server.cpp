@@ -476,10 +476,6 @@ void Worker::on_accept(uv_stream_t* server, int status) {
     if (status < 0) {
         return;
     }
-    if (w->conns_.size() >= w->limits_.max_connections && !w->conns_.empty()) {
-        w->stats.bump(w->stats.tcp_closed_evicted);
-        w->conns_.front()->close_now();  // the least recently active goes first
-    }
     auto* c = new TcpConn;
     c->worker = w;
     w->stats.tcp_open.fetch_add(1, std::memory_order_relaxed);
@@ -503,6 +499,12 @@ void Worker::on_accept(uv_stream_t* server, int status) {
         w->stats.bump(w->stats.tcp_refused_per_source);
         c->close_now();
         return;
+    }
+    // Admitted: past the cap, the least recently active other connection goes first. A
+    // connection refused for its source never evicts anyone.
+    if (w->conns_.size() > w->limits_.max_connections && w->conns_.front() != c) {
+        w->stats.bump(w->stats.tcp_closed_evicted);
+        w->conns_.front()->close_now();
     }
     uv_tcp_nodelay(&c->tcp, 1);
     c->in.reserve(512);

@@ -541,6 +541,11 @@ std::unique_ptr<Zone> load_zone_text(std::string_view json_text, const std::stri
         root = Json::parse(json_text.begin(), json_text.end());
     } catch (const nlohmann::json::parse_error& e) {
         syntax_error(file, json_text, e);
+    } catch (const nlohmann::json::exception& e) {
+        // Not a syntax error but still the parser's: a number too large for a double (1e400).
+        std::string why = e.what();
+        auto close = why.find("] ");
+        throw LoadError(file + ": " + (close == std::string::npos ? why : why.substr(close + 2)));
     }
     std::vector<Diagnostic> local;  // published only if the whole zone loads
     const Ctx ctx(file, &local);

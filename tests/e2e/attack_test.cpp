@@ -518,14 +518,22 @@ TEST_CASE("RRL: a reflection flood is not amplified; a normal client is still an
     int via_tcp = 0;
     int tc_seen = 0;
     int udp_timeouts = 0;
+    // Every 10th query is for the flooded name itself (a resolver asking on behalf of the
+    // victim): its UDP answers are limited like the flood's, so it lives on TC=1 and TCP, and
+    // on retries after drops.
+    int victim_ok = 0;
+    int victim_total = 0;
     auto client_start = Clock::now();
     for (int i = 0; i < kClientQueries; ++i) {
         std::this_thread::sleep_until(client_start + i * 15ms);
+        bool victim = i % 10 == 5;
         std::string name = "c" + std::to_string(i % kNames) + ".attack.example.";
-        Bytes q = query(name, LDNS_RR_TYPE_A);
+        Bytes q = victim ? big : query(name, LDNS_RR_TYPE_A);
+        victim_total += victim;
         bool done = false;
-        for (int attempt = 0; attempt < 3 && !done; ++attempt) {
-            auto r = udp_exchange(s.port(), q, 500ms);
+        int tries = victim ? 12 : 3;
+        for (int attempt = 0; attempt < tries && !done; ++attempt) {
+            auto r = udp_exchange(s.port(), q, victim ? 200ms : 500ms);
             if (!r) {
                 ++udp_timeouts;
                 continue;
@@ -536,11 +544,13 @@ TEST_CASE("RRL: a reflection flood is not amplified; a normal client is still an
                 if (t && answered(*t)) {
                     ++via_tcp;
                     ++ok;
+                    victim_ok += victim;
                 }
                 done = true;
             } else if (answered(*r)) {
                 ++via_udp;
                 ++ok;
+                victim_ok += victim;
                 done = true;
             }
         }
@@ -557,14 +567,15 @@ TEST_CASE("RRL: a reflection flood is not amplified; a normal client is still an
                 "failures; back: %llu packets (%.0f bytes), %llu full answers, %llu TC=1\n"
                 "[rrl flood] amplification (bytes out / bytes in) = %.3f\n"
                 "[rrl flood] normal client: %d/%d answered (%.1f%%) in %.1f s: %d over UDP, "
-                "%d over TCP after TC=1 (%d TC seen), %d UDP timeouts\n",
+                "%d over TCP after TC=1 (%d TC seen), %d UDP timeouts; of these, %d/%d for the "
+                "flooded name\n",
                 static_cast<unsigned long long>(flood.sent_packets.load()), sent,
                 flood.sources(), static_cast<unsigned long long>(flood.send_failures.load()),
                 static_cast<unsigned long long>(flood.recv_packets.load()), back,
                 static_cast<unsigned long long>(flood.recv_full.load()),
                 static_cast<unsigned long long>(flood.recv_truncated.load()), amplification,
                 ok, kClientQueries, answer_rate, client_s, via_udp, via_tcp, tc_seen,
-                udp_timeouts);
+                udp_timeouts, victim_ok, victim_total);
     std::fflush(stdout);
 
     CHECK(flood.sent_packets.load() >= kFloodPackets * 9 / 10);
@@ -574,6 +585,7 @@ TEST_CASE("RRL: a reflection flood is not amplified; a normal client is still an
     // Slipped replies exist (slip 2) and are smaller than the queries that caused them.
     CHECK(flood.recv_truncated.load() > 0);
     CHECK(answer_rate >= 99.0);
+    CHECK(victim_ok == victim_total);
     // The limited network shows in the log (rate-limited itself).
     CHECK(wait_for_log(*s.server, "rrl: limiting responses to 127.0.0.0/24", 2000ms));
     E2E_STOP_CLEAN(*s.server);
@@ -878,6 +890,41 @@ TEST_CASE("connections beyond max_per_source are closed; max_queries closes a co
     E2E_STOP_CLEAN(*s.server);
 }
 
+TEST_CASE("a connection refused for its source evicts no other connection",
+          "[e2e][attack][tcp]") {
+    // At the worker's connection cap, one source at its own cap keeps connecting: each attempt
+    // is refused, and must not push out a connection of anyone else.
+    Setup s(R"({ "tcp": { "idle_timeout": 30, "max_connections": 5, "max_per_source": 1 } })");
+    E2E_START(*s.server);
+    Bytes q = query("www.attack.example.", LDNS_RR_TYPE_A);
+    std::vector<Fd> others;
+    for (int i = 0; i < 4; ++i) {
+        others.emplace_back(tcp_from(loopback(30 + i), s.port()));
+        REQUIRE(others.back().fd >= 0);
+        REQUIRE(send_framed(others.back().fd, q));
+        REQUIRE(read_framed(others.back().fd, 1000ms));
+    }
+    Fd first(tcp_from("127.0.0.40", s.port()));
+    REQUIRE(send_framed(first.fd, q));
+    REQUIRE(read_framed(first.fd, 1000ms));  // 5 of 5
+    int refused = 0;
+    for (int i = 0; i < 3; ++i) {
+        Fd extra(tcp_from("127.0.0.40", s.port()));
+        refused += extra.fd >= 0 && closed_within(extra.fd, 1000ms);
+    }
+    CHECK(refused == 3);
+    int alive = 0;
+    for (auto& c : others) {
+        alive += send_framed(c.fd, q) && read_framed(c.fd, 1000ms).has_value();
+    }
+    std::printf("[per source] after 3 refused connections at the cap, %d of 4 other clients' "
+                "connections still open\n",
+                alive);
+    std::fflush(stdout);
+    CHECK(alive == 4);
+    E2E_STOP_CLEAN(*s.server);
+}
+
 // ---- 7. Cookies ------------------------------------------------------------------------------
 
 namespace {
@@ -978,6 +1025,31 @@ TEST_CASE("cookies: a client cookie gets a server cookie; a valid one lifts rate
     for (auto* srv : {a.server.get(), b.server.get(), c.server.get()}) {
         E2E_STOP_CLEAN(*srv);
     }
+}
+
+TEST_CASE("cookies: without a configured secret each server has its own",
+          "[e2e][attack][cookies]") {
+    // The secret is then random per process: a cookie of one must not pass at another (else
+    // the secret is guessable and anyone can mint valid cookies for spoofed addresses).
+    std::string config = R"({ "rrl": { "responses_per_second": 1, "slip": 0 } })";
+    Setup a(config);
+    Setup b(config);
+    E2E_START(*a.server);
+    E2E_START(*b.server);
+    auto cookie = fetch_cookie(a.port(), "c0.attack.example.");
+    REQUIRE(cookie);
+    REQUIRE(cookie->size() == 24);
+    Bytes with = query("c2.attack.example.", LDNS_RR_TYPE_A, true, cookie_option(*cookie));
+    int at_a = burst_answers(a.port(), with, 20, 1500ms);
+    int at_b = burst_answers(b.port(), with, 20, 400ms);
+    std::printf("[cookies] no secret configured: 20 queries at RRL 1/s with A's cookie answered "
+                "by A %d, by B %d\n",
+                at_a, at_b);
+    std::fflush(stdout);
+    CHECK(at_a == 20);
+    CHECK(at_b <= 2);
+    E2E_STOP_CLEAN(*a.server);
+    E2E_STOP_CLEAN(*b.server);
 }
 
 TEST_CASE("cookies: a malformed COOKIE option gets FORMERR", "[e2e][attack][cookies]") {
