@@ -21,6 +21,7 @@
 #include "dnslb/log.hpp"
 #include "dnslb/server/control.hpp"
 #include "dnslb/server/explain.hpp"
+#include "dnslb/steering/steer.hpp"
 
 namespace dnslb::api {
 
@@ -49,22 +50,6 @@ const char* override_name(probes::Override o) {
         default:
             return "auto";
     }
-}
-
-const char* steering_name(zone::Steering s) {
-    switch (s) {
-        case zone::Steering::kProximity:
-            return "proximity";
-        case zone::Steering::kGeo:
-            return "geo";
-        case zone::Steering::kFailover:
-            return "failover";
-        case zone::Steering::kWeighted:
-            return "weighted";
-        case zone::Steering::kRandom:
-            return "random";
-    }
-    return "?";
 }
 
 // Zone names compare without case and with or without the final dot.
@@ -154,7 +139,7 @@ std::string render_status(const server::Control& control) {
             ojson pj;
             pj["zone"] = z->origin_text;
             pj["name"] = p.name;
-            pj["steering"] = steering_name(p.steering);
+            pj["steering"] = steering::steering_name(p.steering);
             pj["answers"] = p.answers;
             pj["ttl"] = p.ttl_s;
             pj["fallback"] =

@@ -13,22 +13,6 @@ namespace dnslb::server {
 
 namespace {
 
-const char* steering_name(zone::Steering s) {
-    switch (s) {
-        case zone::Steering::kProximity:
-            return "proximity";
-        case zone::Steering::kGeo:
-            return "geo";
-        case zone::Steering::kFailover:
-            return "failover";
-        case zone::Steering::kWeighted:
-            return "weighted";
-        case zone::Steering::kRandom:
-            return "random";
-    }
-    return "?";
-}
-
 std::string fmt(const char* f, double a, double b) {
     char buf[64];
     std::snprintf(buf, sizeof(buf), f, a, b);
@@ -137,7 +121,7 @@ std::vector<std::string> explain_wire(const Snapshot& snap, const uint8_t* lower
     }
     const zone::Pool& pool = z->pools[static_cast<size_t>(node->pool)];
     out.push_back(name_text + ": zone " + z->origin_text + ", pool " + pool.name + " (" +
-                  steering_name(pool.steering) + ", answers " + std::to_string(pool.answers) +
+                  steering::steering_name(pool.steering) + ", answers " + std::to_string(pool.answers) +
                   ", ttl " + std::to_string(node->pool_ttl_s ? node->pool_ttl_s : pool.ttl_s) +
                   ")");
     geo::Location where;

@@ -332,4 +332,20 @@ Decision steer(const zone::Zone& zone, int32_t pool, const geo::Location& where,
     return d;
 }
 
+const char* steering_name(zone::Steering s) noexcept {
+    switch (s) {
+        case zone::Steering::kProximity:
+            return "proximity";
+        case zone::Steering::kGeo:
+            return "geo";
+        case zone::Steering::kFailover:
+            return "failover";
+        case zone::Steering::kWeighted:
+            return "weighted";
+        case zone::Steering::kRandom:
+            return "random";
+    }
+    return "?";
+}
+
 }  // namespace dnslb::steering

@@ -41,6 +41,9 @@ Decision steer(const zone::Zone& zone, int32_t pool, const geo::Location& where,
 // (RFC 7871 section 7.3.1).
 bool location_dependent(const zone::Pool& pool) noexcept;
 
+// The zone-file name of a policy ("proximity", ...), for explain and status.
+const char* steering_name(zone::Steering s) noexcept;
+
 // True when the address is usable (health cell up or unmonitored).
 inline bool address_up(const zone::Address& a, const probes::HealthTable* health) noexcept {
     return health == nullptr || health->up(a.health);
