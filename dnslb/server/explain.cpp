@@ -19,16 +19,6 @@ std::string fmt(const char* f, double a, double b) {
     return buf;
 }
 
-uint64_t asker_hash(const Asker& a) {
-    // Mirrors the responder: the ECS prefix, else the /24 or /56 of the address.
-    size_t n = a.is_subnet ? (a.prefix + 7U) / 8U : (a.family == 4 ? 3 : 7);
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; ++i) {
-        h = (h ^ a.bytes[i]) * 1099511628211ULL;
-    }
-    return h;
-}
-
 std::string health_text(const zone::Address& a, const probes::HealthTable* health,
                         const std::string& monitor) {
     if (a.health < 0 || health == nullptr) {
@@ -50,8 +40,9 @@ std::string health_text(const zone::Address& a, const probes::HealthTable* healt
 void explain_family(const Snapshot& snap, const zone::Zone& z, const zone::Node& node,
                     const geo::Location& where, const Asker& asker, int family,
                     std::vector<std::string>& out) {
-    steering::Decision d =
-        steering::steer(z, node.pool, where, asker_hash(asker), family, snap.health);
+    uint64_t subnet =
+        steering::client_subnet_hash(asker.bytes, asker.family, asker.is_subnet, asker.prefix);
+    steering::Decision d = steering::steer(z, node.pool, where, subnet, family, snap.health);
     const char* type = family == 4 ? "A" : "AAAA";
     if (d.kind == steering::Decision::Kind::kServFail) {
         out.push_back(std::string(type) + ": SERVFAIL (every origin down, all_down servfail)");

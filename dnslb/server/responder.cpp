@@ -157,32 +157,16 @@ geo::Location locate(const Response& r, const ClientAddress& client) noexcept {
     return g->lookup(client.family, client.bytes, client.family == 4 ? 32 : 128);
 }
 
-uint64_t client_hash(const Query& q, const ClientAddress& client) noexcept {
-    // FNV-1a over the client subnet (ECS prefix, else /24 or /56 of the source): one subnet
-    // always lands on the same choice where steering needs a tie-break.
-    uint8_t bytes[16] = {};
-    size_t n = 0;
-    if (q.has_ecs) {
-        n = (q.ecs.source_prefix + 7U) / 8U;
-        std::memcpy(bytes, q.ecs.address, n);
-    } else {
-        n = client.family == 4 ? 3 : 7;
-        std::memcpy(bytes, client.bytes, n);
-    }
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; ++i) {
-        h = (h ^ bytes[i]) * 1099511628211ULL;
-    }
-    return h;
-}
-
 // A and AAAA from a pool: steer, then one RR per usable address of the chosen origins.
 void answer_pool(Response& r, const Zone& z, const Node& node, const Name& name, size_t zlabels,
                  const ClientAddress& client, AnswerNote* note) noexcept {
     int family = r.q.qtype == zone::kTypeA ? 4 : 6;
     geo::Location where = locate(r, client);
-    steering::Decision d =
-        steering::steer(z, node.pool, where, client_hash(r.q, client), family, r.snap.health);
+    uint64_t subnet = r.q.has_ecs ? steering::client_subnet_hash(r.q.ecs.address, 0, true,
+                                                                  r.q.ecs.source_prefix)
+                                    : steering::client_subnet_hash(client.bytes, client.family,
+                                                                   false, 0);
+    steering::Decision d = steering::steer(z, node.pool, where, subnet, family, r.snap.health);
     r.stats.bump(r.stats.pool_answers);
     // A location-dependent answer holds over the network the lookup decided, also when it
     // placed nobody (RFC 7871 section 7.3.1: scope 0 would cover every client).

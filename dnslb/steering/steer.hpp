@@ -41,6 +41,19 @@ Decision steer(const zone::Zone& zone, int32_t pool, const geo::Location& where,
 // (RFC 7871 section 7.3.1).
 bool location_dependent(const zone::Pool& pool) noexcept;
 
+// The stable hash of a client subnet that ties and weighted choices key on: FNV-1a over the
+// ECS prefix's bytes (`ecs`), else over the /24 (IPv4) or /56 (IPv6) of the source address.
+// The responder and explain both call this, so explain shows the answer a query gets.
+inline uint64_t client_subnet_hash(const uint8_t* bytes, int family, bool ecs,
+                                   uint8_t ecs_prefix) noexcept {
+    size_t n = ecs ? (ecs_prefix + 7U) / 8U : (family == 4 ? 3 : 7);
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; ++i) {
+        h = (h ^ bytes[i]) * 1099511628211ULL;
+    }
+    return h;
+}
+
 // The zone-file name of a policy ("proximity", ...), for explain and status.
 const char* steering_name(zone::Steering s) noexcept;
 
