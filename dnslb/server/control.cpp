@@ -536,6 +536,10 @@ int Control::run() {
 
     Loop& l = *loop_;
     uv_run(&l.loop, UV_RUN_DEFAULT);
+    // Shutdown has begun: a repeated SIGTERM/SIGINT must not kill us halfway (closing the
+    // libuv signal handles below would restore the default, fatal action).
+    std::signal(SIGTERM, SIG_IGN);
+    std::signal(SIGINT, SIG_IGN);
 
     {
         // Whoever still waits for a reload gets an answer, not a hang.
