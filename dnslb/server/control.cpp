@@ -569,6 +569,9 @@ void Control::close_loop() {
         &l.loop, [](uv_handle_t* h, void*) { uv_close(h, nullptr); }, nullptr);
     uv_run(&l.loop, UV_RUN_DEFAULT);
     uv_loop_close(&l.loop);
+    // libuv put the default action back when its signal handles closed: ignore again.
+    std::signal(SIGTERM, SIG_IGN);
+    std::signal(SIGINT, SIG_IGN);
 }
 
 }  // namespace dnslb::server
