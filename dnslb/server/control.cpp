@@ -4,7 +4,9 @@
 #include <uv.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <csignal>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -183,6 +185,47 @@ uint32_t longest_timeout_ms(const Snapshot& snap) {
 
 namespace {
 
+constexpr unsigned kSigIntBit = 1U;
+constexpr unsigned kSigTermBit = 2U;
+constexpr unsigned kSigHupBit = 4U;
+constexpr unsigned kSigStop = kSigIntBit | kSigTermBit;
+
+// Written by the signal handler, read by the control loop.
+std::atomic<unsigned> g_pending_signals{0};
+std::atomic<uv_async_t*> g_signal_async{nullptr};
+static_assert(std::atomic<unsigned>::is_always_lock_free);
+static_assert(std::atomic<uv_async_t*>::is_always_lock_free);
+
+extern "C" void on_signal(int signum) {
+    int saved_errno = errno;
+    unsigned bit = signum == SIGINT ? kSigIntBit : signum == SIGTERM ? kSigTermBit : kSigHupBit;
+    g_pending_signals.fetch_or(bit);
+    if (uv_async_t* a = g_signal_async.load(); a != nullptr) {
+        uv_async_send(a);
+    }
+    errno = saved_errno;
+}
+
+void install_signal_handlers() {
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+        sigaction(sig, &sa, nullptr);
+    }
+}
+
+// From here on the process can no longer be stopped or reloaded by a signal; no default
+// (fatal) action ever comes back.
+void ignore_signals() {
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+        std::signal(sig, SIG_IGN);
+    }
+    g_signal_async.store(nullptr);
+}
+
+
 constexpr uint64_t kDebounceMs = 200;      // quiet time after the last zone file event
 constexpr int64_t kDebounceMaxMs = 1000;   // reload anyway when changes keep coming
 constexpr uint64_t kHousekeepingMs = 100;  // snapshot reclamation and query log drain
@@ -224,9 +267,7 @@ bool attach_query_log(S& server, QueryLog* log) {
 
 struct Control::Loop {
     uv_loop_t loop{};
-    uv_signal_t sigint{};
-    uv_signal_t sigterm{};
-    uv_signal_t sighup{};
+    uv_async_t signal_async{};
     uv_timer_t housekeeping{};
     uv_fs_event_t watch{};
     uv_timer_t debounce{};
@@ -338,25 +379,25 @@ void Control::start_loop() {
     l.owner = this;
     uv_loop_init(&l.loop);
     // Signal handlers first: a SIGTERM that arrives as soon as we answer must stop us cleanly.
-    auto on_stop = [](uv_signal_t* s, int signum) {
-        auto* lp = static_cast<Loop*>(s->data);
-        log::info(std::string("received ") + (signum == SIGINT ? "SIGINT" : "SIGTERM") +
-                  ", shutting down");
-        uv_stop(&lp->loop);
-    };
-    for (auto [sig, num] : {std::pair{&l.sigint, SIGINT}, std::pair{&l.sigterm, SIGTERM}}) {
-        uv_signal_init(&l.loop, sig);
-        sig->data = &l;
-        uv_signal_start(sig, on_stop, num);
-    }
-    uv_signal_init(&l.loop, &l.sighup);
-    l.sighup.data = &l;
-    uv_signal_start(
-        &l.sighup,
-        [](uv_signal_t* s, int) {
-            static_cast<Loop*>(s->data)->owner->reload(ReloadTrigger::kSignal);
-        },
-        SIGHUP);
+    // A plain sigaction handler records the signal and wakes the loop (uv_async_send is
+    // async-signal-safe). libuv's own signal handles are not used: closing them puts back
+    // the default, fatal action, which a second SIGTERM during shutdown would then meet.
+    uv_async_init(&l.loop, &l.signal_async, [](uv_async_t* a) {
+        auto* lp = static_cast<Loop*>(a->data);
+        unsigned pending = g_pending_signals.exchange(0);
+        if ((pending & kSigStop) != 0) {
+            log::info(std::string("received ") +
+                      ((pending & kSigIntBit) != 0 ? "SIGINT" : "SIGTERM") + ", shutting down");
+            uv_stop(&lp->loop);
+            return;
+        }
+        if ((pending & kSigHupBit) != 0) {
+            lp->owner->reload(ReloadTrigger::kSignal);
+        }
+    });
+    l.signal_async.data = &l;
+    g_signal_async.store(&l.signal_async);
+    install_signal_handlers();
     uv_async_init(&l.loop, &l.reload_async, [](uv_async_t* a) {
         Control* c = static_cast<Loop*>(a->data)->owner;
         std::vector<std::promise<ReloadResult>> waiting;
@@ -536,10 +577,8 @@ int Control::run() {
 
     Loop& l = *loop_;
     uv_run(&l.loop, UV_RUN_DEFAULT);
-    // Shutdown has begun: a repeated SIGTERM/SIGINT must not kill us halfway (closing the
-    // libuv signal handles below would restore the default, fatal action).
-    std::signal(SIGTERM, SIG_IGN);
-    std::signal(SIGINT, SIG_IGN);
+    // Shutdown has begun: a repeated SIGTERM/SIGINT (or a late SIGHUP) is ignored from here on.
+    ignore_signals();
 
     {
         // Whoever still waits for a reload gets an answer, not a hang.
@@ -564,14 +603,12 @@ int Control::run() {
 }
 
 void Control::close_loop() {
+    ignore_signals();
     Loop& l = *loop_;
     uv_walk(
         &l.loop, [](uv_handle_t* h, void*) { uv_close(h, nullptr); }, nullptr);
     uv_run(&l.loop, UV_RUN_DEFAULT);
     uv_loop_close(&l.loop);
-    // libuv put the default action back when its signal handles closed: ignore again.
-    std::signal(SIGTERM, SIG_IGN);
-    std::signal(SIGINT, SIG_IGN);
 }
 
 }  // namespace dnslb::server

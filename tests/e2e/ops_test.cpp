@@ -840,3 +840,25 @@ TEST_CASE("SIGTERM right after a TCP query: the query is answered, exit 0",
         E2E_STOP_CLEAN(srv);
     }
 }
+
+TEST_CASE("a burst of SIGTERM, SIGINT and SIGHUP during shutdown still ends in exit 0",
+          "[e2e][ops][shutdown]") {
+    TempDir zones;
+    zones.write("stable.test.json", kStableZone);
+    for (int round = 0; round < 5; ++round) {
+        ServerOptions o;
+        o.zones_dir = zones.path();
+        o.extra_args = {"--workers", "1"};
+        Server srv(o);
+        E2E_START(srv);
+        // The first signal starts the shutdown; the others land at every later stage of it
+        // (draining workers, closing the loop), where a default action would kill the process.
+        for (int i = 0; i < 1500; ++i) {
+            srv.signal(i % 3 == 0 ? SIGTERM : i % 3 == 1 ? SIGHUP : SIGINT);
+            std::this_thread::sleep_for(100us);
+        }
+        INFO("round " << round);
+        E2E_STOP_CLEAN(srv);
+        CHECK(srv.stderr_text().find("stopped") != std::string::npos);
+    }
+}
