@@ -16,6 +16,8 @@
 #include <set>
 #include <sstream>
 #include <system_error>
+#include <unordered_map>
+#include <utility>
 
 #include "dnslb/ldns.hpp"
 #include "dnslb/zone/loader_detail.hpp"
@@ -39,6 +41,371 @@ struct RrFree {
 using RdfPtr = std::unique_ptr<ldns_rdf, RdfFree>;
 using RrPtr = std::unique_ptr<ldns_rr, RrFree>;
 
+// ---- Parsing --------------------------------------------------------------------------------
+//
+// A zone file is parsed in two SAX passes so that the 500,000-member `records` object of a big
+// zone is never built as one JSON object (ordered_json finds a key by a linear scan, so
+// building it with nlohmann's own parser is quadratic, and the tree costs hundreds of bytes per
+// record):
+//   1. `Pass1` builds the DOM of everything except the members of the top-level `records`
+//      object, which becomes an empty placeholder object. Syntax errors of the whole file are
+//      found here, before anything is checked, as with one parse.
+//   2. After origin, monitors, pools and SOA are loaded, `stream_records` parses the text
+//      again and hands each member of `records` to the builder as a small DOM of its own,
+//      in file order, then frees it.
+// Objects keep their keys in file order (the order of a pool's `origins` is its failover
+// order; messages name the first bad member in file order). A key given twice in one object
+// keeps the position of its first occurrence and takes the value of the last one: the
+// behaviour of nlohmann's ordered_json parser (ordered_map::operator[]), which the loader
+// always had. For `records` the first pass remembers the members whose key repeats (by
+// 64-bit hash; a false match only costs keeping that member's value) and keeps their last
+// value, so that the second pass loads it at the first position.
+
+// Builds one JSON value from SAX events, appending object members in O(1) (an object of many
+// keys gets a hash index for the duplicate check).
+class DomBuilder {
+public:
+    void start(Json* slot) {
+        slot_ = slot;
+        stack_.clear();
+    }
+    size_t depth() const { return stack_.size(); }
+
+    void scalar(Json&& v) { *take_slot() = std::move(v); }
+    void start_object() { open(Json::object()); }
+    void start_array() { open(Json::array()); }
+    void end() {
+        // JSON_DIAGNOSTICS (meson.build) gives each value a parent pointer, which nlohmann
+        // asserts on; its own parser sets them with the private set_parents(), which a move
+        // assignment calls.
+        Json* j = stack_.back().json;
+        *j = Json(std::move(*j));
+        stack_.pop_back();
+    }
+    void key(std::string& k) {
+        Frame& f = stack_.back();
+        slot_ = &member(f, f.json->get_ref<Json::object_t&>(), k);
+    }
+
+private:
+    static constexpr size_t kIndexFrom = 16;  // below this, a linear scan is cheaper
+    struct Frame {
+        Json* json;
+        std::unique_ptr<std::unordered_map<std::string, size_t>> index;
+    };
+
+    Json* take_slot() {
+        if (!stack_.empty() && stack_.back().json->is_array()) {
+            return &stack_.back().json->get_ref<Json::array_t&>().emplace_back();
+        }
+        return std::exchange(slot_, nullptr);
+    }
+    void open(Json&& container) {
+        Json* j = take_slot();
+        *j = std::move(container);
+        stack_.push_back(Frame{j, nullptr});
+    }
+    static Json& member(Frame& f, Json::object_t& obj, std::string& k) {
+        if (!f.index && obj.size() >= kIndexFrom) {
+            f.index = std::make_unique<std::unordered_map<std::string, size_t>>();
+            for (size_t i = 0; i < obj.size(); ++i) {
+                f.index->emplace((obj.begin() + static_cast<ptrdiff_t>(i))->first, i);
+            }
+        }
+        if (f.index) {
+            const auto [it, fresh] = f.index->try_emplace(k, obj.size());
+            if (!fresh) {
+                return (obj.begin() + static_cast<ptrdiff_t>(it->second))->second;
+            }
+        } else {
+            for (auto& [name, value] : obj) {
+                if (name == k) {
+                    return value;
+                }
+            }
+        }
+        obj.emplace_back(std::move(k), Json());
+        return obj.back().second;
+    }
+
+    Json* slot_ = nullptr;
+    std::vector<Frame> stack_;
+};
+
+// A set of 64-bit hashes (open addressing); insert() is false when the hash was there.
+class HashSet {
+public:
+    bool insert(uint64_t h) {
+        h = h == 0 ? 1 : h;
+        if ((used_ + 1) * 2 > slots_.size()) {
+            grow();
+        }
+        const size_t mask = slots_.size() - 1;
+        for (size_t i = h & mask;; i = (i + 1) & mask) {
+            if (slots_[i] == h) {
+                return false;
+            }
+            if (slots_[i] == 0) {
+                slots_[i] = h;
+                ++used_;
+                return true;
+            }
+        }
+    }
+    void clear() {
+        slots_.clear();
+        slots_.shrink_to_fit();
+        used_ = 0;
+    }
+
+private:
+    void grow() {
+        std::vector<uint64_t> old(std::max<size_t>(1024, slots_.size() * 2), 0);
+        old.swap(slots_);
+        used_ = 0;
+        for (const uint64_t h : old) {
+            if (h != 0) {
+                insert(h);
+            }
+        }
+    }
+    std::vector<uint64_t> slots_;
+    size_t used_ = 0;
+};
+
+uint64_t key_hash(const std::string& k) { return std::hash<std::string_view>()(k); }
+
+// What the first pass learnt about the top-level `records` object, for the second.
+struct RecordsInfo {
+    std::string_view text;
+    size_t occurrences = 0;  // of the key "records" in the root object: the last one counts
+    size_t members = 0;      // in the last `records` object
+    std::unordered_map<std::string, Json> repeated;  // members whose key repeats: last value
+};
+
+// The SAX events nlohmann's parser delivers, forwarded to on_*() of a derived class.
+template <class Derived>
+class SaxBase {
+public:
+    bool null() { return self().on_scalar(Json(nullptr)); }
+    bool boolean(bool v) { return self().on_scalar(Json(v)); }
+    bool number_integer(Json::number_integer_t v) { return self().on_scalar(Json(v)); }
+    bool number_unsigned(Json::number_unsigned_t v) { return self().on_scalar(Json(v)); }
+    bool number_float(Json::number_float_t v, const std::string& /*text*/) {
+        return self().on_scalar(Json(v));
+    }
+    bool string(std::string& v) { return self().on_scalar(Json(std::move(v))); }
+    bool binary(Json::binary_t& v) { return self().on_scalar(Json(Json::binary_t(v))); }
+    bool start_object(size_t /*n*/) { return self().on_start(true); }
+    bool start_array(size_t /*n*/) { return self().on_start(false); }
+    bool end_object() { return self().on_end(); }
+    bool end_array() { return self().on_end(); }
+    bool key(std::string& k) { return self().on_key(k); }
+    template <class Exception>
+    bool parse_error(size_t /*pos*/, const std::string& /*token*/, const Exception& ex) {
+        throw ex;  // NOLINT(cert-err09-cpp,cert-err61-cpp): the concrete nlohmann exception
+    }
+
+private:
+    Derived& self() { return static_cast<Derived&>(*this); }
+};
+
+// Pass 1: the DOM without the members of /records.
+class Pass1 : public SaxBase<Pass1> {
+public:
+    Pass1(Json& root, RecordsInfo& info) : info_(info) { dom_.start(&root); }
+
+    bool on_scalar(Json&& v) {
+        records_next_ = false;
+        if (rdepth_ == 0) {
+            dom_.scalar(std::move(v));
+        } else if (capturing_) {
+            capture_.scalar(std::move(v));
+        }
+        return true;
+    }
+    bool on_start(bool object) {
+        if (rdepth_ == 0) {
+            if (object && records_next_) {  // /records: an empty object stands for it
+                records_next_ = false;
+                dom_.start_object();
+                dom_.end();
+                rdepth_ = 1;
+                info_.members = 0;
+                info_.repeated.clear();
+                seen_.clear();
+                return true;
+            }
+            records_next_ = false;
+            object ? dom_.start_object() : dom_.start_array();
+            return true;
+        }
+        if (capturing_) {
+            object ? capture_.start_object() : capture_.start_array();
+        }
+        ++rdepth_;
+        return true;
+    }
+    bool on_end() {
+        if (rdepth_ == 0) {
+            dom_.end();
+            return true;
+        }
+        if (--rdepth_ == 0) {  // the end of /records
+            capturing_ = false;
+            seen_.clear();
+        } else if (capturing_) {
+            capture_.end();
+        }
+        return true;
+    }
+    bool on_key(std::string& k) {
+        if (rdepth_ == 0) {
+            if (dom_.depth() == 1 && k == "records") {  // a key of the root object
+                records_next_ = true;
+                ++info_.occurrences;
+            }
+            dom_.key(k);
+            return true;
+        }
+        if (rdepth_ > 1) {
+            if (capturing_) {
+                capture_.key(k);
+            }
+            return true;
+        }
+        // A member of /records.
+        capturing_ = false;
+        if (k == "$comment") {
+            return true;
+        }
+        ++info_.members;
+        if (!seen_.insert(key_hash(k))) {
+            capturing_ = true;
+            capture_.start(&info_.repeated[k]);
+        }
+        return true;
+    }
+
+private:
+    RecordsInfo& info_;
+    DomBuilder dom_;
+    DomBuilder capture_;
+    HashSet seen_;
+    bool records_next_ = false;  // the last key was "records" in the root object
+    size_t rdepth_ = 0;          // containers open inside /records (itself included)
+    bool capturing_ = false;     // building the value of a repeated member
+};
+
+// Pass 2: each member of the last /records object, in file order, to `fn(key, value)`.
+template <class Fn>
+class Pass2 : public SaxBase<Pass2<Fn>> {
+public:
+    Pass2(RecordsInfo& info, Fn& fn) : info_(info), fn_(fn) {}
+
+    bool on_scalar(Json&& v) {
+        target_next_ = false;
+        if (rdepth_ == 1 && building_) {
+            dom_.scalar(std::move(v));
+            deliver();
+        } else if (building_) {
+            dom_.scalar(std::move(v));
+        }
+        return true;
+    }
+    bool on_start(bool object) {
+        if (rdepth_ == 0) {
+            if (object && target_next_) {
+                rdepth_ = 1;
+            } else {
+                ++depth_;
+                root_object_ = root_object_ || (depth_ == 1 && object);
+            }
+            target_next_ = false;
+            return true;
+        }
+        if (building_) {
+            object ? dom_.start_object() : dom_.start_array();
+        }
+        ++rdepth_;
+        return true;
+    }
+    bool on_end() {
+        if (rdepth_ == 0) {
+            --depth_;
+            return true;
+        }
+        if (--rdepth_ == 0) {
+            return false;  // the records are done; nothing else is needed from the text
+        }
+        if (building_) {
+            dom_.end();
+            if (rdepth_ == 1) {
+                deliver();
+            }
+        }
+        return true;
+    }
+    bool on_key(std::string& k) {
+        if (rdepth_ == 0) {
+            if (depth_ == 1 && root_object_ && k == "records" && ++seen_ == info_.occurrences) {
+                target_next_ = true;
+            }
+            return true;
+        }
+        if (rdepth_ > 1) {
+            if (building_) {
+                dom_.key(k);
+            }
+            return true;
+        }
+        building_ = false;
+        if (k == "$comment") {
+            return true;
+        }
+        if (!info_.repeated.empty()) {
+            const auto it = info_.repeated.find(k);
+            if (it != info_.repeated.end()) {
+                if (!it->second.is_discarded()) {  // first position, last value
+                    fn_(k, it->second);
+                    it->second = Json(Json::value_t::discarded);
+                }
+                return true;
+            }
+        }
+        key_ = std::move(k);
+        building_ = true;
+        value_ = Json();
+        dom_.start(&value_);
+        return true;
+    }
+
+private:
+    void deliver() {
+        building_ = false;
+        fn_(key_, value_);
+        value_ = Json();
+    }
+
+    RecordsInfo& info_;
+    Fn& fn_;
+    DomBuilder dom_;
+    std::string key_;
+    Json value_;
+    size_t depth_ = 0;   // containers open outside /records
+    bool root_object_ = false;
+    size_t seen_ = 0;    // "records" keys of the root object so far
+    bool target_next_ = false;
+    size_t rdepth_ = 0;
+    bool building_ = false;
+};
+
+template <class Fn>
+void stream_records(RecordsInfo& info, Fn fn) {
+    Pass2<Fn> sax(info, fn);
+    Json::sax_parse(info.text, &sax, nlohmann::detail::input_format_t::json, false);
+}
+
 // Where each node and RRset came from in the file, for messages about relations between them.
 struct Source {
     std::string ptr;                            // /records/<key>
@@ -48,7 +415,8 @@ struct Source {
 
 class ZoneBuilder {
 public:
-    ZoneBuilder(const Ctx& ctx, Zone& zone) : ctx_(ctx), zone_(zone) {}
+    ZoneBuilder(const Ctx& ctx, Zone& zone, RecordsInfo& records)
+        : ctx_(ctx), zone_(zone), records_(records) {}
 
     void build(const Json& root);
 
@@ -78,6 +446,8 @@ private:
 
     const Ctx& ctx_;
     Zone& zone_;
+    RecordsInfo& records_;
+    std::unordered_map<std::string, int32_t> pool_index_;  // pool name -> index in zone_.pools
     RdfPtr origin_rdf_;
     uint32_t default_ttl_ = kDefaultTtl;
     uint32_t expire_ = 0;
@@ -316,12 +686,11 @@ void ZoneBuilder::parse_node(const std::string& key, const Json& v, const std::s
         }
         if (type_key == "pool") {
             const std::string& pool = ctx_.string(rrs, tptr);
-            const auto it = std::find_if(zone_.pools.begin(), zone_.pools.end(),
-                                         [&](const Pool& p) { return p.name == pool; });
-            if (it == zone_.pools.end()) {
+            const auto it = pool_index_.find(pool);
+            if (it == pool_index_.end()) {
                 ctx_.fail(tptr, "unknown pool '" + pool + "' (not defined in /pools)");
             }
-            node.pool = static_cast<int32_t>(it - zone_.pools.begin());
+            node.pool = it->second;
             sources_[wire].pool_ptr = tptr;
             continue;
         }
@@ -337,12 +706,14 @@ void ZoneBuilder::parse_records(const Json& root) {
     if (it == root.end()) {
         return;
     }
-    for (const auto& [key, v] : ctx_.object(*it, "/records").items()) {
-        if (key == "$comment") {
-            continue;
-        }
-        parse_node(key, v, ptr_join("/records", key));
+    ctx_.object(*it, "/records");  // when it is an object, pass 1 left an empty one here
+    for (size_t i = 0; i < zone_.pools.size(); ++i) {
+        pool_index_.emplace(zone_.pools[i].name, static_cast<int32_t>(i));  // first one wins
     }
+    zone_.nodes.reserve(records_.members + 1);
+    stream_records(records_, [this](const std::string& key, const Json& v) {
+        parse_node(key, v, ptr_join("/records", key));
+    });
 }
 
 // RFC 1034 section 3.6.2 / RFC 2181 section 10.1: a CNAME owner has no other data, and one
@@ -537,8 +908,11 @@ void ZoneBuilder::build(const Json& root) {
 std::unique_ptr<Zone> load_zone_text(std::string_view json_text, const std::string& file,
                                      std::vector<Diagnostic>* warnings) {
     Json root;
+    RecordsInfo records;
+    records.text = json_text;
     try {
-        root = Json::parse(json_text.begin(), json_text.end());
+        Pass1 sax(root, records);
+        Json::sax_parse(json_text, &sax);
     } catch (const nlohmann::json::parse_error& e) {
         syntax_error(file, json_text, e);
     } catch (const nlohmann::json::exception& e) {
@@ -551,7 +925,7 @@ std::unique_ptr<Zone> load_zone_text(std::string_view json_text, const std::stri
     const Ctx ctx(file, &local);
     auto zone = std::make_unique<Zone>();
     try {
-        ZoneBuilder(ctx, *zone).build(root);
+        ZoneBuilder(ctx, *zone, records).build(root);
     } catch (const nlohmann::json::exception& e) {  // a bug in a check above, never a crash
         throw LoadError(file + ": " + e.what());
     }
