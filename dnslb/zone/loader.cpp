@@ -17,6 +17,7 @@
 #include <sstream>
 #include <system_error>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "dnslb/ldns.hpp"
@@ -297,19 +298,20 @@ private:
     bool capturing_ = false;     // building the value of a repeated member
 };
 
-// Pass 2: each member of the last /records object, in file order, to `fn(key, value)`.
+// Pass 2: each member of the last /records object, in file order, to `fn(key, value)`, until
+// fn returns false.
 template <class Fn>
 class Pass2 : public SaxBase<Pass2<Fn>> {
 public:
-    Pass2(RecordsInfo& info, Fn& fn) : info_(info), fn_(fn) {}
+    Pass2(const RecordsInfo& info, Fn& fn) : info_(info), fn_(fn) {}
 
     bool on_scalar(Json&& v) {
         target_next_ = false;
-        if (rdepth_ == 1 && building_) {
+        if (building_) {
             dom_.scalar(std::move(v));
-            deliver();
-        } else if (building_) {
-            dom_.scalar(std::move(v));
+            if (rdepth_ == 1) {
+                return deliver();
+            }
         }
         return true;
     }
@@ -341,7 +343,7 @@ public:
         if (building_) {
             dom_.end();
             if (rdepth_ == 1) {
-                deliver();
+                return deliver();
             }
         }
         return true;
@@ -366,11 +368,9 @@ public:
         if (!info_.repeated.empty()) {
             const auto it = info_.repeated.find(k);
             if (it != info_.repeated.end()) {
-                if (!it->second.is_discarded()) {  // first position, last value
-                    fn_(k, it->second);
-                    it->second = Json(Json::value_t::discarded);
-                }
-                return true;
+                // First position, last value.
+                return !done_.insert(k).second || fn_(static_cast<const std::string&>(k),
+                                                      static_cast<const Json&>(it->second));
             }
         }
         key_ = std::move(k);
@@ -381,17 +381,19 @@ public:
     }
 
 private:
-    void deliver() {
+    bool deliver() {
         building_ = false;
-        fn_(key_, value_);
+        const bool more = fn_(static_cast<const std::string&>(key_), static_cast<const Json&>(value_));
         value_ = Json();
+        return more;
     }
 
-    RecordsInfo& info_;
+    const RecordsInfo& info_;
     Fn& fn_;
     DomBuilder dom_;
     std::string key_;
     Json value_;
+    std::unordered_set<std::string> done_;  // repeated members already delivered
     size_t depth_ = 0;   // containers open outside /records
     bool root_object_ = false;
     size_t seen_ = 0;    // "records" keys of the root object so far
@@ -401,17 +403,33 @@ private:
 };
 
 template <class Fn>
-void stream_records(RecordsInfo& info, Fn fn) {
+void stream_records(const RecordsInfo& info, Fn fn) {
     Pass2<Fn> sax(info, fn);
     Json::sax_parse(info.text, &sax, nlohmann::detail::input_format_t::json, false);
 }
 
-// Where each node and RRset came from in the file, for messages about relations between them.
+// Where a node came from in the file, for messages about relations between nodes. Found again
+// by reading the records once more (see locate()): keeping it for every node cost more memory
+// and time than the rest of the load.
 struct Source {
-    std::string ptr;                            // /records/<key>
-    std::map<uint16_t, std::string> type_ptrs;  // /records/<key>/<TYPE>
-    std::string pool_ptr;                       // /records/<key>/pool
+    std::string ptr;  // /records/<key>, empty for an apex that only has the SOA
+    Json value;       // the member's value
+
+    std::string type_ptr(uint16_t type) const;  // /records/<key>/<TYPE as written>
+    std::string pool_ptr() const { return ptr_join(ptr, "pool"); }
 };
+
+std::string Source::type_ptr(uint16_t type) const {
+    if (value.is_object()) {
+        for (const auto& [key, v] : value.items()) {
+            if (key != "$comment" && key != "ttl" && key != "pool" &&
+                ldns_get_rr_type_by_name(key.c_str()) == static_cast<ldns_rr_type>(type)) {
+                return ptr_join(ptr, key);
+            }
+        }
+    }
+    return ptr;
+}
 
 class ZoneBuilder {
 public:
@@ -430,19 +448,26 @@ private:
     std::string rdata_wire(const std::string& owner_text, uint16_t type,
                            const std::string& type_name, const std::string& rdata,
                            const std::string& ptr) const;
-    std::string owner_name(const std::string& key, const std::string& ptr) const;
+    std::string owner_name(const std::string& key, const std::string& ptr,
+                           std::string& wire) const;
 
-    void check_cname(const Node& node, const Source& src) const;
-    void check_cuts() const;
-    void check_glue() const;
+    Source locate(std::string_view wire) const;
+    std::string type_ptr(const Node& node, uint16_t type) const {
+        if (type == kTypeSOA && node.name == zone_.origin) {
+            return "/soa";
+        }
+        return locate(node.name).type_ptr(type);
+    }
+    const std::string& type_name(uint16_t type);
+
+    void check_cname(const Node& node) const;
+    template <class Nodes>
+    void check_cuts(const Nodes& nodes) const;
+    template <class Nodes>
+    void check_glue(const Nodes& nodes) const;
     void add_empty_non_terminals();
     void finish();
 
-    const std::string& type_ptr(const Node& node, uint16_t type) const {
-        const Source& src = sources_.at(node.name);
-        const auto it = src.type_ptrs.find(type);
-        return it == src.type_ptrs.end() ? src.ptr : it->second;
-    }
 
     const Ctx& ctx_;
     Zone& zone_;
@@ -451,8 +476,18 @@ private:
     RdfPtr origin_rdf_;
     uint32_t default_ttl_ = kDefaultTtl;
     uint32_t expire_ = 0;
-    std::map<std::string, Source> sources_;  // by node wire name
+    bool apex_in_records_ = false;
+    std::unordered_map<uint16_t, std::string> type_names_;
 };
+
+template <class T>
+const T& deref(const T& v) {
+    return v;
+}
+template <class T>
+const T& deref(const T* v) {
+    return *v;
+}
 
 std::string type_text(uint16_t type) {
     char* s = ldns_rr_type2str(static_cast<ldns_rr_type>(type));
@@ -535,11 +570,11 @@ void ZoneBuilder::parse_soa(const Json& root) {
     Node& apex = zone_.nodes[zone_.origin];
     apex.name = zone_.origin;
     apex.rrsets.push_back(std::move(rrset));
-    sources_[zone_.origin].type_ptrs[kTypeSOA] = "/soa";
 }
 
 // A records key to its absolute presentation name, checked to lie inside the origin.
-std::string ZoneBuilder::owner_name(const std::string& key, const std::string& ptr) const {
+std::string ZoneBuilder::owner_name(const std::string& key, const std::string& ptr,
+                                    std::string& wire) const {
     std::string text;
     if (key == "@") {
         text = zone_.origin_text;
@@ -548,7 +583,6 @@ std::string ZoneBuilder::owner_name(const std::string& key, const std::string& p
     } else {
         text = key + "." + (zone_.origin_text == "." ? "" : zone_.origin_text);
     }
-    std::string wire;
     std::string why;
     if (!detail::text_to_wire(text, true, true, wire, why)) {
         ctx_.fail(ptr, why);
@@ -582,6 +616,8 @@ std::string ZoneBuilder::rdata_wire(const std::string& owner_text, uint16_t type
             ctx_.fail(ptr, "'" + rdata + "' is not an " + (type == kTypeA ? "IPv4" : "IPv6") +
                                " address");
         }
+        // The whole RDATA is one address, so it is also what ldns would make of it.
+        return std::string(reinterpret_cast<const char*>(buf), type == kTypeA ? 4 : 16);
     }
     const std::string line = owner_text + " 0 IN " + type_name + " " + rdata;
     ldns_rr* raw = nullptr;
@@ -646,7 +682,8 @@ void ZoneBuilder::parse_rrset(Node& node, const std::string& type_key, const Jso
     if (list->empty()) {
         ctx_.fail(list_ptr, "empty record set");
     }
-    const std::string name = type_text(type);
+    const std::string& name = type_name(type);
+    rrset.rdata.reserve(list->size());
     for (size_t i = 0; i < list->size(); ++i) {
         const std::string iptr = ptr_join(list_ptr, i);
         std::string wire = rdata_wire(owner_text, type, name, ctx_.string((*list)[i], iptr), iptr);
@@ -660,20 +697,21 @@ void ZoneBuilder::parse_rrset(Node& node, const std::string& type_key, const Jso
                            std::to_string(expire_) + ")");
     }
     zone_.record_count += rrset.rdata.size();
-    sources_[node.name].type_ptrs[type] = ptr;
     node.rrsets.push_back(std::move(rrset));
 }
 
 void ZoneBuilder::parse_node(const std::string& key, const Json& v, const std::string& ptr) {
-    const std::string owner_text = owner_name(key, ptr);
-    const std::string wire = name_to_wire(owner_text);
-    if (const auto it = sources_.find(wire); it != sources_.end() && !it->second.ptr.empty()) {
-        ctx_.fail(ptr, "the same name as " + it->second.ptr);
+    std::string wire;
+    const std::string owner_text = owner_name(key, ptr, wire);
+    const bool apex = wire == zone_.origin;
+    if (zone_.nodes.count(wire) != 0 && (!apex || apex_in_records_)) {
+        ctx_.fail(ptr, "the same name as " + locate(wire).ptr);
     }
-    sources_[wire].ptr = ptr;
+    apex_in_records_ = apex_in_records_ || apex;
     ctx_.object(v, ptr);
     Node& node = zone_.nodes[wire];
     node.name = wire;
+    node.rrsets.reserve(v.size());
     uint32_t default_ttl = default_ttl_;
     if (v.contains("ttl")) {  // the pool answer TTL, and the default of this name's RRsets
         default_ttl = ctx_.ttl(v["ttl"], ptr_join(ptr, "ttl"));
@@ -691,7 +729,6 @@ void ZoneBuilder::parse_node(const std::string& key, const Json& v, const std::s
                 ctx_.fail(tptr, "unknown pool '" + pool + "' (not defined in /pools)");
             }
             node.pool = it->second;
-            sources_[wire].pool_ptr = tptr;
             continue;
         }
         parse_rrset(node, type_key, rrs, owner_text, default_ttl, tptr);
@@ -713,17 +750,50 @@ void ZoneBuilder::parse_records(const Json& root) {
     zone_.nodes.reserve(records_.members + 1);
     stream_records(records_, [this](const std::string& key, const Json& v) {
         parse_node(key, v, ptr_join("/records", key));
+        return true;
     });
+}
+
+// The records member that made the node `wire` (the first one, as parse_node rejects a second).
+// Only for messages: it reads the records again.
+Source ZoneBuilder::locate(std::string_view wire) const {
+    Source out;
+    if (records_.occurrences == 0) {
+        return out;
+    }
+    const std::string suffix = zone_.origin_text == "." ? "" : zone_.origin_text;
+    stream_records(records_, [&](const std::string& key, const Json& v) {
+        std::string text = key == "@"                    ? zone_.origin_text
+                           : detail::ends_with_dot(key) ? key
+                                                         : key + "." + suffix;
+        std::string w;
+        std::string why;
+        if (!detail::text_to_wire(text, true, true, w, why) || w != wire) {
+            return true;
+        }
+        out.ptr = ptr_join("/records", key);
+        out.value = v;
+        return false;
+    });
+    return out;
+}
+
+const std::string& ZoneBuilder::type_name(uint16_t type) {
+    auto [it, fresh] = type_names_.try_emplace(type);
+    if (fresh) {
+        it->second = type_text(type);
+    }
+    return it->second;
 }
 
 // RFC 1034 section 3.6.2 / RFC 2181 section 10.1: a CNAME owner has no other data, and one
 // CNAME RR.
-void ZoneBuilder::check_cname(const Node& node, const Source& src) const {
+void ZoneBuilder::check_cname(const Node& node) const {
     const RRset* cname = node.find(kTypeCNAME);
     if (cname == nullptr) {
         return;
     }
-    const std::string& ptr = type_ptr(node, kTypeCNAME);
+    const std::string ptr = type_ptr(node, kTypeCNAME);
     if (cname->rdata.size() > 1) {
         ctx_.fail(ptr_join(ptr, size_t{1}), "more than one CNAME record at one name");
     }
@@ -731,7 +801,7 @@ void ZoneBuilder::check_cname(const Node& node, const Source& src) const {
         ctx_.fail(ptr, "CNAME at the zone apex (beside SOA and NS, RFC 1034 section 3.6.2)");
     }
     if (node.pool >= 0) {
-        ctx_.fail(src.pool_ptr, "'pool' beside CNAME (RFC 1034 section 3.6.2)");
+        ctx_.fail(locate(node.name).pool_ptr(), "'pool' beside CNAME (RFC 1034 section 3.6.2)");
     }
     if (node.rrsets.size() > 1) {
         ctx_.fail(ptr, "CNAME beside other data at the same name (RFC 1034 section 3.6.2)");
@@ -739,8 +809,9 @@ void ZoneBuilder::check_cname(const Node& node, const Source& src) const {
 }
 
 // RFC 1034 section 4.2.1: below a zone cut only glue is authoritative-adjacent data; anything
-// else there would never be served (occluded).
-void ZoneBuilder::check_cuts() const {
+// else there would never be served (occluded). `nodes`: (name, Node) pairs.
+template <class Nodes>
+void ZoneBuilder::check_cuts(const Nodes& nodes) const {
     std::set<std::string, std::less<>> ns_targets;
     for (const auto& [name, node] : zone_.nodes) {
         if (const RRset* ns = node.find(kTypeNS)) {
@@ -749,22 +820,23 @@ void ZoneBuilder::check_cuts() const {
             }
         }
     }
-    for (const auto& [name, src] : sources_) {  // name order: the same error on every run
-        const Node& node = zone_.nodes.at(name);
+    for (const auto& entry : nodes) {
+        const std::string& name = deref(entry).first;
+        const Node& node = deref(entry).second;
         if (node.pool >= 0) {
             if (node.find(kTypeA) != nullptr || node.find(kTypeAAAA) != nullptr) {
                 const uint16_t t = node.find(kTypeA) != nullptr ? kTypeA : kTypeAAAA;
                 ctx_.fail(type_ptr(node, t), "address records beside 'pool' at the same name");
             }
         }
-        check_cname(node, src);
+        check_cname(node);
         if (node.find(kTypeDS) != nullptr && !node.delegation) {
             ctx_.fail(type_ptr(node, kTypeDS), "DS only belongs at a delegation (a name with NS)");
         }
         const bool glue_ok = ns_targets.count(name) != 0;
         if (node.delegation) {
             if (node.pool >= 0) {
-                ctx_.fail(src.pool_ptr, "'pool' at a delegation point");
+                ctx_.fail(locate(name).pool_ptr(), "'pool' at a delegation point");
             }
             for (const auto& rrset : node.rrsets) {
                 const bool ok = rrset.type == kTypeNS || rrset.type == kTypeDS ||
@@ -787,7 +859,7 @@ void ZoneBuilder::check_cuts() const {
                 std::all_of(node.rrsets.begin(), node.rrsets.end(),
                             [](const RRset& r) { return r.type == kTypeA || r.type == kTypeAAAA; });
             if (!only_glue) {
-                ctx_.fail(src.ptr, "'" + wire_to_text(name) + "' is below the zone cut at '" +
+                ctx_.fail(locate(name).ptr, "'" + wire_to_text(name) + "' is below the zone cut at '" +
                                        wire_to_text(up) +
                                        "' (occluded; only A/AAAA glue for NS targets is allowed)");
             }
@@ -796,9 +868,11 @@ void ZoneBuilder::check_cuts() const {
 }
 
 // RFC 1034 section 4.2.1: an NS target inside the child it serves needs glue here.
-void ZoneBuilder::check_glue() const {
-    for (const auto& [name, src] : sources_) {
-        const Node& node = zone_.nodes.at(name);
+template <class Nodes>
+void ZoneBuilder::check_glue(const Nodes& nodes) const {
+    for (const auto& entry : nodes) {
+        const std::string& name = deref(entry).first;
+        const Node& node = deref(entry).second;
         const RRset* ns = node.find(kTypeNS);
         if (ns == nullptr) {
             continue;
@@ -848,8 +922,24 @@ void ZoneBuilder::finish() {
     for (auto& [name, node] : zone_.nodes) {
         node.delegation = name != zone_.origin && node.find(kTypeNS) != nullptr;
     }
-    check_cuts();
-    check_glue();
+    // The checks name the first problem in name order, as the same zone must always give the
+    // same message. Sorting every name costs more than the checks, so they run in table order
+    // first and in name order only when that finds a problem.
+    try {
+        check_cuts(zone_.nodes);
+        check_glue(zone_.nodes);
+    } catch (const LoadError&) {
+        std::vector<const std::pair<const std::string, Node>*> sorted;
+        sorted.reserve(zone_.nodes.size());
+        for (const auto& entry : zone_.nodes) {
+            sorted.push_back(&entry);
+        }
+        std::sort(sorted.begin(), sorted.end(),
+                  [](const auto* a, const auto* b) { return a->first < b->first; });
+        check_cuts(sorted);
+        check_glue(sorted);
+        throw;
+    }
     const Node& apex = zone_.apex();
     if (apex.find(kTypeNS) == nullptr) {
         ctx_.warn("/records", "the apex has no NS record set");
@@ -940,12 +1030,20 @@ std::unique_ptr<Zone> load_zone_file(const std::string& path, std::vector<Diagno
     if (!in) {
         throw LoadError(path + ": cannot open: " + std::generic_category().message(errno));
     }
-    std::ostringstream buf;
-    buf << in.rdbuf();
+    std::string text;  // read in place: the file can be tens of MB
+    std::error_code size_ec;
+    const auto size = std::filesystem::file_size(path, size_ec);
+    if (!size_ec) {
+        text.reserve(size);
+    }
+    char chunk[65536];
+    while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+        text.append(chunk, static_cast<size_t>(in.gcount()));
+    }
     if (in.bad()) {
         throw LoadError(path + ": cannot read: " + std::generic_category().message(errno));
     }
-    return load_zone_text(buf.str(), path, warnings);
+    return load_zone_text(text, path, warnings);
 }
 
 DirResult load_zone_dir(const std::string& dir) {

@@ -39,6 +39,11 @@ void RRset::render() {
     wire.clear();
     rr_offsets.clear();
     rr_offsets.reserve(rdata.size());
+    size_t size = 0;
+    for (const auto& rd : rdata) {
+        size += 10 + rd.size();
+    }
+    wire.reserve(size);  // one allocation of the final size: zones hold millions of these
     for (const auto& rd : rdata) {
         rr_offsets.push_back(static_cast<uint32_t>(wire.size()));
         put16(wire, type);
