@@ -108,6 +108,26 @@ ojson origin_json(const zone::Origin& o, const probes::HealthTable& health) {
     return out;
 }
 
+// Call with control.state().mutex held (reads the serving snapshot).
+ojson attack_json(const server::Control& control) {
+    const server::AttackState& a = control.server().attack();
+    ojson j;
+    j["active"] = a.on();
+    j["manual"] = a.manual.load(std::memory_order_relaxed);
+    j["automatic"] = a.automatic.load(std::memory_order_relaxed);
+    j["health_frozen"] = control.health().frozen();
+    const server::Snapshot* snap = control.snapshots().load();
+    j["auto_qps"] = snap != nullptr ? snap->options.guard.attack.auto_qps : 0;
+    return j;
+}
+
+std::string trimmed(std::string s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) {
+        s.pop_back();
+    }
+    return s;
+}
+
 struct Request {
     std::string body;
     bool too_big = false;
@@ -172,6 +192,7 @@ std::string render_status(const server::Control& control) {
     reloads["last_ok"] = st.last_reload_ok;
     reloads["last_errors"] = st.last_errors;
     doc["reloads"] = std::move(reloads);
+    doc["under_attack"] = attack_json(control);
     return doc.dump(2) + "\n";
 }
 
@@ -253,6 +274,24 @@ HttpApi::Response HttpApi::explain(const char* name, const char* client, const c
         r.status = 400;
         r.body = std::string(e.what()) + "\n";
     }
+    return r;
+}
+
+HttpApi::Response HttpApi::under_attack(const std::string& state) {
+    Response r;
+    r.content_type = "application/json";
+    if (state != "on" && state != "off") {
+        r.status = 400;
+        r.body = "{\"error\": \"expected on or off as the body or ?state=\"}\n";
+        return r;
+    }
+    control_.set_under_attack(state == "on");
+    ojson j;
+    {
+        std::lock_guard lock(control_.state().mutex);  // keeps the snapshot alive
+        j["under_attack"] = attack_json(control_);
+    }
+    r.body = j.dump(2) + "\n";
     return r;
 }
 
@@ -363,6 +402,16 @@ HttpApi::Response HttpApi::handle(const std::string& method, const std::string& 
         Response auth = authorize(authorization);
         return auth.status != 0 ? auth : reload();
     }
+    if (url == "/under-attack") {
+        if (!only("POST")) {
+            return r;
+        }
+        Response auth = authorize(authorization);
+        if (auth.status != 0) {
+            return auth;
+        }
+        return under_attack(trimmed(query("state") != nullptr ? query("state") : body));
+    }
     // /origins/{pool}/{origin}/override
     constexpr std::string_view kPrefix = "/origins/";
     constexpr std::string_view kSuffix = "/override";
@@ -380,18 +429,15 @@ HttpApi::Response HttpApi::handle(const std::string& method, const std::string& 
             if (auth.status != 0) {
                 return auth;
             }
-            std::string state = query("state") != nullptr ? query("state") : body;
-            while (!state.empty() && std::isspace(static_cast<unsigned char>(state.back()))) {
-                state.pop_back();
-            }
-            return override_origin(middle.substr(0, slash), middle.substr(slash + 1), state,
+            return override_origin(middle.substr(0, slash), middle.substr(slash + 1),
+                                   trimmed(query("state") != nullptr ? query("state") : body),
                                    query("zone"));
         }
     }
     r.status = 404;
     r.body =
         "not found; endpoints: GET /metrics, GET /status, GET /explain?name=, "
-        "POST /reload, POST /origins/{pool}/{origin}/override\n";
+        "POST /reload, POST /origins/{pool}/{origin}/override, POST /under-attack\n";
     return r;
 }
 

@@ -71,6 +71,7 @@ private:
     Response override_origin(const std::string& pool, const std::string& origin,
                              const std::string& state, const char* zone);
     Response reload();
+    Response under_attack(const std::string& state);
     Response explain(const char* name, const char* client, const char* subnet);
     Response authorize(const char* authorization) const;
 

@@ -2,8 +2,10 @@
 // in seconds (https://prometheus.io/docs/practices/naming/); `promtool check metrics` is the
 // referee and the end-to-end tests run it.
 #include <cstdio>
+#include <iterator>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dnslb/api/http_api.hpp"
@@ -119,7 +121,7 @@ void query_metrics(Writer& w, const server::Server& srv) {
          [](const server::Stats& s) -> const std::atomic<uint64_t>& { return s.dropped; }},
         {"dnslb_referrals_total", "Referrals to a delegated child zone.",
          [](const server::Stats& s) -> const std::atomic<uint64_t>& { return s.referrals; }},
-        {"dnslb_pool_answers_total", "Answers steered from a pool.",
+        {"dnslb_pool_answers_total", "A and AAAA queries answered by steering a pool.",
          [](const server::Stats& s) -> const std::atomic<uint64_t>& { return s.pool_answers; }},
     };
     for (const auto& p : plain) {
@@ -128,6 +130,100 @@ void query_metrics(Writer& w, const server::Server& srv) {
     }
     w.family("dnslb_workers", "gauge", "DNS worker threads.");
     w.sample("dnslb_workers", "", srv.worker_count());
+
+    // TCP (RFC 7766): connections, and why the server closed or refused them.
+    w.family("dnslb_tcp_connections_accepted_total", "counter", "TCP connections accepted.");
+    w.sample("dnslb_tcp_connections_accepted_total", "",
+             sum([](const server::Stats& s) -> const auto& { return s.tcp_accepted; }));
+    w.family("dnslb_tcp_connections_open", "gauge", "TCP connections open now.");
+    w.sample("dnslb_tcp_connections_open", "",
+             sum([](const server::Stats& s) -> const auto& { return s.tcp_open; }));
+    w.family("dnslb_tcp_connections_closed_total", "counter",
+             "TCP connections closed by the server, by reason: idle timeout, a query not "
+             "received within query_timeout_ms, the max_queries cap, or evicted at the "
+             "connection cap to admit a new one.");
+    const std::pair<const char*, const std::atomic<uint64_t>& (*)(const server::Stats&)>
+        closed[] = {
+            {"idle", [](const server::Stats& s) -> const auto& { return s.tcp_closed_idle; }},
+            {"slow", [](const server::Stats& s) -> const auto& { return s.tcp_closed_slow; }},
+            {"query_cap",
+             [](const server::Stats& s) -> const auto& { return s.tcp_closed_query_cap; }},
+            {"evicted",
+             [](const server::Stats& s) -> const auto& { return s.tcp_closed_evicted; }},
+        };
+    for (const auto& [reason, get] : closed) {
+        w.sample("dnslb_tcp_connections_closed_total", label("reason", reason), sum(get));
+    }
+    w.family("dnslb_tcp_connections_refused_total", "counter",
+             "TCP connections refused because their source had max_per_source open.");
+    w.sample("dnslb_tcp_connections_refused_total", label("reason", "per_source"),
+             sum([](const server::Stats& s) -> const auto& { return s.tcp_refused_per_source; }));
+}
+
+void defence_metrics(Writer& w, const server::Server& srv) {
+    std::vector<const server::WorkerGuard*> guards = srv.guards();
+    auto sum = [&](auto member) {
+        uint64_t n = 0;
+        for (const auto* g : guards) {
+            n += member(*g).load(std::memory_order_relaxed);
+        }
+        return n;
+    };
+    w.family("dnslb_rrl_limited_total", "counter",
+             "UDP responses over the rate limit (then slipped or dropped), by response class.");
+    constexpr const char* kClasses[] = {"positive", "nxdomain", "error", "referral"};
+    for (size_t c = 0; c < std::size(kClasses); ++c) {
+        w.sample("dnslb_rrl_limited_total", label("class", kClasses[c]),
+                 sum([c](const server::WorkerGuard& g) -> const auto& {
+                     return g.rrl_counters.limited[c];
+                 }));
+    }
+    w.family("dnslb_rrl_slipped_total", "counter",
+             "Rate-limited responses sent truncated (TC=1) so a real resolver retries over TCP.");
+    w.sample("dnslb_rrl_slipped_total", "", sum([](const server::WorkerGuard& g) -> const auto& {
+                 return g.rrl_counters.slipped;
+             }));
+    w.family("dnslb_rrl_dropped_total", "counter", "Rate-limited responses not sent at all.");
+    w.sample("dnslb_rrl_dropped_total", "", sum([](const server::WorkerGuard& g) -> const auto& {
+                 return g.rrl_counters.dropped;
+             }));
+    w.family("dnslb_rrl_cookie_exempt_total", "counter",
+             "UDP responses not rate-limited because the client had a valid server cookie.");
+    w.sample("dnslb_rrl_cookie_exempt_total", "",
+             sum([](const server::WorkerGuard& g) -> const auto& {
+                 return g.rrl_counters.exempt_cookie;
+             }));
+    w.family("dnslb_cookies_total", "counter",
+             "Queries with a DNS COOKIE option (RFC 7873), by what it held: a client cookie "
+             "only, a valid server cookie, an invalid one; badcookie counts BADCOOKIE answers.");
+    const std::pair<const char*, const std::atomic<uint64_t>& (*)(const server::WorkerGuard&)>
+        cookies[] = {
+            {"client_only",
+             [](const server::WorkerGuard& g) -> const auto& {
+                 return g.cookie_counters.client_only;
+             }},
+            {"valid",
+             [](const server::WorkerGuard& g) -> const auto& { return g.cookie_counters.valid; }},
+            {"invalid",
+             [](const server::WorkerGuard& g) -> const auto& {
+                 return g.cookie_counters.invalid;
+             }},
+            {"badcookie",
+             [](const server::WorkerGuard& g) -> const auto& {
+                 return g.cookie_counters.badcookie;
+             }},
+        };
+    for (const auto& [result, get] : cookies) {
+        w.sample("dnslb_cookies_total", label("result", result), sum(get));
+    }
+    const server::AttackState& a = srv.attack();
+    w.family("dnslb_under_attack", "gauge",
+             "1 while the under-attack mode is on, by who switched it: the API (manual) or the "
+             "query-rate trigger (automatic).");
+    w.sample("dnslb_under_attack", label("trigger", "manual"),
+             a.manual.load(std::memory_order_relaxed) ? 1 : 0);
+    w.sample("dnslb_under_attack", label("trigger", "automatic"),
+             a.automatic.load(std::memory_order_relaxed) ? 1 : 0);
 }
 
 void probe_metrics(Writer& w, const probes::ProberPool& prober) {
@@ -176,7 +272,8 @@ void reload_metrics(Writer& w, const server::ControlState& st, uint64_t qlog_dro
     w.sample("dnslb_query_log_dropped_total", "", qlog_dropped);
 }
 
-void zone_metrics(Writer& w, const server::Snapshot& snap, const probes::HealthTable& health) {
+void zone_metrics(Writer& w, const server::Snapshot& snap, const probes::HealthTable& health,
+                  const server::Server& srv) {
     w.family("dnslb_snapshot_generation", "gauge", "Generation of the serving snapshot.");
     w.sample("dnslb_snapshot_generation", "", snap.generation);
     w.family("dnslb_zone_serial", "gauge", "SOA serial of each served zone.");
@@ -186,6 +283,28 @@ void zone_metrics(Writer& w, const server::Snapshot& snap, const probes::HealthT
     w.family("dnslb_zone_records", "gauge", "Records of each served zone.");
     for (const auto& z : snap.zones) {
         w.sample("dnslb_zone_records", label("zone", z->origin_text), z->record_count);
+    }
+    // Answers by origin: the slot of a zone/pool/origin survives reloads, so the counter does.
+    std::vector<const server::Stats*> stats = srv.stats();
+    w.family("dnslb_answers_total", "counter",
+             "Answers that carried an address of the origin, by zone, pool and origin.");
+    for (const auto& z : snap.zones) {
+        for (const auto& p : z->pools) {
+            for (const auto& o : p.origins) {
+                if (o.counter < 0) {
+                    continue;
+                }
+                uint64_t n = 0;
+                for (const auto* s : stats) {
+                    n += s->origin_answers[static_cast<size_t>(o.counter)].load(
+                        std::memory_order_relaxed);
+                }
+                w.sample("dnslb_answers_total",
+                         label("zone", z->origin_text) + "," + label("pool", p.name) + "," +
+                             label("origin", o.name),
+                         n);
+            }
+        }
     }
     struct Row {
         std::string labels;
@@ -260,11 +379,12 @@ std::string render_metrics(const server::Control& control) {
     w.family("dnslb_build_info", "gauge", "Version of the running server.");
     w.sample("dnslb_build_info", label("version", DNSLB_VERSION), 1);
     query_metrics(w, control.server());
+    defence_metrics(w, control.server());
     probe_metrics(w, control.prober());
     std::lock_guard lock(control.state().mutex);
     reload_metrics(w, control.state(), control.query_log_dropped());
     if (const server::Snapshot* snap = control.snapshots().load(); snap != nullptr) {
-        zone_metrics(w, *snap, control.health());
+        zone_metrics(w, *snap, control.health(), control.server());
     }
     return w.take();
 }

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -129,7 +129,8 @@ std::unique_ptr<Snapshot> build_snapshot(const config::Config& cfg, const Snapsh
                                          std::shared_ptr<const geo::Resolver> geo,
                                          std::vector<std::string>& errors,
                                          probes::ProberPool* prober,
-                                         const probes::HealthTable* health) {
+                                         const probes::HealthTable* health,
+                                         OriginCounterIds* counters) {
     auto snap = std::make_unique<Snapshot>();
     zone::DirResult loaded = zone::load_zone_dir(cfg.zones_dir);
     errors.insert(errors.end(), loaded.errors.begin(), loaded.errors.end());
@@ -164,6 +165,22 @@ std::unique_ptr<Snapshot> build_snapshot(const config::Config& cfg, const Snapsh
     }
     if (prober != nullptr) {
         attach_health(snap->zones, fresh, *prober);
+    }
+    if (counters != nullptr) {
+        size_t uncounted = 0;
+        for (zone::Zone* z : fresh) {
+            for (auto& p : z->pools) {
+                for (auto& o : p.origins) {
+                    o.counter = counters->acquire(z->origin_text, p.name, o.name);
+                    uncounted += o.counter < 0 ? 1 : 0;
+                }
+            }
+        }
+        if (uncounted != 0) {
+            log::warn(std::to_string(uncounted) + " origins have no answer counter (all " +
+                      std::to_string(Stats::kOriginCounters) +
+                      " slots taken since start); restart to recount");
+        }
     }
     snap->health = health;
     snap->geo = std::move(geo);
@@ -342,7 +359,7 @@ ReloadResult Control::reload(ReloadTrigger why) {
     std::unique_ptr<Snapshot> next;
     try {
         next = build_snapshot(cfg_, snapshots_.load(), geo_, result.errors, prober_.get(),
-                              health_.get());
+                              health_.get(), &counter_ids_);
     } catch (const std::exception& e) {
         // Nothing was published: every zone keeps serving as it did.
         result.errors.push_back(cfg_.zones_dir + ": " + e.what());
@@ -422,7 +439,7 @@ void Control::start_loop() {
         &l.housekeeping,
         [](uv_timer_t* t) {
             Control* c = static_cast<Loop*>(t->data)->owner;
-            c->shield_.tick(*c->server_, c->snapshots_.load(), uv_now(t->loop));
+            c->shield_.tick(*c->server_, *c->health_, c->snapshots_.load(), uv_now(t->loop));
             if (c->snapshots_.retired() > 0) {
                 std::lock_guard lock(c->state_.mutex);
                 c->snapshots_.reclaim(c->server_->epochs());
@@ -519,7 +536,8 @@ int Control::run() {
     prober_ = std::make_unique<probes::ProberPool>(*health_, cfg_.probers,
                                                    [](const std::string& m) { log::info(m); });
     std::vector<std::string> errors;
-    auto first = build_snapshot(cfg_, nullptr, geo_, errors, prober_.get(), health_.get());
+    auto first = build_snapshot(cfg_, nullptr, geo_, errors, prober_.get(), health_.get(),
+                                &counter_ids_);
     for (const auto& e : errors) {
         log::error(e + " (zone not loaded)");
     }
@@ -600,6 +618,17 @@ int Control::run() {
     close_loop();
     log::info("stopped");
     return 0;
+}
+
+void Control::set_under_attack(bool on) {
+    bool was = server_->attack().manual.exchange(on, std::memory_order_relaxed);
+    if (was != on) {
+        log::warn(std::string("under-attack mode ") + (on ? "switched on" : "switched off") +
+                  " through the API" +
+                  (!on && server_->attack().automatic.load(std::memory_order_relaxed)
+                       ? " (still on: the query rate is above auto_qps)"
+                       : ""));
+    }
 }
 
 void Control::close_loop() {

@@ -69,7 +69,8 @@ std::unique_ptr<Snapshot> build_snapshot(const config::Config& cfg, const Snapsh
                                          std::shared_ptr<const geo::Resolver> geo,
                                          std::vector<std::string>& errors,
                                          probes::ProberPool* prober = nullptr,
-                                         const probes::HealthTable* health = nullptr);
+                                         const probes::HealthTable* health = nullptr,
+                                         OriginCounterIds* counters = nullptr);
 
 // The longest monitor timeout in a snapshot (bounds the start-up round), 0 if none.
 uint32_t longest_timeout_ms(const Snapshot& snap);
@@ -93,6 +94,9 @@ public:
     const probes::HealthTable& health() const noexcept { return *health_; }
     const probes::ProberPool& prober() const noexcept { return *prober_; }
     const Server& server() const noexcept { return *server_; }
+    // Any thread: the operator's switch of the under-attack mode (the automatic trigger works
+    // independently; the mode is on while either is). Health freezes within 100 ms.
+    void set_under_attack(bool on);
     const ControlState& state() const noexcept { return state_; }
     uint64_t query_log_dropped() const noexcept {
         return query_log_ != nullptr ? query_log_->dropped() : 0;
@@ -118,6 +122,7 @@ private:
     std::unique_ptr<probes::ProberPool> prober_;
     std::unique_ptr<Server> server_;
     Shield shield_;
+    OriginCounterIds counter_ids_;
     std::unique_ptr<Loop> loop_;
     std::unique_ptr<api::HttpApi> api_;  // last: stopped before everything it reads
 };

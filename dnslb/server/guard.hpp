@@ -47,7 +47,7 @@ struct RrlCounters {
     std::atomic<uint64_t> limited[4] = {};  // by class
     std::atomic<uint64_t> slipped = {};
     std::atomic<uint64_t> dropped = {};
-    std::atomic<uint64_t> exempt_cookie = {};  // would have been limited, valid cookie
+    std::atomic<uint64_t> exempt_cookie = {};  // not rate-limited: the client had a valid cookie
 };
 
 struct CookieCounters {

@@ -197,8 +197,11 @@ void answer_pool(Response& r, const Zone& z, const Node& node, const Name& name,
     }
     size_t mark = r.w.pos();
     uint16_t count = 0;
+    uint16_t counted[16];
+    uint8_t n_counted = 0;
     for (uint8_t i = 0; i < d.count; ++i) {
         const zone::Origin& o = pool.origins[d.origins[i]];
+        uint16_t before = count;
         for (const zone::Address& a : o.addresses) {
             if (a.family != family || (!d.all_down && !steering::address_up(a, r.snap.health))) {
                 continue;
@@ -211,6 +214,9 @@ void answer_pool(Response& r, const Zone& z, const Node& node, const Name& name,
             r.w.bytes(a.bytes.data(), family == 4 ? 4 : 16);
             ++count;
         }
+        if (count != before && o.counter >= 0 && n_counted < std::size(counted)) {
+            counted[n_counted++] = static_cast<uint16_t>(o.counter);
+        }
     }
     if (!r.w.ok()) {
         r.w.rewind(mark);
@@ -218,6 +224,9 @@ void answer_pool(Response& r, const Zone& z, const Node& node, const Name& name,
         return;
     }
     r.an = static_cast<uint16_t>(r.an + count);
+    for (uint8_t i = 0; i < n_counted; ++i) {
+        r.stats.bump(r.stats.origin_answers[counted[i] % Stats::kOriginCounters]);
+    }
 }
 
 // RFC 8482: one RRset for ANY, or a synthesized HINFO where the name has only a pool.
@@ -607,7 +616,11 @@ size_t guard_udp(Response& r, size_t len, size_t question_end, bool cookie_ok,
     if (attack && !cookie_ok && len > gs.attack.tc_above_bytes) {
         return truncate_to_question(r, question_end);
     }
-    if (!gs.rrl.enabled || cookie_ok) {
+    if (!gs.rrl.enabled) {
+        return len;
+    }
+    if (cookie_ok) {
+        env.guard->rrl_counters.exempt_cookie.fetch_add(1, std::memory_order_relaxed);
         return len;
     }
     for (const auto& n : r.snap.options.rrl_exempt) {

@@ -41,6 +41,9 @@ struct Stats {
     std::atomic<uint64_t> tcp_closed_query_cap = {};    // queries-per-connection cap
     std::atomic<uint64_t> tcp_closed_evicted = {};      // oldest idle, to admit a new one
     std::atomic<uint64_t> tcp_refused_per_source = {};
+    // Answers that carried an origin, by the origin's counter slot (zone::Origin::counter).
+    static constexpr size_t kOriginCounters = 4096;
+    std::atomic<uint64_t> origin_answers[kOriginCounters] = {};
 
     void bump(std::atomic<uint64_t>& c) noexcept {
         c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);

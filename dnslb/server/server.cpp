@@ -637,6 +637,14 @@ std::vector<WorkerGuard*> Server::guards() {
     return out;
 }
 
+std::vector<const WorkerGuard*> Server::guards() const {
+    std::vector<const WorkerGuard*> out;
+    for (const auto& w : workers_) {
+        out.push_back(&w->guard);
+    }
+    return out;
+}
+
 std::vector<const Stats*> Server::stats() const {
     std::vector<const Stats*> out;
     for (const auto& w : workers_) {

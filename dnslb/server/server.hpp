@@ -46,9 +46,11 @@ public:
     std::vector<WorkerEpoch*> epochs();
     std::vector<const Stats*> stats() const;
     std::vector<WorkerGuard*> guards();
+    std::vector<const WorkerGuard*> guards() const;
     // Sampled query log: worker i records into log->ring(i); null means off. Before start().
     void set_query_log(QueryLog* log);
     AttackState& attack() noexcept { return attack_; }
+    const AttackState& attack() const noexcept { return attack_; }
     size_t worker_count() const noexcept { return workers_.size(); }
 
 private:

@@ -27,7 +27,8 @@ const char* class_name(RrlClass k) {
 
 }  // namespace
 
-void Shield::tick(Server& server, const Snapshot* snap, uint64_t now_ms) {
+void Shield::tick(Server& server, probes::HealthTable& health, const Snapshot* snap,
+                  uint64_t now_ms) {
     if (now_ms - log_window_ms_ >= 1000) {
         if (suppressed_ > 0) {
             log::warn("rrl: " + std::to_string(suppressed_) +
@@ -62,7 +63,7 @@ void Shield::tick(Server& server, const Snapshot* snap, uint64_t now_ms) {
             last_ms_ = now_ms;
             last_queries_ = queries;
         }
-        sync_freeze(server, snap);
+        sync_freeze(server, health);
         return;
     }
     uint64_t qps = (queries - last_queries_) * 1000 / (now_ms - last_ms_);
@@ -86,16 +87,14 @@ void Shield::tick(Server& server, const Snapshot* snap, uint64_t now_ms) {
     } else {
         calm_since_ms_ = 0;
     }
-    sync_freeze(server, snap);
+    sync_freeze(server, health);
 }
 
-void Shield::sync_freeze(Server& server, const Snapshot* snap) {
+void Shield::sync_freeze(Server& server, probes::HealthTable& health) {
     // Under attack, steering reads the health frozen at the switch (last-known-good).
     AttackState& attack = server.attack();
-    probes::HealthTable* health =
-        snap != nullptr ? const_cast<probes::HealthTable*>(snap->health) : nullptr;
-    if (health != nullptr && attack.on() != health->frozen()) {
-        attack.on() ? health->freeze() : health->thaw();
+    if (attack.on() != health.frozen()) {
+        attack.on() ? health.freeze() : health.thaw();
         log::info(attack.on() ? "health: frozen at last-known-good states (under attack)"
                               : "health: live again");
     }

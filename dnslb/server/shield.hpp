@@ -6,16 +6,18 @@
 #include <cstdint>
 
 #include "dnslb/server/server.hpp"
+#include "probes/health_table.hpp"
 
 namespace dnslb::server {
 
 class Shield {
 public:
     // Call about every 100 ms from the control loop.
-    void tick(Server& server, const Snapshot* snap, uint64_t now_ms);
+    void tick(Server& server, probes::HealthTable& health, const Snapshot* snap,
+              uint64_t now_ms);
 
 private:
-    void sync_freeze(Server& server, const Snapshot* snap);
+    void sync_freeze(Server& server, probes::HealthTable& health);
     uint64_t last_ms_ = 0;
     uint64_t last_queries_ = 0;
     uint64_t calm_since_ms_ = 0;

@@ -56,6 +56,18 @@ struct Snapshot {
     const zone::Zone* find_zone(const uint8_t* lower_qname, size_t len) const noexcept;
 };
 
+// Control thread: a stable answer-counter slot (Stats::origin_answers) per zone, pool and origin
+// name, so that a reload keeps an origin's counter and Prometheus sees no reset. Slots are not
+// reused; once all are taken, new origins go uncounted (and acquire() returns -1).
+class OriginCounterIds {
+public:
+    int32_t acquire(const std::string& zone, const std::string& pool, const std::string& origin);
+    size_t size() const noexcept { return ids_.size(); }
+
+private:
+    std::unordered_map<std::string, int32_t> ids_;
+};
+
 // Per-worker record of the generation it last used; see the thread contract above.
 struct WorkerEpoch {
     alignas(64) std::atomic<uint64_t> seen{0};

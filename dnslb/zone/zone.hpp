@@ -68,6 +68,9 @@ struct Origin {
     double bias = 0;     // proximity bias, -99..99 as Route 53 geoproximity: scales distance
     int32_t priority = 0;  // lower first; default: the position in the file
     int32_t monitor = -1;  // index into Zone::monitors; -1: the pool's monitor or none
+    // Answer-counter slot (Stats::origin_answers), assigned by the control thread after load
+    // and kept across reloads for the same zone, pool and origin names; -1: not counted.
+    int32_t counter = -1;
 };
 
 // Two-letter ISO 3166 country code packed as (c0 << 8) | c1, upper case. 0 = unknown.

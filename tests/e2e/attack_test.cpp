@@ -18,11 +18,13 @@
 #include <cstdio>
 #include <ctime>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 
 #include "tests/e2e/checks.hpp"
 #include "tests/e2e/harness.hpp"
+#include "tests/e2e/http_client.hpp"
 
 using namespace dnslb::e2e;
 
@@ -64,10 +66,13 @@ struct Setup {
     TempDir zones;
     TempDir conf;
     std::unique_ptr<Server> server;
+    uint16_t http_port = pick_free_port();  // the HTTP API, for /metrics
 
     Setup(const std::string& config_json, std::vector<std::string> extra = {"--workers", "1"}) {
         zones.write("attack.example.json", zone_json());
-        conf.write("dnslb.json", config_json);
+        nlohmann::json cfg = nlohmann::json::parse(config_json);
+        cfg["http"] = "127.0.0.1:" + std::to_string(http_port);
+        conf.write("dnslb.json", cfg.dump(2));
         ServerOptions o;
         o.zones_dir = zones.path();
         o.config_file = conf.path() + "/dnslb.json";
@@ -75,6 +80,10 @@ struct Setup {
         server = std::make_unique<Server>(o);
     }
     uint16_t port() const { return server->port(); }
+    // One counter of /metrics (-1 when absent or the API did not answer).
+    double metric(const std::string& series) const {
+        return metric_value(http("GET", http_port, "/metrics").body, series);
+    }
 };
 
 double seconds_since(Clock::time_point t) {
@@ -588,6 +597,16 @@ TEST_CASE("RRL: a reflection flood is not amplified; a normal client is still an
     CHECK(victim_ok == victim_total);
     // The limited network shows in the log (rate-limited itself).
     CHECK(wait_for_log(*s.server, "rrl: limiting responses to 127.0.0.0/24", 2000ms));
+    // And in /metrics: every limited response was either slipped or dropped.
+    double limited = s.metric("dnslb_rrl_limited_total{class=\"positive\"}");
+    double slipped = s.metric("dnslb_rrl_slipped_total");
+    double dropped = s.metric("dnslb_rrl_dropped_total");
+    std::printf("[rrl flood] /metrics: %.0f limited, %.0f slipped, %.0f dropped\n", limited,
+                slipped, dropped);
+    CHECK(limited >= static_cast<double>(kFloodPackets) / 2);
+    CHECK(slipped + dropped == limited);
+    CHECK(slipped >= static_cast<double>(flood.recv_truncated.load()));
+    CHECK(s.metric("dnslb_rrl_cookie_exempt_total") == 0);
     E2E_STOP_CLEAN(*s.server);
 }
 
@@ -676,6 +695,9 @@ TEST_CASE("2,000 idle TCP connections are held and do not block service",
     CHECK(held == kConns);
     CHECK(served == kConns / 50);
     REQUIRE_FALSE(s.server->exited_early());
+    // /metrics counts them too (plus the API's own request is HTTP, not DNS).
+    CHECK(s.metric("dnslb_tcp_connections_open") >= kConns);
+    CHECK(s.metric("dnslb_tcp_connections_accepted_total") >= kConns);
     conns.clear();
     E2E_STOP_CLEAN(*s.server);
 }
@@ -709,6 +731,7 @@ TEST_CASE("an idle TCP connection is cut after the idle timeout", "[e2e][attack]
     CHECK(closed_used);
     CHECK(used_s > 0.8);
     CHECK(used_s < 2.5);
+    CHECK(s.metric("dnslb_tcp_connections_closed_total{reason=\"idle\"}") >= 2);
     E2E_STOP_CLEAN(*s.server);
 }
 
@@ -739,6 +762,7 @@ TEST_CASE("at the connection cap the least recently active connection is evicted
         auto r = read_framed(c[i].fd, 1000ms);
         CHECK(r);
     }
+    CHECK(s.metric("dnslb_tcp_connections_closed_total{reason=\"evicted\"}") >= 1);
     E2E_STOP_CLEAN(*s.server);
 }
 
@@ -801,6 +825,7 @@ TEST_CASE("a query trickled one byte at a time is cut after the query timeout",
     std::fflush(stdout);
     CHECK(rounds >= 10);
     CHECK(failures == 0);
+    CHECK(s.metric("dnslb_tcp_connections_closed_total{reason=\"slow\"}") == kSlow);
     E2E_STOP_CLEAN(*s.server);
 }
 
@@ -845,6 +870,7 @@ TEST_CASE("connections beyond max_per_source are closed; max_queries closes a co
         REQUIRE(send_framed(again.fd, q));
         auto r2 = read_framed(again.fd, 1000ms);
         CHECK(r2);
+        CHECK(s.metric("dnslb_tcp_connections_refused_total{reason=\"per_source\"}") == 1);
     }
 
     SECTION("max queries, one at a time") {
@@ -863,6 +889,7 @@ TEST_CASE("connections beyond max_per_source are closed; max_queries closes a co
         }
         CHECK(answers == 5);
         CHECK(closed_within(c.fd, 1000ms));
+        CHECK(s.metric("dnslb_tcp_connections_closed_total{reason=\"query_cap\"}") == 1);
     }
 
     SECTION("max queries, pipelined") {
@@ -886,6 +913,7 @@ TEST_CASE("connections beyond max_per_source are closed; max_queries closes a co
         }
         CHECK(answers == 5);
         CHECK(closed_within(c.fd, 1000ms));
+        CHECK(s.metric("dnslb_tcp_connections_closed_total{reason=\"query_cap\"}") == 1);
     }
     E2E_STOP_CLEAN(*s.server);
 }
@@ -922,6 +950,8 @@ TEST_CASE("a connection refused for its source evicts no other connection",
                 alive);
     std::fflush(stdout);
     CHECK(alive == 4);
+    CHECK(s.metric("dnslb_tcp_connections_refused_total{reason=\"per_source\"}") >= 3);
+    CHECK(s.metric("dnslb_tcp_connections_closed_total{reason=\"evicted\"}") == 0);
     E2E_STOP_CLEAN(*s.server);
 }
 
@@ -1021,6 +1051,15 @@ TEST_CASE("cookies: a client cookie gets a server cookie; a valid one lifts rate
     CHECK(fresh->size() == 24);
     CHECK(*fresh != tampered);
     CHECK(Bytes(fresh->begin(), fresh->begin() + 8) == kClientCookie);
+    // The counters agree: a's 21 valid-cookie queries (1 + 20) skipped RRL; c saw only invalid
+    // server cookies; the client-only burst was counted as such and limited.
+    CHECK(a.metric("dnslb_cookies_total{result=\"valid\"}") >= 21);
+    CHECK(a.metric("dnslb_cookies_total{result=\"client_only\"}") >= 21);
+    CHECK(a.metric("dnslb_cookies_total{result=\"invalid\"}") >= 1);
+    CHECK(a.metric("dnslb_rrl_cookie_exempt_total") >= 20);
+    CHECK(a.metric("dnslb_rrl_limited_total{class=\"positive\"}") >= 36);
+    CHECK(c.metric("dnslb_cookies_total{result=\"valid\"}") == 0);
+    CHECK(c.metric("dnslb_cookies_total{result=\"invalid\"}") >= 20);
 
     for (auto* srv : {a.server.get(), b.server.get(), c.server.get()}) {
         E2E_STOP_CLEAN(*srv);

@@ -1,8 +1,6 @@
 // Operating the server end to end: hot reload under continuous UDP and TCP load, `dnslb check`,
 // the HTTP API (metrics checked by promtool, status, explain, reload, overrides), the sampled
 // query log and a clean shutdown with a TCP query in flight. Figures are printed on stdout.
-#include <curl/curl.h>
-
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -20,6 +18,7 @@
 #include "tests/e2e/backends.hpp"
 #include "tests/e2e/checks.hpp"
 #include "tests/e2e/harness.hpp"
+#include "tests/e2e/http_client.hpp"
 
 using namespace dnslb::e2e;
 using Json = nlohmann::ordered_json;
@@ -36,51 +35,6 @@ size_t count_of(const std::string& text, const std::string& needle) {
         ++n;
     }
     return n;
-}
-
-struct HttpReply {
-    long status = 0;
-    std::string body;
-    std::string error;
-};
-
-size_t collect(char* data, size_t size, size_t n, void* out) {
-    static_cast<std::string*>(out)->append(data, size * n);
-    return size * n;
-}
-
-// One HTTP request with libcurl; `token` empty: no Authorization header.
-HttpReply http(const std::string& method, uint16_t port, const std::string& path,
-               const std::string& body = "", const std::string& token = "") {
-    HttpReply r;
-    CURL* c = curl_easy_init();
-    if (c == nullptr) {
-        r.error = "curl_easy_init failed";
-        return r;
-    }
-    std::string url = "http://127.0.0.1:" + std::to_string(port) + path;
-    curl_slist* headers = nullptr;
-    if (!token.empty()) {
-        headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
-    }
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
-    if (method == "POST") {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-    CURLcode rc = curl_easy_perform(c);
-    if (rc != CURLE_OK) {
-        r.error = curl_easy_strerror(rc);
-    }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(c);
-    return r;
 }
 
 Json soa(uint32_t serial) {
@@ -275,6 +229,12 @@ constexpr const char* kToken = "test-token-1234";
 constexpr const char* kOne = "127.0.0.21";
 constexpr const char* kTwo = "127.0.0.22";
 
+// One TXT record of four 200-byte strings: an answer of about 830 bytes.
+std::string big_txt() {
+    std::string quoted = "\"" + std::string(200, 'x') + "\"";
+    return quoted + " " + quoted + " " + quoted + " " + quoted;
+}
+
 std::string ops_zone(uint16_t monitor_port, uint32_t serial) {
     Json z{
         {"origin", "ops.test."},
@@ -284,6 +244,7 @@ std::string ops_zone(uint16_t monitor_port, uint32_t serial) {
          {{"@", {{"NS", {"ns1"}}}},
           {"ns1", {{"A", {"192.0.2.1"}}}},
           {"app", {{"pool", "web"}}},
+          {"big", {{"TXT", {big_txt()}}}},
           {"static", {{"pool", "plain"}}}}},
         {"pools",
          {{"web",
@@ -309,7 +270,7 @@ struct ApiFixture {
     uint16_t http_port = 0;
     std::unique_ptr<Server> server;
 
-    explicit ApiFixture(double sample = 0) {
+    explicit ApiFixture(double sample = 0, const Json& extra = Json::object()) {
         std::string zones = dir.path() + "/zones";
         std::filesystem::create_directory(zones);
         dir.write("zones/ops.test.json", ops_zone(monitor_port, 7));
@@ -321,6 +282,7 @@ struct ApiFixture {
         if (sample > 0) {
             cfg["query_log"] = {{"sample", sample}};
         }
+        cfg.update(extra);
         dir.write("dnslb.json", cfg.dump(2));
         ServerOptions o;
         o.config_file = dir.path() + "/dnslb.json";
@@ -340,23 +302,6 @@ struct ApiFixture {
         return out;
     }
 };
-
-std::string metric_line(const std::string& metrics, const std::string& prefix) {
-    for (size_t pos = 0; pos < metrics.size();) {
-        size_t end = metrics.find('\n', pos);
-        std::string line = metrics.substr(pos, end - pos);
-        if (line.rfind(prefix + " ", 0) == 0) {
-            return line;
-        }
-        pos = end == std::string::npos ? metrics.size() : end + 1;
-    }
-    return "";
-}
-
-double metric_value(const std::string& metrics, const std::string& series) {
-    std::string line = metric_line(metrics, series);
-    return line.empty() ? -1 : std::stod(line.substr(series.size() + 1));
-}
 
 }  // namespace
 
@@ -612,6 +557,14 @@ TEST_CASE("HTTP API: metrics pass promtool, status, explain", "[e2e][ops][api]")
     CHECK(metric_value(m.body, "dnslb_queries_total{transport=\"tcp\"}") >= 1);
     CHECK(metric_value(m.body, "dnslb_responses_total{rcode=\"NXDOMAIN\"}") >= 1);
     CHECK(metric_value(m.body, "dnslb_pool_answers_total") >= 10);
+    // Answers by origin: failover sends all ten to the first origin.
+    CHECK(metric_value(m.body, "dnslb_answers_total{zone=\"ops.test.\",pool=\"web\",origin=\"one\"}") >= 10);
+    CHECK(metric_value(m.body, "dnslb_answers_total{zone=\"ops.test.\",pool=\"web\",origin=\"two\"}") == 0);
+    CHECK(metric_value(m.body, "dnslb_tcp_connections_accepted_total") >= 1);
+    CHECK(metric_value(m.body, "dnslb_tcp_connections_closed_total{reason=\"idle\"}") >= 0);
+    CHECK(metric_value(m.body, "dnslb_rrl_limited_total{class=\"positive\"}") == 0);
+    CHECK(metric_value(m.body, "dnslb_cookies_total{result=\"valid\"}") == 0);
+    CHECK(metric_value(m.body, "dnslb_under_attack{trigger=\"manual\"}") == 0);
     CHECK(metric_value(m.body, "dnslb_zone_serial{zone=\"ops.test.\"}") == 7);
     CHECK(metric_value(m.body,
                        "dnslb_origin_up{zone=\"ops.test.\",pool=\"web\",origin=\"one\","
@@ -635,6 +588,8 @@ TEST_CASE("HTTP API: metrics pass promtool, status, explain", "[e2e][ops][api]")
     CHECK(st["pools"][0]["origins"][0]["state"] == "up");
     CHECK(st["pools"][0]["origins"][0]["addresses"][0]["monitored"] == true);
     CHECK(st["pools"][0]["origins"][0]["addresses"][0]["checks"].get<uint64_t>() >= 1);
+    CHECK(st["under_attack"]["active"] == false);
+    CHECK(st["under_attack"]["manual"] == false);
 
     HttpReply e = http("GET", fx.http_port, "/explain?name=app.ops.test.&client=192.0.2.99");
     INFO(e.body);
@@ -680,10 +635,19 @@ TEST_CASE("HTTP API: overrides move answers within a second, token required", "[
     CHECK(metric_value(m,
                        "dnslb_origin_override{zone=\"ops.test.\",pool=\"web\",origin=\"one\","
                        "address=\"127.0.0.21\"}") == 2);
+    const std::string to_one = "dnslb_answers_total{zone=\"ops.test.\",pool=\"web\",origin=\"one\"}";
+    const std::string to_two = "dnslb_answers_total{zone=\"ops.test.\",pool=\"web\",origin=\"two\"}";
+    double one_before = metric_value(m, to_one);
+    double two_before = metric_value(m, to_two);
+    CHECK(one_before >= 1);
+    CHECK(two_before >= 1);
 
-    // An override survives a reload of an unchanged check.
+    // An override survives a reload of an unchanged check, and so do the answer counters.
     CHECK(http("POST", fx.http_port, "/reload", "", kToken).status == 200);
     CHECK(fx.answer_of("app.ops.test.") == kTwo);
+    m = http("GET", fx.http_port, "/metrics").body;
+    CHECK(metric_value(m, to_one) == one_before);
+    CHECK(metric_value(m, to_two) == two_before + 1);
 
     // The query form and the zone filter: a zone that does not have the pool matches nothing.
     CHECK(http("POST", fx.http_port, path + "?state=auto&zone=other.test", "", kToken).status ==
@@ -691,6 +655,77 @@ TEST_CASE("HTTP API: overrides move answers within a second, token required", "[
     REQUIRE(http("POST", fx.http_port, path + "?state=auto&zone=ops.test", "", kToken).status ==
             200);
     CHECK(wait_until([&] { return fx.answer_of("app.ops.test.") == kOne; }, 1000ms, 10ms));
+    E2E_STOP_CLEAN(*fx.server);
+}
+
+TEST_CASE("HTTP API: under-attack mode switched on and off, token required",
+          "[e2e][ops][api][underattack]") {
+    ApiFixture fx(0, Json{{"attack", {{"tc_above_bytes", 512}}}});
+    E2E_START(*fx.server);
+    // EDNS with a 1232-byte buffer: the ~830-byte answer fits unless the mode truncates it.
+    QueryOptions edns;
+    edns.edns = Edns{1232, 0, false, {}};
+    auto big_over_udp = [&] {
+        return ask(Transport::kUdp, fx.server->port(), "big.ops.test.", LDNS_RR_TYPE_TXT, edns);
+    };
+    auto before = big_over_udp();
+    REQUIRE(before);
+    REQUIRE(before->pkt);
+    CHECK(!ldns_pkt_tc(before->pkt.get()));
+    CHECK(rdatas(before->pkt, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_TXT).size() == 1);
+
+    CHECK(http("POST", fx.http_port, "/under-attack", "on").status == 401);
+    CHECK(http("POST", fx.http_port, "/under-attack", "on", "wrong").status == 403);
+    CHECK(http("POST", fx.http_port, "/under-attack", "maybe", kToken).status == 400);
+    CHECK(http("GET", fx.http_port, "/under-attack").status == 405);
+    Json st = Json::parse(http("GET", fx.http_port, "/status").body);
+    CHECK(st["under_attack"]["active"] == false);
+
+    HttpReply on = http("POST", fx.http_port, "/under-attack", "on", kToken);
+    INFO(on.body);
+    REQUIRE(on.status == 200);
+    CHECK(Json::parse(on.body)["under_attack"]["active"] == true);
+    // Big UDP answers to clients without a cookie now come truncated; TCP answers whole.
+    auto during = big_over_udp();
+    REQUIRE(during);
+    REQUIRE(during->pkt);
+    CHECK(ldns_pkt_tc(during->pkt.get()));
+    CHECK(ldns_pkt_ancount(during->pkt.get()) == 0);
+    auto tcp = ask(Transport::kTcp, fx.server->port(), "big.ops.test.", LDNS_RR_TYPE_TXT);
+    REQUIRE(tcp);
+    REQUIRE(tcp->pkt);
+    CHECK(rdatas(tcp->pkt, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_TXT).size() == 1);
+    // Steering reads the last-known-good health: frozen within the control loop's 100 ms tick.
+    CHECK(wait_until(
+        [&] {
+            Json s = Json::parse(http("GET", fx.http_port, "/status").body);
+            return s["under_attack"]["health_frozen"] == true;
+        },
+        1000ms, 20ms));
+    st = Json::parse(http("GET", fx.http_port, "/status").body);
+    CHECK(st["under_attack"]["active"] == true);
+    CHECK(st["under_attack"]["manual"] == true);
+    CHECK(st["under_attack"]["automatic"] == false);
+    std::string m = http("GET", fx.http_port, "/metrics").body;
+    CHECK(metric_value(m, "dnslb_under_attack{trigger=\"manual\"}") == 1);
+    CHECK(fx.server->stderr_text().find("under-attack mode switched on through the API") !=
+          std::string::npos);
+
+    REQUIRE(http("POST", fx.http_port, "/under-attack?state=off", "", kToken).status == 200);
+    auto after = big_over_udp();
+    REQUIRE(after);
+    REQUIRE(after->pkt);
+    CHECK(!ldns_pkt_tc(after->pkt.get()));
+    CHECK(rdatas(after->pkt, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_TXT).size() == 1);
+    CHECK(wait_until(
+        [&] {
+            Json s = Json::parse(http("GET", fx.http_port, "/status").body);
+            return s["under_attack"]["health_frozen"] == false &&
+                   s["under_attack"]["active"] == false;
+        },
+        1000ms, 20ms));
+    m = http("GET", fx.http_port, "/metrics").body;
+    CHECK(metric_value(m, "dnslb_under_attack{trigger=\"manual\"}") == 0);
     E2E_STOP_CLEAN(*fx.server);
 }
 
