@@ -68,6 +68,7 @@ struct Response {
     uint8_t cookie_out[24] = {};    // client cookie + our server cookie, when the query had one
     bool send_cookie = false;
     bool counted = false;  // finish() has counted this response already
+    size_t opt_at = 0;     // where the OPT RR (always the last RR) starts; 0: none
 
     // Owner name: a pointer where possible, else the literal name.
     void owner(size_t offset, std::string_view literal) noexcept {
@@ -577,9 +578,21 @@ RrlClass rrl_class(const Response& r) noexcept {
 // A slipped (or under-attack) UDP response: header and question only, TC=1, so a real
 // resolver behind the address retries over TCP, and a spoofed victim receives no more bytes
 // than the attacker sent.
-size_t truncate_to_question(Response& r, size_t question_end) noexcept {
+// A UDP response cut down to header and question (TC=1), keeping its OPT RR: an EDNS query
+// gets OPT back (RFC 6891 section 7) and a client cookie gets its server cookie (RFC 7873
+// section 5.4), so the retry can carry it.
+size_t truncate_to_question(Response& r, size_t question_end, size_t len) noexcept {
+    size_t opt_len = r.opt_at >= question_end && r.opt_at < len ? len - r.opt_at : 0;
+    uint8_t opt[128];
+    if (opt_len > sizeof(opt)) {
+        opt_len = 0;
+    }
+    std::memcpy(opt, r.w.data() + r.opt_at, opt_len);
     r.w.rewind(question_end);
-    r.an = r.ns = r.ar = 0;
+    r.an = r.ns = 0;
+    r.ar = opt_len != 0 ? 1 : 0;
+    r.w.bytes(opt, opt_len);
+    r.opt_at = opt_len != 0 ? question_end : 0;
     r.truncated = true;
     return finish(r, question_end > dns::kHeaderSize ? 1 : 0);
 }
@@ -614,7 +627,7 @@ size_t guard_udp(Response& r, size_t len, size_t question_end, bool cookie_ok,
     const GuardSettings& gs = r.snap.options.guard;
     bool attack = env.attack != nullptr && env.attack->on();
     if (attack && !cookie_ok && len > gs.attack.tc_above_bytes) {
-        return truncate_to_question(r, question_end);
+        return truncate_to_question(r, question_end, len);
     }
     if (!gs.rrl.enabled) {
         return len;
@@ -638,7 +651,7 @@ size_t guard_udp(Response& r, size_t len, size_t question_end, bool cookie_ok,
         case WorkerGuard::Verdict::kSend:
             return len;
         case WorkerGuard::Verdict::kSlip:
-            return truncate_to_question(r, question_end);
+            return truncate_to_question(r, question_end, len);
         case WorkerGuard::Verdict::kDrop:
             break;
     }
@@ -681,6 +694,7 @@ size_t respond(const Snapshot& snap, const uint8_t* pkt, size_t len, const Clien
         case dns::ParseStatus::kBadVers:
             r.rcode = dns::kRcodeBadVers;
             q.has_ecs = false;
+            r.opt_at = r.w.pos();
             write_opt(r);
             n = finish(r, 1);
             return guarded ? guard_udp(r, n, question_end, false, client, *env) : n;
@@ -728,6 +742,7 @@ size_t respond(const Snapshot& snap, const uint8_t* pkt, size_t len, const Clien
         tail.ecs_scope = r.ecs_scope;
         tail.send_cookie = r.send_cookie;
         std::memcpy(tail.cookie_out, r.cookie_out, sizeof(r.cookie_out));
+        r.opt_at = r.w.pos();
         write_opt(tail);
         r.w.rewind(r.w.pos() + tail.w.pos());
         r.ar++;

@@ -591,7 +591,7 @@ TEST_CASE("RRL: a reflection flood is not amplified; a normal client is still an
     CHECK(amplification < 1.0);
     // Full answers to the flood: the burst plus 20/s for the flood's few seconds, not more.
     CHECK(flood.recv_full.load() <= 20 + 20 * 7);
-    // Slipped replies exist (slip 2) and are smaller than the queries that caused them.
+    // Slipped replies exist (slip 2): header, question and OPT, no larger than the queries.
     CHECK(flood.recv_truncated.load() > 0);
     CHECK(answer_rate >= 99.0);
     CHECK(victim_ok == victim_total);
@@ -1165,6 +1165,25 @@ TEST_CASE("under-attack mode: on above auto_qps, big UDP answers need a cookie, 
     CHECK(tm.hdr.tc);
     CHECK(tm.hdr.ancount == 0);
     CHECK(tc->size() < 512);
+    // The TC=1 reply keeps its OPT record: a client cookie gets its server cookie back, so the
+    // client's next query can carry a valid one.
+    auto tc_cookie = udp_exchange(s.port(),
+                                  query("big.attack.example.", LDNS_RR_TYPE_TXT, true,
+                                        cookie_option(kClientCookie)),
+                                  1000ms);
+    REQUIRE(tc_cookie);
+    CHECK(walk(*tc_cookie).hdr.tc);
+    CHECK(walk(*tc_cookie).hdr.ancount == 0);
+    auto given = response_cookie(*tc_cookie);
+    REQUIRE(given);
+    CHECK(given->size() == 24);
+    auto with_given = udp_exchange(s.port(),
+                                   query("big.attack.example.", LDNS_RR_TYPE_TXT, true,
+                                         cookie_option(*given)),
+                                   1000ms);
+    REQUIRE(with_given);
+    CHECK(answered(*with_given));
+    CHECK(!walk(*with_given).hdr.tc);
     // Over TCP: the whole answer.
     auto tcp = tcp_exchange(s.port(), big, 1000ms);
     REQUIRE(tcp);
