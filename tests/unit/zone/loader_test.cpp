@@ -388,6 +388,54 @@ TEST_CASE("load errors name the file, the pointer and the reason", "[zone][error
     CHECK_THAT(load_error(j), StartsWith(expect));
 }
 
+// JSON text written by hand: a key given twice keeps the position of its first occurrence and
+// takes the value of the last one (as nlohmann::ordered_json's own parser did), in `records`
+// as in any other object; the records are read in file order either way.
+TEST_CASE("a key given twice: first position, last value", "[zone][duplicates]") {
+    const std::string head =
+        R"({"origin": "z.test.", "soa": {"mname": "ns1", "rname": "h", "serial": 1}, )";
+    SECTION("a record name") {
+        auto z = load_zone_text(head + R"("records": {"@": {"NS": ["ns1"]},
+            "ns1": {"A": ["192.0.2.1"]}, "www": {"A": ["192.0.2.7"]},
+            "www": {"AAAA": ["2001:db8::7"]}}})",
+                                "t.json");
+        const Node* www = z->find("\3www\1z\4test\0"s);
+        REQUIRE(www != nullptr);
+        CHECK(www->find(kTypeA) == nullptr);
+        CHECK(www->find(kTypeAAAA) != nullptr);
+        CHECK(z->record_count == 4);  // SOA, NS, A, AAAA
+    }
+    SECTION("the first value is not checked, the last one is, at the first position") {
+        CHECK_NOTHROW(load_zone_text(head + R"("records": {"@": {"NS": ["ns1"]},
+            "ns1": {"A": ["192.0.2.1"]}, "www": {"A": ["bad"]}, "www": {"A": ["192.0.2.7"]}}})",
+                                     "t.json"));
+        CHECK_THROWS_WITH(
+            load_zone_text(head + R"("records": {"@": {"NS": ["ns1"]}, "www": {"A": ["1.2.3.4"]},
+                "x": {"A": ["bad-x"]}, "www": {"A": ["bad-www"]}}})",
+                           "t.json"),
+            StartsWith("t.json: /records/www/A/0: 'bad-www' is not an IPv4 address"));
+    }
+    SECTION("the records object itself") {
+        CHECK_THROWS_WITH(
+            load_zone_text(head + R"("records": {"@": {"NS": ["ns1"]}, "a": {"A": ["bad"]}},
+                "records": {"@": {"NS": ["ns1"]}, "b": {"A": ["bad-b"]}}})",
+                           "t.json"),
+            StartsWith("t.json: /records/b/A/0: 'bad-b' is not an IPv4 address"));
+    }
+    SECTION("an origin keeps its place in the failover order") {
+        auto z = load_zone_text(head + R"("pools": {"p": {"steering": "failover", "origins": {
+            "a": {"addresses": ["192.0.2.10"]}, "b": {"addresses": ["192.0.2.20"]},
+            "a": {"addresses": ["192.0.2.30"]}}}},
+            "records": {"@": {"NS": ["ns1"]}, "ns1": {"A": ["192.0.2.1"]}}})",
+                                "t.json");
+        REQUIRE(z->pools.size() == 1);
+        REQUIRE(z->pools[0].origins.size() == 2);
+        CHECK(z->pools[0].origins[0].name == "a");
+        CHECK(z->pools[0].origins[0].addresses[0].text == "192.0.2.30");
+        CHECK(z->pools[0].origins[1].name == "b");
+    }
+}
+
 TEST_CASE("JSON syntax errors give line and column", "[zone][errors]") {
     const std::string text = "{\n  \"origin\": \"z.test.\",\n  \"ttl\": 3600,,\n}";
     try {
