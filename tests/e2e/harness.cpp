@@ -41,8 +41,9 @@ namespace {
 // fail the suite quickly, not run into the test timeout.
 int g_failed_starts = 0;
 
+// One generator per thread: the tests build queries from several threads at once.
 std::mt19937& rng() {
-    static std::mt19937 gen{std::random_device{}()};
+    static thread_local std::mt19937 gen{std::random_device{}()};
     return gen;
 }
 
