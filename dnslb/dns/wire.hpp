@@ -158,4 +158,41 @@ inline uint8_t ascii_lower(uint8_t c) noexcept {
     return (c >= 'A' && c <= 'Z') ? static_cast<uint8_t>(c + 32) : c;
 }
 
+// ascii_lower on the eight bytes of a word at once (bytes >= 0x80 stay as they are).
+inline uint64_t ascii_lower8(uint64_t w) noexcept {
+    constexpr uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr uint64_t kHigh = 0x8080808080808080ULL;
+    uint64_t low7 = w & ~kHigh;
+    uint64_t ge_a = low7 + (0x80 - 'A') * kOnes;      // high bit set: byte >= 'A'
+    uint64_t gt_z = low7 + (0x80 - 'Z' - 1) * kOnes;  // high bit set: byte > 'Z'
+    uint64_t upper = ge_a & ~gt_z & ~w & kHigh;
+    return w | (upper >> 2);  // 0x80 >> 2 = 0x20, the case bit
+}
+
+// Copies n bytes lower-cased (ASCII letters only: label lengths are below 'A' and unchanged).
+inline void copy_lower(uint8_t* out, const uint8_t* in, size_t n) noexcept {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w = 0;
+        std::memcpy(&w, in + i, 8);
+        w = ascii_lower8(w);
+        std::memcpy(out + i, &w, 8);
+    }
+    for (; i < n; ++i) {
+        out[i] = ascii_lower(in[i]);
+    }
+}
+
+// Fills label_at[i] with where label i of a valid uncompressed name starts (at most kMaxLabels
+// of them), then label_at[labels] with the root's offset; returns the number of labels.
+inline size_t name_labels(const uint8_t* name, size_t len, uint8_t* label_at) noexcept {
+    size_t labels = 0;
+    for (size_t pos = 0; pos < len && name[pos] != 0 && labels < kMaxLabels;
+         pos += name[pos] + 1U) {
+        label_at[labels++] = static_cast<uint8_t>(pos);
+    }
+    label_at[labels] = static_cast<uint8_t>(len - 1);
+    return labels;
+}
+
 }  // namespace dnslb::dns

@@ -21,34 +21,39 @@ constexpr size_t kMaxCnameChain = 8;  // loop guard for in-zone CNAME chains
 constexpr size_t kMaxPointerOffset = 0x3FFF;
 constexpr size_t kRRFixed = 10;  // TYPE CLASS TTL RDLENGTH
 
-// A name being resolved: lower-cased copy for lookups, and where its uncompressed original
-// sits in the response so owners can point at it (or at any of its suffixes).
+// A name being resolved: its lower-cased form for lookups (the query's own, or a NameBuf for a
+// CNAME target), and where its uncompressed original sits in the response so owners can point
+// at it (or at any of its suffixes).
 struct Name {
-    uint8_t lower[dns::kMaxNameWire];
+    const uint8_t* lower = nullptr;
     size_t len = 0;
     size_t offset = 0;  // position in the response
     size_t labels = 0;
-    uint8_t label_at[dns::kMaxLabels + 1] = {};  // start of each label, then the root
+    const uint8_t* label_at = nullptr;  // start of each label, then the root
 
-    void set(const uint8_t* wire, size_t n, size_t at) noexcept {
-        len = n;
-        offset = at;
-        labels = 0;
-        for (size_t i = 0; i < n; ++i) {
-            lower[i] = dns::ascii_lower(wire[i]);
-        }
-        for (size_t pos = 0; pos < n && lower[pos] != 0 && labels < dns::kMaxLabels;
-             pos += lower[pos] + 1U) {
-            label_at[labels++] = static_cast<uint8_t>(pos);
-        }
-        label_at[labels] = static_cast<uint8_t>(n - 1);
-    }
     // The suffix that keeps the last `keep` labels.
     std::string_view suffix(size_t keep) const noexcept {
         size_t start = label_at[labels - keep];
         return {reinterpret_cast<const char*>(lower + start), len - start};
     }
     size_t suffix_offset(size_t keep) const noexcept { return offset + label_at[labels - keep]; }
+};
+
+// Storage for a name that is not the query's (a CNAME target).
+struct NameBuf {
+    uint8_t lower[dns::kMaxNameWire];
+    uint8_t label_at[dns::kMaxLabels + 1];
+
+    Name set(const uint8_t* wire, size_t n, size_t at) noexcept {
+        dns::copy_lower(lower, wire, n);
+        Name name;
+        name.lower = lower;
+        name.len = n;
+        name.offset = at;
+        name.labels = dns::name_labels(lower, n, label_at);
+        name.label_at = label_at;
+        return name;
+    }
 };
 
 struct Response {
@@ -125,14 +130,12 @@ void write_question(Response& r) noexcept {
 }
 
 // The SOA of the zone in the authority section, TTL = min(SOA TTL, minimum) (RFC 2308 sec. 3).
-void add_negative_soa(Response& r, const Zone& z, const Name& name, size_t zone_labels) noexcept {
-    const Node* apex = z.find(z.origin);
-    const RRset* soa = apex != nullptr ? apex->find(zone::kTypeSOA) : nullptr;
-    if (soa == nullptr) {
+void add_negative_soa(Response& r, const ZoneEntry& ze, const Name& name) noexcept {
+    if (ze.soa == nullptr) {
         return;
     }
-    if (!r.rrset(*soa, name.suffix_offset(zone_labels), name.suffix(zone_labels), r.ns,
-                 z.neg_ttl_s)) {
+    if (!r.rrset(*ze.soa, name.suffix_offset(ze.labels), name.suffix(ze.labels), r.ns,
+                 ze.zone->neg_ttl_s)) {
         r.truncated = true;
     }
 }
@@ -159,8 +162,9 @@ geo::Location locate(const Response& r, const ClientAddress& client) noexcept {
 }
 
 // A and AAAA from a pool: steer, then one RR per usable address of the chosen origins.
-void answer_pool(Response& r, const Zone& z, const Node& node, const Name& name, size_t zlabels,
+void answer_pool(Response& r, const ZoneEntry& ze, const Node& node, const Name& name,
                  const ClientAddress& client, AnswerNote* note) noexcept {
+    const Zone& z = *ze.zone;
     int family = r.q.qtype == zone::kTypeA ? 4 : 6;
     geo::Location where = locate(r, client);
     uint64_t subnet = r.q.has_ecs ? steering::client_subnet_hash(r.q.ecs.address, 0, true,
@@ -187,7 +191,7 @@ void answer_pool(Response& r, const Zone& z, const Node& node, const Name& name,
         return;
     }
     if (d.kind == steering::Decision::Kind::kNoData || d.count == 0) {
-        add_negative_soa(r, z, name, zlabels);
+        add_negative_soa(r, ze, name);
         return;
     }
     const zone::Pool& pool = z.pools[static_cast<size_t>(d.pool)];
@@ -288,23 +292,33 @@ void answer_referral(Response& r, const Zone& z, const Node& cut, const Name& na
     }
 }
 
-// RFC 1034 section 4.3.2 for one zone, with CNAME chains restarted inside the zone.
-void answer_in_zone(Response& r, const Zone& z, const ClientAddress& client,
+// RFC 1034 section 4.3.2 for one zone, with CNAME chains restarted inside the zone. `name` is
+// the query name, already found to be inside the zone.
+void answer_in_zone(Response& r, const ZoneEntry& ze, Name name, const ClientAddress& client,
                     AnswerNote* note) noexcept {
-    size_t zlabels = dns::wire_name_labels(reinterpret_cast<const uint8_t*>(z.origin.data()));
-    Name name;
-    name.set(r.q.qname, r.q.qname_len, dns::kHeaderSize);
+    const Zone& z = *ze.zone;
+    const size_t zlabels = ze.labels;
     if (note != nullptr) {
         note->zone = &z;
     }
+    NameBuf bufs[2];  // CNAME targets, alternately: `name` may point into the other one
     const Node* visited[kMaxCnameChain + 1] = {};
     for (size_t hop = 0; hop <= kMaxCnameChain; ++hop) {
         // 1. A zone cut at or above the name (not at the name for DS: the parent answers DS).
+        // The same walk finds the name's own node and its closest encloser: every existing
+        // name's ancestors up to the apex are nodes (ENTs included), so the first suffix
+        // without a node ends the walk, and the one before it is the closest encloser.
         bool ds_at_cut = false;
+        const Node* node = name.labels == zlabels ? ze.apex : nullptr;
+        size_t encloser = zlabels;
         for (size_t keep = zlabels + 1; keep <= name.labels; ++keep) {
             const Node* n = z.find(name.suffix(keep));
             if (n == nullptr) {
-                break;  // no node: nothing deeper exists either (ENTs are nodes)
+                break;
+            }
+            encloser = keep;
+            if (keep == name.labels) {
+                node = n;
             }
             if (n->delegation) {
                 if (keep == name.labels && r.q.qtype == zone::kTypeDS) {
@@ -318,15 +332,10 @@ void answer_in_zone(Response& r, const Zone& z, const ClientAddress& client,
             }
         }
         // 2. The name itself, or the wildcard at its closest encloser (RFC 4592 section 3.3.1).
-        const Node* node = z.find(name.suffix(name.labels));
         if (node == nullptr) {
-            size_t encloser = name.labels - 1;
-            while (encloser > zlabels && z.find(name.suffix(encloser)) == nullptr) {
-                --encloser;
-            }
             uint8_t wild[dns::kMaxNameWire];
             std::string_view ce = name.suffix(encloser);
-            if (ce.size() + 2 <= sizeof(wild)) {
+            if (ze.has_wildcard && ce.size() + 2 <= sizeof(wild)) {
                 wild[0] = 1;
                 wild[1] = '*';
                 std::memcpy(wild + 2, ce.data(), ce.size());
@@ -334,14 +343,14 @@ void answer_in_zone(Response& r, const Zone& z, const ClientAddress& client,
             }
             if (node == nullptr) {
                 r.rcode = dns::kRcodeNxDomain;  // after a CNAME too: RFC 6604 section 3
-                r.rrl_key = zone::NameHash{}(z.origin);
-                add_negative_soa(r, z, name, zlabels);
+                r.rrl_key = ze.origin_key;
+                add_negative_soa(r, ze, name);
                 return;
             }
         }
         uint16_t qtype = r.q.qtype;
         if (node->empty()) {
-            add_negative_soa(r, z, name, zlabels);  // empty non-terminal: NODATA
+            add_negative_soa(r, ze, name);  // empty non-terminal: NODATA
             return;
         }
         if (qtype == zone::kTypeANY) {
@@ -349,7 +358,7 @@ void answer_in_zone(Response& r, const Zone& z, const ClientAddress& client,
             return;
         }
         if (node->pool >= 0 && (qtype == zone::kTypeA || qtype == zone::kTypeAAAA)) {
-            answer_pool(r, z, *node, name, zlabels, client, note);
+            answer_pool(r, ze, *node, name, client, note);
             return;
         }
         if (const RRset* set = node->find(qtype); set != nullptr) {
@@ -360,7 +369,7 @@ void answer_in_zone(Response& r, const Zone& z, const ClientAddress& client,
         }
         const RRset* cname = node->find(zone::kTypeCNAME);
         if (cname == nullptr || ds_at_cut) {
-            add_negative_soa(r, z, name, zlabels);
+            add_negative_soa(r, ze, name);
             return;
         }
         size_t target_off = 0;
@@ -372,8 +381,8 @@ void answer_in_zone(Response& r, const Zone& z, const ClientAddress& client,
         // Follow only inside this zone; the resolver chases the rest itself. A name already
         // in the chain ends it: each CNAME appears once (RFC 2181 section 5).
         const std::string& target = cname->rdata.front();
-        Name next;
-        next.set(reinterpret_cast<const uint8_t*>(target.data()), target.size(), target_off);
+        Name next = bufs[hop % 2].set(reinterpret_cast<const uint8_t*>(target.data()),
+                                      target.size(), target_off);
         if (next.labels < zlabels || next.suffix(zlabels) != std::string_view(z.origin)) {
             return;
         }
@@ -723,11 +732,21 @@ size_t respond(const Snapshot& snap, const uint8_t* pkt, size_t len, const Clien
         answer_chaos(r, client);
     } else if (q.qclass != dns::kClassIN) {
         r.rcode = dns::kRcodeRefused;
-    } else if (const Zone* z = snap.find_zone(q.qname_lower, q.qname_len); z == nullptr) {
-        r.rcode = dns::kRcodeRefused;
     } else {
-        r.flags |= dns::kFlagAA;
-        answer_in_zone(r, *z, client, note);
+        uint8_t label_at[dns::kMaxLabels + 1];
+        Name name;
+        name.lower = q.qname_lower;
+        name.len = q.qname_len;
+        name.offset = dns::kHeaderSize;
+        name.labels = dns::name_labels(q.qname_lower, q.qname_len, label_at);
+        name.label_at = label_at;
+        const ZoneEntry* ze = snap.find_entry(name.lower, name.len, label_at, name.labels);
+        if (ze == nullptr) {
+            r.rcode = dns::kRcodeRefused;
+        } else {
+            r.flags |= dns::kFlagAA;
+            answer_in_zone(r, *ze, name, client, note);
+        }
     }
     if (r.truncated) {
         // RFC 2181 section 9: a truncated response carries no partial RRsets; the client

@@ -1,6 +1,7 @@
 #include "dnslb/server/snapshot.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "dnslb/server/responder.hpp"
 
@@ -23,44 +24,128 @@ bool Network::contains(int fam, const uint8_t* addr) const noexcept {
     return (addr[full] & mask) == (bytes[full] & mask);
 }
 
-void Snapshot::index() {
-    by_origin.clear();
-    min_origin_labels = SIZE_MAX;
-    max_origin_labels = 0;
-    for (const auto& z : zones) {
-        by_origin.emplace(z->origin, z.get());
-        size_t labels = dns::wire_name_labels(reinterpret_cast<const uint8_t*>(z->origin.data()));
-        min_origin_labels = std::min(min_origin_labels, labels);
-        max_origin_labels = std::max(max_origin_labels, labels);
+namespace {
+
+__extension__ using Uint128 = unsigned __int128;  // GCC/Clang builtin; pedantic-clean
+
+uint64_t mix(uint64_t a, uint64_t b) noexcept {  // wyhash's multiply-fold
+    const Uint128 r = static_cast<Uint128>(a) * b;
+    return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
+
+constexpr uint64_t kSuffixSeed = 0xa0761d6478bd642fULL;
+constexpr uint64_t kSuffixStep = 0xe7037ed1a0b428dbULL;
+
+// One label, its length byte included: at most 64 bytes, one multiply per 8.
+uint64_t hash_label(uint64_t h, const uint8_t* p, size_t n) noexcept {
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w = 0;
+        std::memcpy(&w, p, 8);
+        h = mix(h ^ w, kSuffixStep);
     }
-    if (zones.empty()) {
-        min_origin_labels = 0;
+    if (n != 0) {
+        uint64_t w = 0;
+        std::memcpy(&w, p, n);
+        h = mix(h ^ w ^ (static_cast<uint64_t>(n) << 59), kSuffixStep);
+    }
+    return h;
+}
+
+}  // namespace
+
+void suffix_hashes(const uint8_t* name, const uint8_t* label_at, size_t labels,
+                   size_t max_labels, uint64_t* out) noexcept {
+    uint64_t h = kSuffixSeed;
+    out[0] = h;
+    for (size_t k = 1; k <= max_labels && k <= labels; ++k) {
+        const uint8_t* label = name + label_at[labels - k];
+        h = hash_label(h, label, label[0] + 1U);
+        out[k] = h;
     }
 }
 
-const zone::Zone* Snapshot::find_zone(const uint8_t* name, size_t len) const noexcept {
-    if (by_origin.empty()) {
+void Snapshot::index() {
+    entries.clear();
+    origin_slots.clear();
+    min_origin_labels = SIZE_MAX;
+    max_origin_labels = 0;
+    for (const auto& z : zones) {
+        ZoneEntry e;
+        e.zone = z.get();
+        const auto* origin = reinterpret_cast<const uint8_t*>(z->origin.data());
+        uint8_t label_at[dns::kMaxLabels + 1];
+        e.labels = dns::name_labels(origin, z->origin.size(), label_at);
+        uint64_t hashes[dns::kMaxLabels + 1];
+        suffix_hashes(origin, label_at, e.labels, e.labels, hashes);
+        e.suffix_hash = hashes[e.labels];
+        e.origin_key = zone::NameHash{}(z->origin);
+        e.apex = z->find(z->origin);
+        e.soa = e.apex != nullptr ? e.apex->find(zone::kTypeSOA) : nullptr;
+        for (const auto& [name, node] : z->nodes) {
+            if (name.size() >= 2 && name[0] == 1 && name[1] == '*') {
+                e.has_wildcard = true;
+                break;
+            }
+        }
+        min_origin_labels = std::min(min_origin_labels, e.labels);
+        max_origin_labels = std::max(max_origin_labels, e.labels);
+        entries.push_back(e);
+    }
+    if (zones.empty()) {
+        min_origin_labels = 0;
+        return;
+    }
+    size_t slots = 4;
+    while (slots < entries.size() * 2) {
+        slots *= 2;
+    }
+    origin_slots.assign(slots, -1);
+    for (size_t i = 0; i < entries.size(); ++i) {
+        // Two zones with one origin: the first keeps it, as the map this replaces did.
+        bool dup = false;
+        size_t at = entries[i].suffix_hash & (slots - 1);
+        for (; origin_slots[at] >= 0; at = (at + 1) & (slots - 1)) {
+            dup = dup || entries[static_cast<size_t>(origin_slots[at])].zone->origin ==
+                             entries[i].zone->origin;
+        }
+        if (!dup) {
+            origin_slots[at] = static_cast<int32_t>(i);
+        }
+    }
+}
+
+const ZoneEntry* Snapshot::find_entry(const uint8_t* name, size_t len, const uint8_t* label_at,
+                                      size_t labels) const noexcept {
+    if (origin_slots.empty() || labels < min_origin_labels) {
         return nullptr;
     }
-    // Offsets of every label start; try suffixes from the longest origin that could match.
-    size_t offsets[dns::kMaxLabels];
-    size_t labels = 0;
-    for (size_t pos = 0; pos < len && name[pos] != 0 && labels < dns::kMaxLabels;
-         pos += name[pos] + 1U) {
-        offsets[labels++] = pos;
-    }
-    offsets[labels] = len - 1;  // the root label
-    size_t first = labels > max_origin_labels ? labels - max_origin_labels : 0;
-    size_t last = labels >= min_origin_labels ? labels - min_origin_labels : 0;
-    for (size_t i = first; i <= last && i <= labels; ++i) {
-        std::string_view suffix(reinterpret_cast<const char*>(name + offsets[i]),
-                                len - offsets[i]);
-        auto it = by_origin.find(suffix);
-        if (it != by_origin.end()) {
-            return it->second;
+    uint64_t hashes[dns::kMaxLabels + 1];
+    suffix_hashes(name, label_at, labels, max_origin_labels, hashes);
+    const size_t mask = origin_slots.size() - 1;
+    // Longest origin first: try suffixes from the most labels any origin has.
+    for (size_t keep = std::min(labels, max_origin_labels) + 1; keep-- > min_origin_labels;) {
+        const uint64_t h = hashes[keep];
+        const size_t start = label_at[labels - keep];
+        const size_t n = len - start;
+        for (size_t at = h & mask; origin_slots[at] >= 0; at = (at + 1) & mask) {
+            const ZoneEntry& e = entries[static_cast<size_t>(origin_slots[at])];
+            if (e.suffix_hash == h && e.labels == keep && e.zone->origin.size() == n &&
+                std::memcmp(e.zone->origin.data(), name + start, n) == 0) {
+                return &e;
+            }
         }
     }
     return nullptr;
+}
+
+const zone::Zone* Snapshot::find_zone(const uint8_t* name, size_t len) const noexcept {
+    if (len == 0) {
+        return nullptr;
+    }
+    uint8_t label_at[dns::kMaxLabels + 1];
+    size_t labels = dns::name_labels(name, len, label_at);
+    const ZoneEntry* e = find_entry(name, len, label_at, labels);
+    return e != nullptr ? e->zone : nullptr;
 }
 
 void SnapshotHolder::publish(std::unique_ptr<Snapshot> next) {

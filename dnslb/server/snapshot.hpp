@@ -38,12 +38,33 @@ struct Options {
     std::vector<Network> rrl_exempt;    // networks never rate-limited
 };
 
+// What the query path needs of a zone on every answer, found once per snapshot instead of by a
+// name lookup per query.
+struct ZoneEntry {
+    const zone::Zone* zone = nullptr;
+    const zone::Node* apex = nullptr;    // null only for a zone without its origin node
+    const zone::RRset* soa = nullptr;    // the apex SOA, for negative answers
+    uint64_t suffix_hash = 0;            // suffix_hash() of the origin
+    uint64_t origin_key = 0;             // zone::NameHash of the origin (the NXDOMAIN RRL key)
+    size_t labels = 0;                   // labels of the origin
+    bool has_wildcard = false;           // some owner name starts with the label "*"
+};
+
+// A hash of a lower-cased wire name that is built label by label from the right (the root
+// first): the hashes of every suffix of a name come out of one pass over it, so finding the
+// longest matching origin hashes each byte once, whatever the number of zones.
+// `label_at[i]` is where label i starts (i < labels), as dns::name_labels fills it; returns
+// the hashes of the suffixes of 0..max_labels labels in `out` (out[k]: the last k labels).
+void suffix_hashes(const uint8_t* name, const uint8_t* label_at, size_t labels,
+                   size_t max_labels, uint64_t* out) noexcept;
+
 struct Snapshot {
     uint64_t generation = 0;
     // Shared with the next snapshot when a reload keeps a zone (refcounts touched by the control
     // thread only).
     std::vector<std::shared_ptr<const zone::Zone>> zones;
-    std::unordered_map<std::string, const zone::Zone*, zone::NameHash, zone::NameEq> by_origin;
+    std::vector<ZoneEntry> entries;      // one per zone
+    std::vector<int32_t> origin_slots;   // open addressing on suffix_hash: index into entries
     size_t min_origin_labels = 0;
     size_t max_origin_labels = 0;
     std::shared_ptr<const geo::Resolver> geo;
@@ -54,6 +75,9 @@ struct Snapshot {
     void index();
     // The zone with the longest origin that is a suffix of `lower_qname`, or nullptr.
     const zone::Zone* find_zone(const uint8_t* lower_qname, size_t len) const noexcept;
+    // The same for a name whose label starts are known (`labels` entries in `label_at`).
+    const ZoneEntry* find_entry(const uint8_t* lower_qname, size_t len, const uint8_t* label_at,
+                                size_t labels) const noexcept;
 };
 
 // Control thread: a stable answer-counter slot (Stats::origin_answers) per zone, pool and origin

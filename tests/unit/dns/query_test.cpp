@@ -142,3 +142,28 @@ TEST_CASE("a name longer than 255 bytes is FORMERR") {
     Query q;
     CHECK(parse_query(p.data(), p.size(), q) == ParseStatus::kFormErr);
 }
+
+TEST_CASE("word-at-a-time lower-casing agrees with ascii_lower on every byte") {
+    for (unsigned b = 0; b < 256; ++b) {
+        for (unsigned pos = 0; pos < 8; ++pos) {
+            uint8_t in[8] = {'A', 'z', '@', '[', 0x80, 0xC1, 'Q', '0'};
+            in[pos] = static_cast<uint8_t>(b);
+            uint8_t out[8];
+            copy_lower(out, in, 8);
+            for (unsigned i = 0; i < 8; ++i) {
+                REQUIRE(out[i] == ascii_lower(in[i]));
+            }
+        }
+    }
+    uint8_t in[13] = {3, 'W', 'w', 'W', 7, 'E', 'X', 'a', 'M', 'p', 'L', 'e', 0};
+    uint8_t out[13];
+    copy_lower(out, in, sizeof(in));
+    for (size_t i = 0; i < sizeof(in); ++i) {
+        CHECK(out[i] == ascii_lower(in[i]));
+    }
+    uint8_t label_at[kMaxLabels + 1];
+    REQUIRE(name_labels(out, sizeof(out), label_at) == 2);
+    CHECK(label_at[0] == 0);
+    CHECK(label_at[1] == 4);
+    CHECK(label_at[2] == 12);
+}

@@ -213,3 +213,50 @@ TEST_CASE("100,000 random, mutated and truncated packets neither crash nor over-
     }
     CHECK(answered > 10000);
 }
+
+TEST_CASE("find_zone picks the longest origin, by label, whatever the case and zone count") {
+    server::Snapshot s;
+    auto zone_for = [](const char* origin) {
+        std::string text = R"({"origin": ")" + std::string(origin) + R"(", "ttl": 60,
+          "soa": {"mname": "ns1", "rname": "h", "serial": 1, "refresh": 1, "retry": 1,
+                  "expire": 1, "minimum": 1}, "records": {"@": {"NS": ["ns1"]}}})";
+        return zone::load_zone_text(text, std::string(origin) + "json");
+    };
+    for (const char* o : {"example.", "sub.example.", "a.b.sub.example.", "other.",
+                          "b.sub.example.x.", "xample.", "le."}) {
+        s.zones.emplace_back(zone_for(o));
+    }
+    s.index();
+    auto wire = [](std::string_view text) {
+        std::vector<uint8_t> w;
+        size_t start = 0;
+        while (start < text.size()) {
+            size_t dot = text.find('.', start);
+            w.push_back(static_cast<uint8_t>(dot - start));
+            w.insert(w.end(), text.begin() + static_cast<ptrdiff_t>(start),
+                     text.begin() + static_cast<ptrdiff_t>(dot));
+            start = dot + 1;
+        }
+        w.push_back(0);
+        return w;
+    };
+    auto found = [&](std::string_view name) -> std::string {
+        auto w = wire(name);
+        const zone::Zone* z = s.find_zone(w.data(), w.size());
+        return z != nullptr ? z->origin_text : "-";
+    };
+    CHECK(found("example.") == "example.");
+    CHECK(found("www.example.") == "example.");
+    CHECK(found("sub.example.") == "sub.example.");
+    CHECK(found("x.sub.example.") == "sub.example.");
+    CHECK(found("b.sub.example.") == "sub.example.");
+    CHECK(found("a.b.sub.example.") == "a.b.sub.example.");
+    CHECK(found("z.a.b.sub.example.") == "a.b.sub.example.");
+    CHECK(found("very.long.label.chain.with.many.parts.a.b.sub.example.") == "a.b.sub.example.");
+    CHECK(found("other.") == "other.");
+    CHECK(found("example.x.") == "-");
+    CHECK(found("nothing.") == "-");
+    CHECK(found("ample.") == "-");
+    CHECK(found("x.le.") == "le.");
+    CHECK(found("a-label-longer-than-eight-bytes.example.") == "example.");
+}
