@@ -65,20 +65,37 @@ bool parse_options(Reader& r, size_t rdlen, Query& q) noexcept {
     return r.ok() && r.pos() == end;
 }
 
-// The question name: uncompressed (nothing precedes it to point at), at most 255 bytes.
-bool parse_qname(Reader& r, Query& q) noexcept {
-    const uint8_t* start = r.here();
-    size_t len = wire_name_length(start, r.remaining());
-    if (len == 0) {
-        return false;
+// The question name: uncompressed (nothing precedes it to point at), at most 255 bytes. One
+// walk over the label lengths records where the labels start; the copy is lower-cased eight
+// bytes at a time. Returns the offset just past the name, or 0 when it is malformed.
+size_t parse_qname(const uint8_t* pkt, size_t len, Query& q) noexcept {
+    const uint8_t* p = pkt + kHeaderSize;
+    const size_t n = len - kHeaderSize;
+    size_t pos = 0;
+    size_t labels = 0;
+    for (;;) {
+        if (pos >= n) {
+            return 0;
+        }
+        const uint8_t l = p[pos];
+        if (l == 0) {
+            break;
+        }
+        if ((l & 0xC0) != 0) {
+            return 0;
+        }
+        q.qname_label_at[labels++] = static_cast<uint8_t>(pos);  // < 128: labels are >= 2 bytes
+        pos += l + 1U;
+        if (pos >= kMaxNameWire) {
+            return 0;
+        }
     }
-    q.qname = start;
-    q.qname_len = len;
-    for (size_t i = 0; i < len; ++i) {
-        q.qname_lower[i] = ascii_lower(start[i]);
-    }
-    r.skip(len);
-    return r.ok();
+    q.qname_label_at[labels] = static_cast<uint8_t>(pos);
+    q.qname_labels = labels;
+    q.qname = p;
+    q.qname_len = pos + 1;
+    copy_lower(q.qname_lower, p, pos + 1);
+    return kHeaderSize + pos + 1;
 }
 
 }  // namespace
@@ -94,32 +111,32 @@ ParseStatus parse_query(const uint8_t* pkt, size_t len, Query& q) noexcept {
     if (len < kHeaderSize) {
         return ParseStatus::kDrop;
     }
-    Reader r(pkt, len);
-    q.id = r.u16();
-    q.flags = r.u16();
+    // The header is there (checked above): plain loads, no cursor.
+    q.id = load_u16(pkt);
+    q.flags = load_u16(pkt + 2);
     if ((q.flags & kFlagQR) != 0) {
         return ParseStatus::kDrop;  // never answer a response: reflection loops
     }
     q.opcode = static_cast<uint8_t>((q.flags >> 11) & 0x0F);
-    uint16_t qdcount = r.u16();
-    uint16_t ancount = r.u16();
-    uint16_t nscount = r.u16();
-    uint16_t arcount = r.u16();
+    uint16_t qdcount = load_u16(pkt + 4);
+    uint16_t ancount = load_u16(pkt + 6);
+    uint16_t nscount = load_u16(pkt + 8);
+    uint16_t arcount = load_u16(pkt + 10);
     if (qdcount != 1) {
         return q.opcode == 0 ? ParseStatus::kFormErr : ParseStatus::kNotImp;
     }
-    if (!parse_qname(r, q)) {
+    size_t pos = parse_qname(pkt, len, q);
+    if (pos == 0 || len - pos < 4) {
         return ParseStatus::kFormErr;
     }
-    q.qtype = r.u16();
-    q.qclass = r.u16();
-    if (!r.ok()) {
-        return ParseStatus::kFormErr;
-    }
-    q.question_end = r.pos();
+    q.qtype = load_u16(pkt + pos);
+    q.qclass = load_u16(pkt + pos + 2);
+    q.question_end = pos + 4;
     if (q.opcode != 0) {
         return ParseStatus::kNotImp;
     }
+    Reader r(pkt, len);
+    r.skip(q.question_end);
     // Answer and authority sections of a query carry nothing for us; skip them to reach OPT.
     for (uint32_t i = 0; i < static_cast<uint32_t>(ancount) + nscount && r.ok(); ++i) {
         r.skip_name();

@@ -47,7 +47,11 @@ struct Query {
     // The question as received (original case) and lower-cased; both uncompressed wire.
     const uint8_t* qname = nullptr;
     size_t qname_len = 0;
-    uint8_t qname_lower[kMaxNameWire] = {};
+    // Valid up to qname_len (not cleared: the parser writes what it reports).
+    uint8_t qname_lower[kMaxNameWire];
+    // Where each label of the question starts, then the root's offset (qname_labels + 1 valid).
+    size_t qname_labels = 0;
+    uint8_t qname_label_at[kMaxLabels + 1];
     uint16_t qtype = 0;
     uint16_t qclass = 0;
     size_t question_end = 0;  // offset just past the question
@@ -60,7 +64,7 @@ struct Query {
     ClientSubnet ecs;
     bool has_cookie = false;
     uint8_t cookie_len = 0;  // 8 (client only) or 16..40 (client + server)
-    uint8_t cookie[40] = {};
+    uint8_t cookie[40];  // valid up to cookie_len
 };
 
 enum class ParseStatus : uint8_t {

@@ -733,14 +733,13 @@ size_t respond(const Snapshot& snap, const uint8_t* pkt, size_t len, const Clien
     } else if (q.qclass != dns::kClassIN) {
         r.rcode = dns::kRcodeRefused;
     } else {
-        uint8_t label_at[dns::kMaxLabels + 1];
         Name name;
         name.lower = q.qname_lower;
         name.len = q.qname_len;
         name.offset = dns::kHeaderSize;
-        name.labels = dns::name_labels(q.qname_lower, q.qname_len, label_at);
-        name.label_at = label_at;
-        const ZoneEntry* ze = snap.find_entry(name.lower, name.len, label_at, name.labels);
+        name.labels = q.qname_labels;
+        name.label_at = q.qname_label_at;
+        const ZoneEntry* ze = snap.find_entry(name.lower, name.len, name.label_at, name.labels);
         if (ze == nullptr) {
             r.rcode = dns::kRcodeRefused;
         } else {

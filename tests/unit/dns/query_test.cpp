@@ -53,8 +53,29 @@ TEST_CASE("a plain query parses with its question lower-cased and its case kept"
     CHECK(q.qname[1] == 'W');
     CHECK(q.qname_lower[1] == 'w');
     CHECK(q.qname_lower[3] == 'w');
+    CHECK(q.qname_labels == 2);
+    CHECK(q.qname_label_at[0] == 0);
+    CHECK(q.qname_label_at[1] == 4);
+    CHECK(q.qname_label_at[2] == 12);  // the root
+    CHECK(q.question_end == 12 + kWww.size() + 4);
     CHECK_FALSE(q.edns);
     CHECK(q.udp_size == 512);
+}
+
+TEST_CASE("a question cut short is FORMERR, with or without its name") {
+    auto p = make_query(kWww, 1);
+    for (size_t cut = 12; cut < p.size(); ++cut) {
+        Query q;
+        CHECK(parse_query(p.data(), cut, q) == ParseStatus::kFormErr);
+        CHECK(q.question_end == 0);
+    }
+    std::vector<uint8_t> root = {0};
+    auto r = make_query(root, 2);
+    Query q;
+    REQUIRE(parse_query(r.data(), r.size(), q) == ParseStatus::kOk);
+    CHECK(q.qname_len == 1);
+    CHECK(q.qname_labels == 0);
+    CHECK(q.qtype == 2);
 }
 
 TEST_CASE("short packets and responses are dropped") {
