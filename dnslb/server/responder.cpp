@@ -5,6 +5,7 @@
 #include "dnslb/dns/query.hpp"
 #include "dnslb/dns/wire.hpp"
 #include "dnslb/server/explain.hpp"
+#include "dnslb/steering/cache.hpp"
 #include "dnslb/steering/steer.hpp"
 
 namespace dnslb::server {
@@ -145,33 +146,28 @@ struct Lookup {
     size_t zone_labels;
 };
 
-// Where the asker is, for steering and the ECS scope.
-geo::Location locate(const Response& r, const ClientAddress& client) noexcept {
-    const geo::Resolver* g = r.snap.geo.get();
-    if (g == nullptr) {
-        return {};
-    }
-    if (r.q.has_ecs) {
-        // Source prefix 0: the client asks for no location to be used (RFC 7871 section 7.1.2).
-        if (r.q.ecs.source_prefix == 0) {
-            return {};
-        }
-        return g->lookup(r.q.ecs.family == 1 ? 4 : 6, r.q.ecs.address, r.q.ecs.source_prefix);
-    }
-    return g->lookup(client.family, client.bytes, client.family == 4 ? 32 : 128);
-}
-
 // A and AAAA from a pool: steer, then one RR per usable address of the chosen origins.
 void answer_pool(Response& r, const ZoneEntry& ze, const Node& node, const Name& name,
                  const ClientAddress& client, AnswerNote* note) noexcept {
     const Zone& z = *ze.zone;
     int family = r.q.qtype == zone::kTypeA ? 4 : 6;
-    geo::Location where = locate(r, client);
-    uint64_t subnet = r.q.has_ecs ? steering::client_subnet_hash(r.q.ecs.address, 0, true,
-                                                                  r.q.ecs.source_prefix)
-                                    : steering::client_subnet_hash(client.bytes, client.family,
-                                                                   false, 0);
-    steering::Decision d = steering::steer(z, node.pool, where, subnet, family, r.snap.health);
+    steering::Asker asker;
+    if (r.q.has_ecs) {
+        asker.family = r.q.ecs.family == 1 ? 4 : 6;
+        asker.addr = r.q.ecs.address;
+        asker.prefix = r.q.ecs.source_prefix;
+        asker.ecs = true;
+    } else {
+        asker.family = client.family;
+        asker.addr = client.bytes;
+        asker.prefix = client.family == 4 ? 32 : 128;
+    }
+    // Through the worker's decision cache when it has one: repeated subnets skip the geo
+    // lookup and the ordering (steering/cache.hpp says why a hit is the same answer).
+    const steering::Steered steered =
+        steering::steer_for(z, node.pool, r.snap.geo.get(), asker, family, r.snap.health,
+                            steering::worker_cache(), r.snap.generation);
+    const steering::Decision& d = steered.d;
     r.stats.bump(r.stats.pool_answers);
     // A location-dependent answer holds over the network the lookup decided, also when it
     // placed nobody (RFC 7871 section 7.3.1: scope 0 would cover every client).
@@ -179,7 +175,7 @@ void answer_pool(Response& r, const ZoneEntry& ze, const Node& node, const Name&
         (d.location_used ||
          steering::location_dependent(z.pools[static_cast<size_t>(d.pool)]))) {
         uint8_t src = r.q.has_ecs ? r.q.ecs.source_prefix : 0;
-        r.ecs_scope = std::min(src, where.prefix_len);
+        r.ecs_scope = std::min(src, steered.prefix_len);
     }
     if (note != nullptr) {
         note->pool = d.pool;

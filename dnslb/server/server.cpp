@@ -17,6 +17,7 @@
 
 #include "dnslb/dns/wire.hpp"
 #include "dnslb/server/query_log.hpp"
+#include "dnslb/steering/cache.hpp"
 
 namespace dnslb::server {
 
@@ -123,6 +124,10 @@ public:
     void add_tcp(int fd) { tcp_fds_.push_back(fd); }
 
     void run() {
+        // The steering decision cache: one fixed table per worker, allocated here, on the
+        // worker's thread, and used by every query this thread answers.
+        auto cache = std::make_unique<steering::DecisionCache>();
+        steering::set_worker_cache(cache.get());
         for (size_t i = 0; i < udp_fds_.size(); ++i) {
             auto* p = new uv_poll_t;
             uv_poll_init(&loop_, p, udp_fds_[i]);
@@ -139,6 +144,7 @@ public:
             listeners_.push_back(t);
         }
         uv_run(&loop_, UV_RUN_DEFAULT);
+        steering::set_worker_cache(nullptr);
     }
 
     void request_stop() {

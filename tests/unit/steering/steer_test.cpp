@@ -1,6 +1,7 @@
 // Tests for dnslb/steering/steer.cpp: every policy, ties, stable hashing, answer counts,
 // health, fallback chains, all_down modes and address-family filtering.
 #include "dnslb/steering/steer.hpp"
+#include "dnslb/steering/cache.hpp"
 
 #include <arpa/inet.h>
 
@@ -573,4 +574,118 @@ TEST_CASE("steer does not allocate", "[steering]") {
     }
     CHECK(g_allocations.load() == before);
     CHECK(answered == 50 * 5 * 4);
+}
+
+// The decision cache must answer exactly what steer_for() computes without it.
+TEST_CASE("cached steering decisions equal uncached ones over many subnets", "[cache]") {
+    using dnslb::steering::Asker;
+    using dnslb::steering::DecisionCache;
+    using dnslb::steering::Steered;
+    using dnslb::steering::steer_for;
+    Zone z = zone_with({web_pool(Steering::kProximity), web_pool(Steering::kGeo),
+                        web_pool(Steering::kWeighted), web_pool(Steering::kFailover)});
+    z.pools[1].geo_countries[country_code('D', 'E')] = {0};
+    z.pools[1].geo_continents[country_code('A', 'S')] = {1};
+    z.pools[1].geo_default = {2};
+    z.pools[0].answers = 2;
+    z.pools[0].fallback = 3;
+    HealthTable table(64);
+    monitor_all(z, table);
+    dnslb::geo::Resolver geo;
+    // /24s spread over the world; every fourth /16 is left unlocated.
+    for (int a = 0; a < 40; ++a) {
+        for (int b = 0; b < 16; ++b) {
+            if (b % 4 == 3) {
+                continue;
+            }
+            Location l;
+            l.has_coords = true;
+            l.lat = -60 + 3.0 * a;
+            l.lon = -170 + 21.0 * b;
+            l.country = (a + b) % 3 == 0 ? country_code('D', 'E') : country_code('S', 'G');
+            geo.add_net("10." + std::to_string(a) + "." + std::to_string(b) + ".0/24", l);
+        }
+    }
+    DecisionCache cache(1024);  // smaller than the key set: evictions happen too
+    auto same = [](const Steered& x, const Steered& y) {
+        REQUIRE(x.d.kind == y.d.kind);
+        REQUIRE(x.d.pool == y.d.pool);
+        REQUIRE(x.d.degraded == y.d.degraded);
+        REQUIRE(x.d.all_down == y.d.all_down);
+        REQUIRE(x.d.location_used == y.d.location_used);
+        REQUIRE(x.d.count == y.d.count);
+        for (size_t i = 0; i < x.d.count; ++i) {
+            REQUIRE(x.d.origins[i] == y.d.origins[i]);
+        }
+        REQUIRE(x.prefix_len == y.prefix_len);
+    };
+    uint64_t generation = 7;
+    auto check_all = [&]() {
+        for (int round = 0; round < 2; ++round) {
+            for (int a = 0; a < 42; ++a) {
+                for (int b = 0; b < 16; ++b) {
+                    for (int32_t pool = 0; pool < 4; ++pool) {
+                        for (int qfamily : {4, 6}) {
+                            uint8_t addr[16] = {10, static_cast<uint8_t>(a),
+                                                static_cast<uint8_t>(b), 0};
+                            Asker asker;
+                            asker.family = 4;
+                            asker.addr = addr;
+                            asker.prefix = static_cast<uint8_t>(b % 5 == 0 ? 16 : 24);
+                            asker.ecs = (a + b) % 7 != 0;
+                            if (asker.prefix == 16) {
+                                addr[2] = 0;
+                            }
+                            Steered plain = steer_for(z, pool, &geo, asker, qfamily, &table,
+                                                      nullptr, generation);
+                            Steered cached = steer_for(z, pool, &geo, asker, qfamily, &table,
+                                                       &cache, generation);
+                            same(plain, cached);
+                        }
+                    }
+                }
+            }
+        }
+    };
+    const auto allocations = g_allocations.load();
+    check_all();
+    CHECK(cache.hits() > 0);
+    CHECK(cache.misses() > 0);
+    // Health changes: the epoch moves and nothing cached before may answer.
+    set_origin(z, table, 0, 0, false);
+    check_all();
+    set_origin(z, table, 0, 1, false);
+    set_origin(z, table, 0, 2, false);  // pool 0 all down: fallback to pool 3
+    check_all();
+    set_origin(z, table, 0, 0, true);
+    check_all();
+    CHECK(g_allocations.load() == allocations);  // lookups and stores never allocate
+    // A new snapshot generation empties it too, even with the same zone object.
+    const uint64_t hits = cache.hits();
+    uint8_t addr[16] = {10, 1, 1, 0};
+    Asker asker;
+    asker.addr = addr;
+    asker.prefix = 24;
+    asker.ecs = true;
+    steer_for(z, 0, &geo, asker, 4, &table, &cache, generation + 1);
+    CHECK(cache.hits() == hits);
+    steer_for(z, 0, &geo, asker, 4, &table, &cache, generation + 1);
+    CHECK(cache.hits() == hits + 1);
+    steer_for(z, 0, &geo, asker, 4, &table, &cache, generation + 2);
+    CHECK(cache.hits() == hits + 1);
+}
+
+TEST_CASE("random pools are never answered from the cache", "[cache]") {
+    using dnslb::steering::Asker;
+    using dnslb::steering::DecisionCache;
+    using dnslb::steering::steer_for;
+    Zone z = zone_with({web_pool(Steering::kRandom)});
+    DecisionCache cache(64);
+    uint8_t addr[16] = {192, 0, 2, 1};
+    Asker asker;
+    asker.addr = addr;
+    for (int i = 0; i < 10; ++i) {
+        steer_for(z, 0, nullptr, asker, 4, nullptr, &cache, 1);
+    }
+    CHECK(cache.hits() == 0);
 }

@@ -1,0 +1,157 @@
+#include "dnslb/steering/cache.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+namespace dnslb::steering {
+
+namespace {
+
+thread_local DecisionCache* t_cache = nullptr;
+
+uint64_t load64(const uint8_t* p) noexcept {
+    uint64_t v = 0;
+    std::memcpy(&v, p, 8);
+    return v;
+}
+
+uint64_t fold(uint64_t h, uint64_t v) noexcept {
+    __extension__ using Uint128 = unsigned __int128;
+    const Uint128 r = static_cast<Uint128>(h ^ v) * 0xe7037ed1a0b428dbULL;
+    return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
+
+}  // namespace
+
+DecisionCache* worker_cache() noexcept { return t_cache; }
+void set_worker_cache(DecisionCache* cache) noexcept { t_cache = cache; }
+
+DecisionCache::DecisionCache(size_t entries) {
+    sets_ = 1;
+    while (sets_ * 2 < entries) {
+        sets_ *= 2;
+    }
+    table_ = std::make_unique<Entry[]>(sets_ * 2);
+}
+
+void DecisionCache::validate(uint64_t generation, uint64_t health_epoch) noexcept {
+    if (primed_ && generation == generation_ && health_epoch == epoch_) {
+        return;
+    }
+    primed_ = true;
+    generation_ = generation;
+    epoch_ = health_epoch;
+    if (++stamp_ == 0) {  // wrapped: old stamps could come back, so really empty the table
+        std::fill_n(table_.get(), sets_ * 2, Entry{});
+        stamp_ = 1;
+    }
+}
+
+size_t DecisionCache::set_of(const Key& k) const noexcept {
+    uint64_t h = fold(reinterpret_cast<uintptr_t>(k.zone), static_cast<uint32_t>(k.pool));
+    h = fold(h, load64(k.addr) ^ (static_cast<uint64_t>(k.prefix) << 56));
+    h = fold(h, load64(k.addr + 8) ^ (static_cast<uint64_t>(k.qfamily) << 8) ^ k.family);
+    return static_cast<size_t>(h) & (sets_ - 1);
+}
+
+bool DecisionCache::matches(const Entry& e, const Key& k) const noexcept {
+    return e.stamp == stamp_ && e.zone == k.zone && e.pool == k.pool &&
+           e.qfamily == k.qfamily && e.family == k.family && e.prefix == k.prefix &&
+           e.ecs == static_cast<uint8_t>(k.ecs) && std::memcmp(e.addr, k.addr, 16) == 0;
+}
+
+bool DecisionCache::find(const Key& k, Steered* out) noexcept {
+    Entry* set = &table_[set_of(k) * 2];
+    for (int way = 0; way < 2; ++way) {
+        if (matches(set[way], k)) {
+            if (way == 1) {
+                std::swap(set[0], set[1]);  // way 0 holds the most recently used
+            }
+            const Entry& e = set[0];
+            Decision& d = out->d;
+            d = Decision{};
+            d.kind = static_cast<Decision::Kind>(e.kind);
+            d.pool = e.answer_pool;
+            d.degraded = (e.flags & 1) != 0;
+            d.all_down = (e.flags & 2) != 0;
+            d.location_used = (e.flags & 4) != 0;
+            d.count = e.count;
+            for (size_t i = 0; i < e.count; ++i) {
+                d.origins[i] = e.origins[i];
+            }
+            out->prefix_len = e.prefix_len;
+            ++hits_;
+            return true;
+        }
+    }
+    ++misses_;
+    return false;
+}
+
+void DecisionCache::store(const Key& k, const Steered& s) noexcept {
+    Entry* set = &table_[set_of(k) * 2];
+    // A new entry takes a free way, else the least recently used one (way 1), and is moved to
+    // way 0 only by a hit: a set cycled through by more keys than it has ways keeps one of
+    // them hitting instead of every key evicting the next (LRU's worst case).
+    Entry& e = set[0].stamp != stamp_ ? set[0] : set[1];
+    e.stamp = stamp_;
+    e.pool = k.pool;
+    e.zone = k.zone;
+    std::memcpy(e.addr, k.addr, 16);
+    e.qfamily = k.qfamily;
+    e.family = k.family;
+    e.prefix = k.prefix;
+    e.ecs = static_cast<uint8_t>(k.ecs);
+    const Decision& d = s.d;
+    e.kind = static_cast<uint8_t>(d.kind);
+    e.flags = static_cast<uint8_t>((d.degraded ? 1 : 0) | (d.all_down ? 2 : 0) |
+                                   (d.location_used ? 4 : 0));
+    e.count = std::min<uint8_t>(d.count, kMaxAnswers);
+    e.prefix_len = s.prefix_len;
+    e.answer_pool = d.pool;
+    for (size_t i = 0; i < e.count; ++i) {
+        e.origins[i] = static_cast<uint8_t>(d.origins[i]);
+    }
+}
+
+Steered steer_for(const zone::Zone& zone, int32_t pool, const geo::Resolver* geo,
+                  const Asker& asker, int qfamily, const probes::HealthTable* health,
+                  DecisionCache* cache, uint64_t generation) noexcept {
+    DecisionCache::Key key;
+    Steered s;
+    if (cache != nullptr) {
+        cache->validate(generation, health != nullptr ? health->epoch() : 0);
+        key.zone = &zone;
+        key.pool = pool;
+        key.qfamily = static_cast<uint8_t>(qfamily);
+        key.family = static_cast<uint8_t>(asker.family);
+        key.prefix = asker.prefix;
+        key.ecs = asker.ecs;
+        std::memcpy(key.addr, asker.addr, asker.family == 4 ? 4 : 16);
+        if (cache->find(key, &s)) {
+            return s;
+        }
+    }
+    geo::Location where;
+    // Source prefix 0: the client asks for no location to be used (RFC 7871 section 7.1.2).
+    if (geo != nullptr && !(asker.ecs && asker.prefix == 0)) {
+        where = geo->lookup(asker.family, asker.addr, asker.prefix);
+    }
+    uint64_t subnet = asker.ecs ? client_subnet_hash(asker.addr, 0, true, asker.prefix)
+                                : client_subnet_hash(asker.addr, asker.family, false, 0);
+    s.d = steer(zone, pool, where, subnet, qfamily, health);
+    s.prefix_len = where.prefix_len;
+    if (cache != nullptr) {
+        // A random pool answers differently every time: never from the cache.
+        const bool random = s.d.pool >= 0 && static_cast<size_t>(s.d.pool) < zone.pools.size() &&
+                            zone.pools[static_cast<size_t>(s.d.pool)].steering ==
+                                zone::Steering::kRandom;
+        if (!random) {
+            cache->store(key, s);
+        }
+    }
+    return s;
+}
+
+}  // namespace dnslb::steering

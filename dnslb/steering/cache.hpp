@@ -1,0 +1,109 @@
+// A per-worker cache of steering decisions, so that repeated askers (the same ECS subnet, or
+// the same client address) skip the geo lookup and the distance ordering.
+//
+// An entry is keyed by everything the decision depends on: the zone and pool asked for, the
+// query's address family, and the asker (address family, prefix and address bytes: the ECS
+// subnet, or the packet's source address). The geo database, the zones and the health of the
+// origins are the other inputs; they are covered by a stamp that changes whenever the snapshot
+// generation or HealthTable::epoch() does, and entries with an older stamp are misses. Answers
+// from a `random` pool are never stored. So a hit returns what steer() would have returned.
+//
+// Thread contract: one cache per worker thread, allocated when the worker starts (a fixed
+// table, 2-way set-associative); lookups and stores neither allocate nor lock.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "dnslb/geo/geo.hpp"
+#include "dnslb/steering/steer.hpp"
+
+namespace dnslb::steering {
+
+// Who is asking, as the responder sees it.
+struct Asker {
+    int family = 4;                  // 4 or 6
+    const uint8_t* addr = nullptr;   // 4 or 16 bytes; zero beyond `prefix` for a subnet
+    uint8_t prefix = 32;             // ECS source prefix, else 32/128
+    bool ecs = false;                // a Client Subnet option, not the packet's source
+};
+
+// The decision and the length of the network the geo lookup decided (the ECS scope bound).
+struct Steered {
+    Decision d;
+    uint8_t prefix_len = 0;
+};
+
+class DecisionCache {
+public:
+    // 64 bytes each: 8 MiB per worker; about 100,000 busy subnets stay cached.
+    static constexpr size_t kDefaultEntries = 131072;
+
+    explicit DecisionCache(size_t entries = kDefaultEntries);
+
+    struct Key {
+        const void* zone = nullptr;
+        int32_t pool = -1;
+        uint8_t qfamily = 0;  // 4: A, 6: AAAA
+        uint8_t family = 0;   // of the asker's address
+        uint8_t prefix = 0;
+        bool ecs = false;
+        uint8_t addr[16] = {};
+    };
+
+    // Once per query before find/store: a new generation or health epoch empties the cache.
+    void validate(uint64_t generation, uint64_t health_epoch) noexcept;
+    bool find(const Key& k, Steered* out) noexcept;
+    void store(const Key& k, const Steered& s) noexcept;
+
+    uint64_t hits() const noexcept { return hits_; }
+    uint64_t misses() const noexcept { return misses_; }
+    size_t capacity() const noexcept { return sets_ * 2; }
+
+private:
+    struct alignas(64) Entry {
+        uint32_t stamp = 0;  // 0: empty
+        int32_t pool = -1;
+        const void* zone = nullptr;
+        uint8_t addr[16] = {};
+        uint8_t qfamily = 0;
+        uint8_t family = 0;
+        uint8_t prefix = 0;
+        uint8_t ecs = 0;
+        // the decision
+        uint8_t kind = 0;
+        uint8_t flags = 0;  // 1 degraded, 2 all_down, 4 location_used
+        uint8_t count = 0;
+        uint8_t prefix_len = 0;
+        int32_t answer_pool = -1;
+        uint8_t origins[kMaxAnswers] = {};
+    };
+    static_assert(sizeof(Entry) == 64);
+    static_assert(kMaxPoolOrigins <= 256, "origin indices are stored in one byte");
+
+    size_t set_of(const Key& k) const noexcept;
+    bool matches(const Entry& e, const Key& k) const noexcept;
+
+    std::unique_ptr<Entry[]> table_;  // sets_ * 2 entries: way 0 then way 1 of each set
+    size_t sets_ = 0;
+    uint32_t stamp_ = 1;
+    uint64_t generation_ = 0;
+    uint64_t epoch_ = 0;
+    bool primed_ = false;
+    uint64_t hits_ = 0;
+    uint64_t misses_ = 0;
+};
+
+// Steering for one asker: the geo lookup (none for an ECS source prefix of 0, RFC 7871
+// section 7.1.2), the client hash, steer(); through `cache` when it is non-null. `generation`
+// identifies the snapshot that `zone` and `geo` belong to.
+Steered steer_for(const zone::Zone& zone, int32_t pool, const geo::Resolver* geo,
+                  const Asker& asker, int qfamily, const probes::HealthTable* health,
+                  DecisionCache* cache, uint64_t generation) noexcept;
+
+// The calling thread's cache (null: none). Workers install theirs when they start.
+DecisionCache* worker_cache() noexcept;
+void set_worker_cache(DecisionCache* cache) noexcept;
+
+}  // namespace dnslb::steering
