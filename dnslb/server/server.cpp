@@ -108,6 +108,7 @@ public:
         async_.data = this;
         in_.resize(kBatch * kUdpBuffer);
         out_.resize(kBatch * kUdpBuffer);
+        init_batch();
         tcp_out_.resize(kTcpMax + 2);
         tcp_read_.resize(kTcpMax + 2);
     }
@@ -220,49 +221,52 @@ private:
         w->quiesce(snap);
     }
 
-    size_t udp_batch(int fd, const Snapshot* snap) noexcept {
-        mmsghdr in_msgs[kBatch];
-        iovec in_iov[kBatch];
-        SockAddr addrs[kBatch];
+    // The receive headers point at fixed slots and are built once; a batch only restores the
+    // address lengths the kernel overwrote. Replies reuse the request's address buffer.
+    void init_batch() noexcept {
         for (size_t i = 0; i < kBatch; ++i) {
-            in_iov[i] = {in_.data() + i * kUdpBuffer, kUdpBuffer};
-            in_msgs[i] = {};
-            in_msgs[i].msg_hdr.msg_iov = &in_iov[i];
-            in_msgs[i].msg_hdr.msg_iovlen = 1;
-            in_msgs[i].msg_hdr.msg_name = &addrs[i];
-            in_msgs[i].msg_hdr.msg_namelen = sizeof(SockAddr);
+            in_iov_[i] = {in_.data() + i * kUdpBuffer, kUdpBuffer};
+            in_msgs_[i] = {};
+            in_msgs_[i].msg_hdr.msg_iov = &in_iov_[i];
+            in_msgs_[i].msg_hdr.msg_iovlen = 1;
+            in_msgs_[i].msg_hdr.msg_name = &addrs_[i];
+            in_msgs_[i].msg_hdr.msg_namelen = sizeof(SockAddr);
+            out_msgs_[i] = {};
+            out_msgs_[i].msg_hdr.msg_iov = &out_iov_[i];
+            out_msgs_[i].msg_hdr.msg_iovlen = 1;
         }
-        int n = recvmmsg(fd, in_msgs, kBatch, MSG_DONTWAIT, nullptr);
+    }
+
+    size_t udp_batch(int fd, const Snapshot* snap) noexcept {
+        int n = recvmmsg(fd, in_msgs_, kBatch, MSG_DONTWAIT, nullptr);
         if (n <= 0) {
             return 0;
         }
-        mmsghdr out_msgs[kBatch];
-        iovec out_iov[kBatch];
         size_t outn = 0;
         const QueryEnv* qenv = env();
         for (int i = 0; i < n; ++i) {
-            size_t len = in_msgs[i].msg_len;
+            msghdr& h = in_msgs_[i].msg_hdr;
+            socklen_t namelen = h.msg_namelen;
+            h.msg_namelen = sizeof(SockAddr);  // for the next batch
             if (snap == nullptr) {
                 continue;
             }
-            ClientAddress client = client_of(&addrs[i].sa);
+            size_t len = in_msgs_[i].msg_len;
+            ClientAddress client = client_of(&addrs_[i].sa);
             uint8_t* out = out_.data() + static_cast<size_t>(i) * kUdpBuffer;
             size_t rlen = answer(*snap, in_.data() + static_cast<size_t>(i) * kUdpBuffer, len,
                                  client, Transport::kUdp, out, kUdpBuffer, qenv);
             if (rlen == 0) {
                 continue;
             }
-            out_iov[outn] = {out, rlen};
-            out_msgs[outn] = {};
-            out_msgs[outn].msg_hdr.msg_iov = &out_iov[outn];
-            out_msgs[outn].msg_hdr.msg_iovlen = 1;
-            out_msgs[outn].msg_hdr.msg_name = &addrs[i];
-            out_msgs[outn].msg_hdr.msg_namelen = in_msgs[i].msg_hdr.msg_namelen;
+            out_iov_[outn] = {out, rlen};
+            out_msgs_[outn].msg_hdr.msg_name = &addrs_[i];
+            out_msgs_[outn].msg_hdr.msg_namelen = namelen;
             ++outn;
         }
         size_t sent = 0;
         while (sent < outn) {
-            int s = sendmmsg(fd, out_msgs + sent, static_cast<unsigned>(outn - sent),
+            int s = sendmmsg(fd, out_msgs_ + sent, static_cast<unsigned>(outn - sent),
                              MSG_DONTWAIT);
             if (s <= 0) {
                 // Socket buffer full: UDP may drop, the client retries; never block a worker.
@@ -292,6 +296,11 @@ private:
     std::vector<uv_tcp_t*> listeners_;
     std::vector<uint8_t> in_;
     std::vector<uint8_t> out_;
+    mmsghdr in_msgs_[kBatch];
+    iovec in_iov_[kBatch];
+    SockAddr addrs_[kBatch];
+    mmsghdr out_msgs_[kBatch];
+    iovec out_iov_[kBatch];
     std::vector<uint8_t> tcp_out_;
     std::vector<uint8_t> tcp_read_;
     std::list<TcpConn*> conns_;  // least recently active first
