@@ -145,13 +145,27 @@ ParseStatus parse_query(const uint8_t* pkt, size_t len, Query& q) noexcept {
     }
     for (uint16_t i = 0; i < arcount && r.ok(); ++i) {
         bool root_owner = r.remaining() > 0 && r.here()[0] == 0;
-        r.skip_name();
-        uint16_t type = r.u16();
-        uint16_t klass = r.u16();
-        uint32_t ttl = r.u32();
-        uint16_t rdlen = r.u16();
-        if (!r.ok()) {
-            return ParseStatus::kFormErr;
+        uint16_t type = 0;
+        uint16_t klass = 0;
+        uint32_t ttl = 0;
+        uint16_t rdlen = 0;
+        if (root_owner && r.remaining() >= 11) {
+            // The usual OPT: root owner and the fixed fields in place, read without the cursor.
+            const uint8_t* h = r.here();
+            type = load_u16(h + 1);
+            klass = load_u16(h + 3);
+            ttl = (static_cast<uint32_t>(load_u16(h + 5)) << 16) | load_u16(h + 7);
+            rdlen = load_u16(h + 9);
+            r.skip(11);
+        } else {
+            r.skip_name();
+            type = r.u16();
+            klass = r.u16();
+            ttl = r.u32();
+            rdlen = r.u16();
+            if (!r.ok()) {
+                return ParseStatus::kFormErr;
+            }
         }
         if (type != 41) {
             r.skip(rdlen);

@@ -499,12 +499,14 @@ size_t opt_size(const Query& q, bool cookie) noexcept {
 
 void write_opt(Response& r) noexcept {
     const Query& q = r.q;
-    r.w.u8(0);
-    r.w.u16(zone::kTypeOPT);
-    r.w.u16(r.snap.options.edns_udp_size);
-    r.w.u32(static_cast<uint32_t>(r.rcode >> 4) << 24);  // extended rcode, version 0, DO clear
-    size_t rdlen_at = r.w.pos();
-    r.w.u16(0);
+    // Owner (root), TYPE, CLASS = our UDP size, TTL = extended rcode, version 0, DO clear,
+    // RDLENGTH (filled in below): one write.
+    const uint16_t udp = r.snap.options.edns_udp_size;
+    const uint8_t fixed[11] = {0, 0, zone::kTypeOPT, static_cast<uint8_t>(udp >> 8),
+                               static_cast<uint8_t>(udp), static_cast<uint8_t>(r.rcode >> 4),
+                               0, 0, 0, 0, 0};
+    r.w.bytes(fixed, sizeof(fixed));
+    size_t rdlen_at = r.w.pos() - 2;
     if (q.has_ecs) {
         size_t addr_len = (q.ecs.source_prefix + 7U) / 8U;
         r.w.u16(dns::kOptionEcs);
