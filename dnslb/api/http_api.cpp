@@ -9,6 +9,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <future>
@@ -37,8 +38,10 @@ std::string iso_time(int64_t unix_ms) {
     std::tm tm{};
     gmtime_r(&t, &tm);
     char buf[32];
-    std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
+    std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+    char ms[8];
+    std::snprintf(ms, sizeof(ms), ".%03dZ", static_cast<int>(unix_ms % 1000));
+    return std::string(buf) + ms;
 }
 
 const char* override_name(probes::Override o) {

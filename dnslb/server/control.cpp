@@ -135,7 +135,20 @@ std::unique_ptr<Snapshot> build_snapshot(const config::Config& cfg, const Snapsh
                                          const probes::HealthTable* health,
                                          OriginCounterIds* counters) {
     auto snap = std::make_unique<Snapshot>();
-    zone::DirResult loaded = zone::load_zone_dir(cfg.zones_dir);
+    // A file whose bytes did not change keeps its zone: not parsed again, shared as it is.
+    zone::PreviousZone same_bytes = [previous](const std::string& path,
+                                               const std::array<uint8_t, 32>& digest) {
+        if (previous == nullptr) {
+            return static_cast<const zone::Zone*>(nullptr);
+        }
+        for (const auto& old : previous->zones) {
+            if (old->file == path && old->source_digest == digest) {
+                return old.get();
+            }
+        }
+        return static_cast<const zone::Zone*>(nullptr);
+    };
+    zone::DirResult loaded = zone::load_zone_dir(cfg.zones_dir, same_bytes);
     errors.insert(errors.end(), loaded.errors.begin(), loaded.errors.end());
     // An unreadable directory is not an empty one: every zone keeps its previous version.
     bool dir_failed = loaded.zones.empty() && loaded.failed_files.empty() && !loaded.errors.empty();
@@ -148,6 +161,13 @@ std::unique_ptr<Snapshot> build_snapshot(const config::Config& cfg, const Snapsh
     for (auto& z : loaded.zones) {
         fresh.push_back(z.get());
         snap->zones.emplace_back(std::move(z));
+    }
+    for (const zone::Zone* same : loaded.unchanged) {
+        for (const auto& old : previous->zones) {
+            if (old.get() == same) {
+                snap->zones.push_back(old);
+            }
+        }
     }
     // A file that failed keeps serving what it served before: the old zone is shared, not
     // copied, with the new snapshot.
@@ -166,6 +186,9 @@ std::unique_ptr<Snapshot> build_snapshot(const config::Config& cfg, const Snapsh
             }
         }
     }
+    // Zones in file order whatever path they came by (status and metrics list them so).
+    std::stable_sort(snap->zones.begin(), snap->zones.end(),
+                     [](const auto& a, const auto& b) { return a->file < b->file; });
     if (prober != nullptr) {
         attach_health(snap->zones, fresh, *prober);
     }

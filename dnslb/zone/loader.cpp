@@ -4,6 +4,7 @@
 #include "dnslb/zone/loader.hpp"
 
 #include <arpa/inet.h>
+#include <sodium.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -1025,7 +1026,9 @@ std::unique_ptr<Zone> load_zone_text(std::string_view json_text, const std::stri
     return zone;
 }
 
-std::unique_ptr<Zone> load_zone_file(const std::string& path, std::vector<Diagnostic>* warnings) {
+namespace {
+
+std::string read_zone_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         throw LoadError(path + ": cannot open: " + std::generic_category().message(errno));
@@ -1043,10 +1046,26 @@ std::unique_ptr<Zone> load_zone_file(const std::string& path, std::vector<Diagno
     if (in.bad()) {
         throw LoadError(path + ": cannot read: " + std::generic_category().message(errno));
     }
-    return load_zone_text(text, path, warnings);
+    return text;
 }
 
-DirResult load_zone_dir(const std::string& dir) {
+std::array<uint8_t, 32> digest_of(std::string_view text) {
+    std::array<uint8_t, 32> out{};
+    crypto_generichash(out.data(), out.size(), reinterpret_cast<const uint8_t*>(text.data()),
+                       text.size(), nullptr, 0);
+    return out;
+}
+
+}  // namespace
+
+std::unique_ptr<Zone> load_zone_file(const std::string& path, std::vector<Diagnostic>* warnings) {
+    std::string text = read_zone_file(path);
+    auto zone = load_zone_text(text, path, warnings);
+    zone->source_digest = digest_of(text);
+    return zone;
+}
+
+DirResult load_zone_dir(const std::string& dir, const PreviousZone& previous) {
     namespace fs = std::filesystem;
     DirResult out;
     std::vector<std::string> files;
@@ -1070,14 +1089,26 @@ DirResult load_zone_dir(const std::string& dir) {
     for (const auto& path : files) {
         try {
             std::vector<Diagnostic> warnings;
-            auto zone = load_zone_file(path, &warnings);
-            const auto [it, fresh] = origins.emplace(zone->origin, path);
+            std::string text = read_zone_file(path);
+            std::array<uint8_t, 32> digest = digest_of(text);
+            const Zone* same = previous ? previous(path, digest) : nullptr;
+            std::unique_ptr<Zone> zone;
+            if (same == nullptr) {
+                zone = load_zone_text(text, path, &warnings);
+                zone->source_digest = digest;
+            }
+            const Zone& z = same != nullptr ? *same : *zone;
+            const auto [it, fresh] = origins.emplace(z.origin, path);
             if (!fresh) {
-                throw LoadError(path + ": /origin: zone " + zone->origin_text +
+                throw LoadError(path + ": /origin: zone " + z.origin_text +
                                 " is already loaded from " + it->second);
             }
             out.warnings.insert(out.warnings.end(), warnings.begin(), warnings.end());
-            out.zones.push_back(std::move(zone));
+            if (same != nullptr) {
+                out.unchanged.push_back(same);
+            } else {
+                out.zones.push_back(std::move(zone));
+            }
         } catch (const LoadError& e) {
             out.errors.emplace_back(e.what());
             out.failed_files.push_back(path);

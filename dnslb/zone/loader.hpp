@@ -2,7 +2,9 @@
 // Runs on the control thread only; may allocate and throw freely.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -39,10 +41,17 @@ struct DirResult {
     std::vector<std::string> errors;            // one line per zone that did not
     std::vector<Diagnostic> warnings;
     std::vector<std::string> failed_files;      // files whose zone did not load
+    std::vector<const Zone*> unchanged;         // zones `previous` gave back, not reloaded
 };
+// Given a file and the digest of its bytes, the zone already loaded from those very bytes, or
+// nullptr.
+using PreviousZone =
+    std::function<const Zone*(const std::string& path, const std::array<uint8_t, 32>& digest)>;
 // Loads every *.json file in `dir` except *.schema.json, in name order. A bad zone is reported
-// and skipped; the others load. Two files with the same origin: the second is an error.
-DirResult load_zone_dir(const std::string& dir);
+// and skipped; the others load. Two files with the same origin: the second is an error. With
+// `previous`, a file whose bytes equal those of an already loaded zone is not parsed again:
+// that zone is listed in `unchanged` (a reload then costs only what changed).
+DirResult load_zone_dir(const std::string& dir, const PreviousZone& previous = {});
 
 // Helpers shared with the server and tools.
 // Presentation name (absolute, with trailing dot) to lower-cased wire format; throws LoadError.

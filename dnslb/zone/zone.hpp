@@ -134,6 +134,8 @@ struct Node {
 
 struct Zone {
     std::string file;         // where it was loaded from
+    // BLAKE2b-256 of the file's bytes: a reload keeps the loaded zone when they did not change.
+    std::array<uint8_t, 32> source_digest{};
     std::string origin;       // lower-cased wire format
     std::string origin_text;  // presentation, with trailing dot
     uint32_t serial = 0;
