@@ -26,6 +26,12 @@ void* operator new(size_t n) {
     }
     throw std::bad_alloc();
 }
+// Catch2 allocates with the nothrow form: it must come from the same malloc, or ASan reports
+// an alloc-dealloc mismatch when our delete frees it.
+void* operator new(size_t n, const std::nothrow_t&) noexcept {
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+    return std::malloc(n == 0 ? 1 : n);
+}
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, size_t) noexcept { std::free(p); }
 
