@@ -882,15 +882,20 @@ TEST_CASE("sampled query log lines name client, name, type, rcode, pool, origin 
     E2E_STOP_CLEAN(*fx.server);
 }
 
+// A server on the zones of `zones` with one worker (shutdown tests).
+ServerOptions one_worker(const TempDir& zones) {
+    ServerOptions o;
+    o.zones_dir = zones.path();
+    o.extra_args = {"--workers", "1"};
+    return o;
+}
+
 TEST_CASE("SIGTERM right after a TCP query: the query is answered, exit 0",
           "[e2e][ops][shutdown]") {
     TempDir zones;
     zones.write("stable.test.json", kStableZone);
     for (int round = 0; round < 5; ++round) {
-        ServerOptions o;
-        o.zones_dir = zones.path();
-        o.extra_args = {"--workers", "1"};
-        Server srv(o);
+        Server srv(one_worker(zones));
         E2E_START(srv);
         TcpConnection c(srv.port());
         REQUIRE(c.connected());
@@ -911,10 +916,7 @@ TEST_CASE("a burst of SIGTERM, SIGINT and SIGHUP during shutdown still ends in e
     TempDir zones;
     zones.write("stable.test.json", kStableZone);
     for (int round = 0; round < 5; ++round) {
-        ServerOptions o;
-        o.zones_dir = zones.path();
-        o.extra_args = {"--workers", "1"};
-        Server srv(o);
+        Server srv(one_worker(zones));
         E2E_START(srv);
         // The first signal starts the shutdown; the others land at every later stage of it
         // (draining workers, closing the loop), where a default action would kill the process.
