@@ -78,15 +78,19 @@ std::string rcode_name(size_t r) {
     return "RCODE" + std::to_string(r);
 }
 
+// One counter summed over the workers' copies (their Stats or WorkerGuard): `get` picks it.
+template <typename Part, typename Get>
+uint64_t total(const std::vector<const Part*>& parts, Get get) {
+    uint64_t n = 0;
+    for (const Part* p : parts) {
+        n += get(*p).load(std::memory_order_relaxed);
+    }
+    return n;
+}
+
 void query_metrics(Writer& w, const server::Server& srv) {
     std::vector<const server::Stats*> stats = srv.stats();
-    auto sum = [&](auto member) {
-        uint64_t n = 0;
-        for (const auto* s : stats) {
-            n += member(*s).load(std::memory_order_relaxed);
-        }
-        return n;
-    };
+    auto sum = [&](auto get) { return total(stats, get); };
     w.family("dnslb_queries_total", "counter", "DNS queries received, by transport.");
     for (size_t t = 0; t < 2; ++t) {
         w.sample("dnslb_queries_total", label("transport", t == 0 ? "udp" : "tcp"),
@@ -162,13 +166,7 @@ void query_metrics(Writer& w, const server::Server& srv) {
 
 void defence_metrics(Writer& w, const server::Server& srv) {
     std::vector<const server::WorkerGuard*> guards = srv.guards();
-    auto sum = [&](auto member) {
-        uint64_t n = 0;
-        for (const auto* g : guards) {
-            n += member(*g).load(std::memory_order_relaxed);
-        }
-        return n;
-    };
+    auto sum = [&](auto get) { return total(guards, get); };
     w.family("dnslb_rrl_limited_total", "counter",
              "UDP responses over the rate limit (then slipped or dropped), by response class.");
     constexpr const char* kClasses[] = {"positive", "nxdomain", "error", "referral"};
@@ -294,11 +292,10 @@ void zone_metrics(Writer& w, const server::Snapshot& snap, const probes::HealthT
                 if (o.counter < 0) {
                     continue;
                 }
-                uint64_t n = 0;
-                for (const auto* s : stats) {
-                    n += s->origin_answers[static_cast<size_t>(o.counter)].load(
-                        std::memory_order_relaxed);
-                }
+                auto slot = static_cast<size_t>(o.counter);
+                uint64_t n = total(stats, [slot](const server::Stats& s) -> const auto& {
+                    return s.origin_answers[slot];
+                });
                 w.sample("dnslb_answers_total",
                          label("zone", z->origin_text) + "," + label("pool", p.name) + "," +
                              label("origin", o.name),

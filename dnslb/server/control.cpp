@@ -482,19 +482,21 @@ void Control::start_loop() {
         [](uv_timer_t* t) {
             Control* c = static_cast<Loop*>(t->data)->owner;
             c->shield_.tick(*c->server_, *c->health_, c->snapshots_.load(), uv_now(t->loop));
-            if (size_t before = c->snapshots_.retired(); before > 0) {
-                // Freeing a big snapshot takes a while: at low priority too.
-                at_low_priority([c, before] {
-                    {
-                        std::lock_guard lock(c->state_.mutex);
-                        c->snapshots_.reclaim(c->server_->epochs());
-                    }
-                    if (c->snapshots_.retired() < before) {
-                        // A freed snapshot can be hundreds of MiB: give it back to the system
-                        // rather than keep it in the heap until the next reload reuses it.
+            if (c->snapshots_.retired() > 0) {
+                std::vector<std::unique_ptr<const Snapshot>> unused;
+                {
+                    std::lock_guard lock(c->state_.mutex);
+                    unused = c->snapshots_.reclaim(c->server_->epochs());
+                }
+                if (!unused.empty()) {
+                    // Freeing a big snapshot takes a while: at low priority too. It can be
+                    // hundreds of MiB: give them back to the system rather than keep them in
+                    // the heap until the next reload reuses them.
+                    at_low_priority([&unused] {
+                        unused.clear();
                         malloc_trim(0);
-                    }
-                });
+                    });
+                }
             }
             if (c->snapshots_.retired() > 0) {
                 c->server_->wake();

@@ -37,8 +37,8 @@ struct ReloadResult {
 };
 
 // What the control thread shares with the HTTP API thread. `mutex` guards every member and is
-// also held while the control thread frees retired snapshots, so a reader holding it may use the
-// current snapshot (SnapshotHolder::load()) safely.
+// also held while the control thread takes retired snapshots out of SnapshotHolder to free
+// them, so a reader holding it may use the current snapshot (SnapshotHolder::load()) safely.
 struct ControlState {
     struct ZoneFile {
         std::string origin;

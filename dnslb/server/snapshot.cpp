@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 
 #include "dnslb/server/responder.hpp"
 
@@ -157,14 +158,21 @@ void SnapshotHolder::publish(std::unique_ptr<Snapshot> next) {
     }
 }
 
-void SnapshotHolder::reclaim(const std::vector<WorkerEpoch*>& workers) {
+std::vector<std::unique_ptr<const Snapshot>> SnapshotHolder::reclaim(
+    const std::vector<WorkerEpoch*>& workers) {
     std::lock_guard lock(mutex_);
     uint64_t oldest = UINT64_MAX;
     for (const auto* w : workers) {
         oldest = std::min(oldest, w->seen.load(std::memory_order_acquire));
     }
     // A worker that reported generation g holds nothing older than g.
-    std::erase_if(retired_, [oldest](const auto& s) { return s->generation < oldest; });
+    auto unused = std::stable_partition(retired_.begin(), retired_.end(), [oldest](const auto& s) {
+        return s->generation >= oldest;
+    });
+    std::vector<std::unique_ptr<const Snapshot>> out(std::make_move_iterator(unused),
+                                                     std::make_move_iterator(retired_.end()));
+    retired_.erase(unused, retired_.end());
+    return out;
 }
 
 size_t SnapshotHolder::retired() const noexcept {

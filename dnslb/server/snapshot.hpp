@@ -102,8 +102,9 @@ public:
     const Snapshot* load() const noexcept { return current_.load(std::memory_order_acquire); }
     // Control thread. Takes ownership; the previous snapshot is retired, not freed.
     void publish(std::unique_ptr<Snapshot> next);
-    // Control thread: frees retired snapshots that no worker can still hold.
-    void reclaim(const std::vector<WorkerEpoch*>& workers);
+    // Control thread: hands over the retired snapshots that no worker can still hold, for the
+    // caller to free.
+    std::vector<std::unique_ptr<const Snapshot>> reclaim(const std::vector<WorkerEpoch*>& workers);
     size_t retired() const noexcept;
     ~SnapshotHolder();
 
