@@ -138,15 +138,14 @@ std::unique_ptr<Snapshot> build_snapshot(const config::Config& cfg, const Snapsh
     // A file whose bytes did not change keeps its zone: not parsed again, shared as it is.
     zone::PreviousZone same_bytes = [previous](const std::string& path,
                                                const std::array<uint8_t, 32>& digest) {
-        if (previous == nullptr) {
-            return static_cast<const zone::Zone*>(nullptr);
-        }
-        for (const auto& old : previous->zones) {
-            if (old->file == path && old->source_digest == digest) {
-                return old.get();
+        if (previous != nullptr) {
+            for (const auto& old : previous->zones) {
+                if (old->file == path && old->source_digest == digest) {
+                    return old;
+                }
             }
         }
-        return static_cast<const zone::Zone*>(nullptr);
+        return std::shared_ptr<const zone::Zone>();
     };
     zone::DirResult loaded = zone::load_zone_dir(cfg.zones_dir, same_bytes);
     errors.insert(errors.end(), loaded.errors.begin(), loaded.errors.end());
@@ -162,12 +161,8 @@ std::unique_ptr<Snapshot> build_snapshot(const config::Config& cfg, const Snapsh
         fresh.push_back(z.get());
         snap->zones.emplace_back(std::move(z));
     }
-    for (const zone::Zone* same : loaded.unchanged) {
-        for (const auto& old : previous->zones) {
-            if (old.get() == same) {
-                snap->zones.push_back(old);
-            }
-        }
+    for (auto& same : loaded.unchanged) {
+        snap->zones.push_back(std::move(same));
     }
     // A file that failed keeps serving what it served before: the old zone is shared, not
     // copied, with the new snapshot.

@@ -1091,7 +1091,7 @@ DirResult load_zone_dir(const std::string& dir, const PreviousZone& previous) {
             std::vector<Diagnostic> warnings;
             std::string text = read_zone_file(path);
             std::array<uint8_t, 32> digest = digest_of(text);
-            const Zone* same = previous ? previous(path, digest) : nullptr;
+            std::shared_ptr<const Zone> same = previous ? previous(path, digest) : nullptr;
             std::unique_ptr<Zone> zone;
             if (same == nullptr) {
                 zone = load_zone_text(text, path, &warnings);
@@ -1105,7 +1105,7 @@ DirResult load_zone_dir(const std::string& dir, const PreviousZone& previous) {
             }
             out.warnings.insert(out.warnings.end(), warnings.begin(), warnings.end());
             if (same != nullptr) {
-                out.unchanged.push_back(same);
+                out.unchanged.push_back(std::move(same));
             } else {
                 out.zones.push_back(std::move(zone));
             }

@@ -41,12 +41,12 @@ struct DirResult {
     std::vector<std::string> errors;            // one line per zone that did not
     std::vector<Diagnostic> warnings;
     std::vector<std::string> failed_files;      // files whose zone did not load
-    std::vector<const Zone*> unchanged;         // zones `previous` gave back, not reloaded
+    std::vector<std::shared_ptr<const Zone>> unchanged;  // `previous` gave them back: not reloaded
 };
 // Given a file and the digest of its bytes, the zone already loaded from those very bytes, or
 // nullptr.
-using PreviousZone =
-    std::function<const Zone*(const std::string& path, const std::array<uint8_t, 32>& digest)>;
+using PreviousZone = std::function<std::shared_ptr<const Zone>(
+    const std::string& path, const std::array<uint8_t, 32>& digest)>;
 // Loads every *.json file in `dir` except *.schema.json, in name order. A bad zone is reported
 // and skipped; the others load. Two files with the same origin: the second is an error. With
 // `previous`, a file whose bytes equal those of an already loaded zone is not parsed again:
