@@ -87,17 +87,17 @@ struct Response {
 
     // Appends every RR of an RRset owned by the name at `owner_off`. Fills `rdata_off` (when
     // non-null) with where each RR's RDATA landed. On overflow nothing of the RRset stays.
-    bool rrset(const RRset& set, size_t owner_off, std::string_view owner_lit, uint16_t& count,
-               uint32_t ttl_override = UINT32_MAX, size_t* rdata_off = nullptr,
+    bool rrset(const zone::WireSet& set, size_t owner_off, std::string_view owner_lit,
+               uint16_t& count, uint32_t ttl_override = UINT32_MAX, size_t* rdata_off = nullptr,
                size_t max_off = 0) noexcept {
         size_t mark = w.pos();
-        size_t n = set.rr_offsets.size();
-        for (size_t i = 0; i < n; ++i) {
-            size_t begin = set.rr_offsets[i];
-            size_t end = i + 1 < n ? set.rr_offsets[i + 1] : set.wire.size();
+        size_t begin = 0;
+        for (size_t i = 0; i < set.count; ++i) {
+            // TYPE CLASS TTL RDLENGTH RDATA: the next RR starts after this one's RDATA.
+            size_t end = begin + kRRFixed + dns::load_u16(set.wire + begin + 8);
             owner(owner_off, owner_lit);
             size_t rr_at = w.pos();
-            w.bytes(set.wire.data() + begin, end - begin);
+            w.bytes(set.wire + begin, end - begin);
             if (!w.ok()) {
                 w.rewind(mark);
                 return false;
@@ -109,9 +109,16 @@ struct Response {
             if (rdata_off != nullptr && i < max_off) {
                 rdata_off[i] = rr_at + kRRFixed;
             }
+            begin = end;
         }
-        count = static_cast<uint16_t>(count + n);
+        count = static_cast<uint16_t>(count + set.count);
         return true;
+    }
+    bool rrset(const RRset& set, size_t owner_off, std::string_view owner_lit, uint16_t& count,
+               uint32_t ttl_override = UINT32_MAX, size_t* rdata_off = nullptr,
+               size_t max_off = 0) noexcept {
+        return rrset(zone::wire_of(set), owner_off, owner_lit, count, ttl_override, rdata_off,
+                     max_off);
     }
 };
 
@@ -273,14 +280,14 @@ void answer_referral(Response& r, const Zone& z, const Node& cut, const Name& na
         for (size_t k = 0; k < tl; ++k) {
             lower[k] = dns::ascii_lower(static_cast<uint8_t>(target[k]));
         }
-        const Node* glue = z.find({reinterpret_cast<const char*>(lower), tl});
-        if (glue == nullptr) {
+        const zone::NodeRef glue = z.lookup({reinterpret_cast<const char*>(lower), tl});
+        if (!glue) {
             continue;
         }
         for (uint16_t type : {zone::kTypeA, zone::kTypeAAAA}) {
-            const RRset* set = glue->find(type);
+            zone::WireSet set;
             // Glue that does not fit makes the referral unusable: TC, as RFC 9471 asks.
-            if (set != nullptr && !r.rrset(*set, rdata_off[i], target, r.ar)) {
+            if (glue.find(type, set) && !r.rrset(set, rdata_off[i], target, r.ar)) {
                 r.truncated = true;
                 return;
             }
@@ -298,46 +305,46 @@ void answer_in_zone(Response& r, const ZoneEntry& ze, Name name, const ClientAdd
         note->zone = &z;
     }
     NameBuf bufs[2];  // CNAME targets, alternately: `name` may point into the other one
-    const Node* visited[kMaxCnameChain + 1] = {};
+    zone::NodeRef visited[kMaxCnameChain + 1] = {};
     for (size_t hop = 0; hop <= kMaxCnameChain; ++hop) {
         // 1. A zone cut at or above the name (not at the name for DS: the parent answers DS).
         // The same walk finds the name's own node and its closest encloser: every existing
         // name's ancestors up to the apex are nodes (ENTs included), so the first suffix
         // without a node ends the walk, and the one before it is the closest encloser.
         bool ds_at_cut = false;
-        const Node* node = name.labels == zlabels ? ze.apex : nullptr;
+        zone::NodeRef node = name.labels == zlabels ? ze.apex : zone::NodeRef{};
         size_t encloser = zlabels;
         for (size_t keep = zlabels + 1; keep <= name.labels; ++keep) {
-            const Node* n = z.find(name.suffix(keep));
-            if (n == nullptr) {
+            const zone::NodeRef n = z.lookup(name.suffix(keep));
+            if (!n) {
                 break;
             }
             encloser = keep;
             if (keep == name.labels) {
                 node = n;
             }
-            if (n->delegation) {
+            if (n.delegation()) {
                 if (keep == name.labels && r.q.qtype == zone::kTypeDS) {
                     ds_at_cut = true;
                     break;
                 }
                 if (hop == 0) {
-                    answer_referral(r, z, *n, name, keep);
+                    answer_referral(r, z, n.node(), name, keep);
                 }
                 return;
             }
         }
         // 2. The name itself, or the wildcard at its closest encloser (RFC 4592 section 3.3.1).
-        if (node == nullptr) {
+        if (!node) {
             uint8_t wild[dns::kMaxNameWire];
             std::string_view ce = name.suffix(encloser);
             if (ze.has_wildcard && ce.size() + 2 <= sizeof(wild)) {
                 wild[0] = 1;
                 wild[1] = '*';
                 std::memcpy(wild + 2, ce.data(), ce.size());
-                node = z.find({reinterpret_cast<const char*>(wild), ce.size() + 2});
+                node = z.lookup({reinterpret_cast<const char*>(wild), ce.size() + 2});
             }
-            if (node == nullptr) {
+            if (!node) {
                 r.rcode = dns::kRcodeNxDomain;  // after a CNAME too: RFC 6604 section 3
                 r.rrl_key = ze.origin_key;
                 add_negative_soa(r, ze, name);
@@ -345,25 +352,25 @@ void answer_in_zone(Response& r, const ZoneEntry& ze, Name name, const ClientAdd
             }
         }
         uint16_t qtype = r.q.qtype;
-        if (node->empty()) {
+        if (node.empty()) {
             add_negative_soa(r, ze, name);  // empty non-terminal: NODATA
             return;
         }
         if (qtype == zone::kTypeANY) {
-            answer_any(r, *node, name);
+            answer_any(r, node.node(), name);
             return;
         }
-        if (node->pool >= 0 && (qtype == zone::kTypeA || qtype == zone::kTypeAAAA)) {
-            answer_pool(r, ze, *node, name, client, note);
+        if (node.pooled() && (qtype == zone::kTypeA || qtype == zone::kTypeAAAA)) {
+            answer_pool(r, ze, node.node(), name, client, note);
             return;
         }
-        if (const RRset* set = node->find(qtype); set != nullptr) {
-            if (!r.rrset(*set, name.offset, name.suffix(name.labels), r.an)) {
+        if (zone::WireSet set; node.find(qtype, set)) {
+            if (!r.rrset(set, name.offset, name.suffix(name.labels), r.an)) {
                 r.truncated = true;
             }
             return;
         }
-        const RRset* cname = node->find(zone::kTypeCNAME);
+        const RRset* cname = node.node().find(zone::kTypeCNAME);
         if (cname == nullptr || ds_at_cut) {
             add_negative_soa(r, ze, name);
             return;
@@ -384,7 +391,7 @@ void answer_in_zone(Response& r, const ZoneEntry& ze, Name name, const ClientAdd
         }
         visited[hop] = node;
         for (size_t k = 0; k <= hop; ++k) {
-            if (z.find(next.suffix(next.labels)) == visited[k]) {
+            if (z.lookup(next.suffix(next.labels)) == visited[k]) {
                 return;
             }
         }

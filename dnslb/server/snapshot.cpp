@@ -80,8 +80,8 @@ void Snapshot::index() {
         suffix_hashes(origin, label_at, e.labels, e.labels, hashes);
         e.suffix_hash = hashes[e.labels];
         e.origin_key = zone::NameHash{}(z->origin);
-        e.apex = z->find(z->origin);
-        e.soa = e.apex != nullptr ? e.apex->find(zone::kTypeSOA) : nullptr;
+        e.apex = z->lookup(z->origin);
+        e.soa = e.apex ? e.apex.node().find(zone::kTypeSOA) : nullptr;
         for (const auto& [name, node] : z->nodes) {
             if (name.size() >= 2 && name[0] == 1 && name[1] == '*') {
                 e.has_wildcard = true;

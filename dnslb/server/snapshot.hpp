@@ -42,7 +42,7 @@ struct Options {
 // name lookup per query.
 struct ZoneEntry {
     const zone::Zone* zone = nullptr;
-    const zone::Node* apex = nullptr;    // null only for a zone without its origin node
+    zone::NodeRef apex;                  // empty only for a zone without its origin node
     const zone::RRset* soa = nullptr;    // the apex SOA, for negative answers
     uint64_t suffix_hash = 0;            // suffix_hash() of the origin
     uint64_t origin_key = 0;             // zone::NameHash of the origin (the NXDOMAIN RRL key)

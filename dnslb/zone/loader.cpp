@@ -951,6 +951,7 @@ void ZoneBuilder::finish() {
             rrset.render();
         }
     }
+    zone_.index.build(zone_.nodes);  // last: the node table does not change after this
 }
 
 void ZoneBuilder::build(const Json& root) {

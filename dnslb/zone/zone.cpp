@@ -76,4 +76,115 @@ size_t NameHash::operator()(std::string_view s) const noexcept {
     return static_cast<size_t>(mix(h, kSeed));
 }
 
+namespace {
+
+// Bytes of inline RRset wire a node's entry gets: 0 when the node's RRsets do not fit in
+// NodeRef::kMaxInline (then the query path reads them from the Node).
+size_t inline_bytes(const Node& node) noexcept {
+    size_t total = 0;
+    for (const auto& set : node.rrsets) {
+        total += 6 + set.wire.size();
+    }
+    return node.rrsets.size() <= 255 && total <= NodeRef::kMaxInline ? total : 0;
+}
+
+size_t entry_words(const std::string& name, const Node& node) noexcept {
+    return (NodeRef::kName + name.size() + inline_bytes(node) + 7) / 8;
+}
+
+void put_u16(unsigned char* p, uint16_t v) noexcept { std::memcpy(p, &v, sizeof v); }
+uint16_t get_u16(const unsigned char* p) noexcept {
+    uint16_t v = 0;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+}  // namespace
+
+bool NodeRef::find(uint16_t type, WireSet& out) const noexcept {
+    if ((e_[kFlags] & kInline) == 0) {
+        const RRset* set = node().find(type);
+        if (set == nullptr) {
+            return false;
+        }
+        out = wire_of(*set);
+        return true;
+    }
+    const unsigned char* p = e_ + kName + e_[kNameLen];
+    for (unsigned i = 0, n = e_[kSets]; i < n; ++i) {
+        const uint16_t len = get_u16(p + 4);
+        if (get_u16(p) == type) {
+            out = {p + 6, len, get_u16(p + 2)};
+            return true;
+        }
+        p += 6 + len;
+    }
+    return false;
+}
+
+void NodeIndex::build(const std::unordered_map<std::string, Node, NameHash, NameEq>& nodes) {
+    size_t capacity = 16;
+    while (capacity < 2 * nodes.size()) {
+        capacity *= 2;
+    }
+    size_t words = 0;
+    for (const auto& [name, node] : nodes) {
+        words += entry_words(name, node);
+    }
+    slots_.assign(capacity, Slot{});
+    arena_.assign(words, 0);
+    mask_ = capacity - 1;
+    const NameHash hash;
+    size_t at = 0;
+    for (const auto& [name, node] : nodes) {
+        auto* entry = reinterpret_cast<unsigned char*>(arena_.data() + at);
+        at += entry_words(name, node);
+        const Node* ptr = &node;
+        std::memcpy(entry, &ptr, sizeof ptr);
+        entry[NodeRef::kNameLen] = static_cast<unsigned char>(name.size());  // <= 255 bytes
+        uint8_t flags = 0;
+        flags |= node.delegation ? NodeRef::kDelegation : 0;
+        flags |= node.empty() ? NodeRef::kEmpty : 0;
+        flags |= node.pool >= 0 ? NodeRef::kPooled : 0;
+        unsigned char* p = entry + NodeRef::kName;
+        std::memcpy(p, name.data(), name.size());
+        p += name.size();
+        if (!node.rrsets.empty() && inline_bytes(node) != 0) {
+            flags |= NodeRef::kInline;
+            entry[NodeRef::kSets] = static_cast<unsigned char>(node.rrsets.size());
+            for (const auto& set : node.rrsets) {
+                put_u16(p, set.type);
+                put_u16(p + 2, static_cast<uint16_t>(set.rr_offsets.size()));
+                put_u16(p + 4, static_cast<uint16_t>(set.wire.size()));
+                std::memcpy(p + 6, set.wire.data(), set.wire.size());
+                p += 6 + set.wire.size();
+            }
+        }
+        entry[NodeRef::kFlags] = flags;
+        const uint64_t h = hash(name);
+        size_t i = h & mask_;
+        while (slots_[i].entry != nullptr) {
+            i = (i + 1) & mask_;
+        }
+        slots_[i] = Slot{h, entry};
+    }
+}
+
+NodeRef NodeIndex::find(std::string_view name) const noexcept {
+    if (slots_.empty()) {
+        return NodeRef{};
+    }
+    const uint64_t h = NameHash{}(name);
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+        const Slot& s = slots_[i];
+        if (s.entry == nullptr) {
+            return NodeRef{};
+        }
+        if (s.hash == h && s.entry[NodeRef::kNameLen] == name.size() &&
+            std::memcmp(s.entry + NodeRef::kName, name.data(), name.size()) == 0) {
+            return NodeRef{s.entry};
+        }
+    }
+}
+
 }  // namespace dnslb::zone

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cstring>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -132,6 +133,88 @@ struct Node {
     bool empty() const noexcept { return rrsets.empty() && pool < 0; }  // empty non-terminal
 };
 
+// An RRset as the encoder copies it: `count` RRs, each TYPE CLASS TTL RDLENGTH RDATA, back to
+// back in `wire` (the owner names are written by the encoder).
+struct WireSet {
+    const uint8_t* wire = nullptr;
+    uint32_t len = 0;
+    uint16_t count = 0;
+};
+inline WireSet wire_of(const RRset& s) noexcept {
+    return {reinterpret_cast<const uint8_t*>(s.wire.data()), static_cast<uint32_t>(s.wire.size()),
+            static_cast<uint16_t>(s.rr_offsets.size())};
+}
+
+// A node as the query path sees it: its entry in the NodeIndex arena, which holds the name,
+// the flags the lookup needs and, for the usual small node, a copy of every RRset's wire, so
+// that a positive answer reads one slot and one entry and never the Node itself.
+class NodeRef {
+public:
+    NodeRef() = default;
+    explicit NodeRef(const unsigned char* entry) noexcept : e_(entry) {}
+    explicit operator bool() const noexcept { return e_ != nullptr; }
+    bool operator==(const NodeRef& o) const noexcept { return e_ == o.e_; }
+
+    const Node& node() const noexcept {
+        const Node* n = nullptr;
+        std::memcpy(&n, e_, sizeof n);
+        return *n;
+    }
+    bool delegation() const noexcept { return (e_[kFlags] & kDelegation) != 0; }
+    bool empty() const noexcept { return (e_[kFlags] & kEmpty) != 0; }
+    bool pooled() const noexcept { return (e_[kFlags] & kPooled) != 0; }
+    // The RRset of `type` at this node, from the inline copy when the entry has one.
+    bool find(uint16_t type, WireSet& out) const noexcept;
+
+    // Entry layout, 8-byte aligned: Node* | name length | flags | RRset count | pad | name |
+    // per inline RRset: type, RR count, wire length (u16 each, host order) | wire.
+    static constexpr size_t kNameLen = 8;
+    static constexpr size_t kFlags = 9;
+    static constexpr size_t kSets = 10;
+    static constexpr size_t kName = 12;
+    static constexpr uint8_t kDelegation = 1;
+    static constexpr uint8_t kEmpty = 2;
+    static constexpr uint8_t kPooled = 4;
+    static constexpr uint8_t kInline = 8;  // the RRsets' wire follows the name
+    static constexpr size_t kMaxInline = 256;  // bytes of inline wire per node, headers included
+
+private:
+    const unsigned char* e_ = nullptr;
+};
+
+// The query path's view of a zone's node table: open addressing with linear probing over a
+// power-of-two array of (64-bit name hash, entry) slots, at most half full, and one arena of
+// NodeRef entries. A lookup reads one slot line and, when the hash matches, the entry; a name
+// that is not in the zone (NXDOMAIN, the closest encloser walk) usually costs the slot alone.
+// std::unordered_map walked a bucket, a chain node and the key's heap string, then the Node,
+// its RRset vector and each RRset's heap buffers.
+// Built once by the loader after the node table is complete; move-only, because it points
+// into the node table it was built from (moving an unordered_map keeps its nodes in place).
+class NodeIndex {
+public:
+    NodeIndex() = default;
+    NodeIndex(const NodeIndex&) = delete;
+    NodeIndex& operator=(const NodeIndex&) = delete;
+    NodeIndex(NodeIndex&&) noexcept = default;
+    NodeIndex& operator=(NodeIndex&&) noexcept = default;
+
+    void build(const std::unordered_map<std::string, Node, NameHash, NameEq>& nodes);
+    bool built() const noexcept { return !slots_.empty(); }
+    NodeRef find(std::string_view name) const noexcept;
+    size_t memory_bytes() const noexcept {
+        return slots_.capacity() * sizeof(Slot) + arena_.capacity() * sizeof(uint64_t);
+    }
+
+private:
+    struct Slot {
+        uint64_t hash = 0;
+        const unsigned char* entry = nullptr;  // null: empty
+    };
+    std::vector<Slot> slots_;
+    std::vector<uint64_t> arena_;  // 8-byte words keep every entry's Node* aligned
+    uint64_t mask_ = 0;
+};
+
 struct Zone {
     std::string file;         // where it was loaded from
     // BLAKE2b-256 of the file's bytes: a reload keeps the loaded zone when they did not change.
@@ -143,10 +226,17 @@ struct Zone {
     size_t record_count = 0;
     // Every owner name, plus every empty non-terminal between an owner and the origin.
     std::unordered_map<std::string, Node, NameHash, NameEq> nodes;
+    NodeIndex index;  // over `nodes`, for find(); built by the loader
     std::vector<Pool> pools;
     std::vector<Monitor> monitors;
 
+    // The query path's lookup; needs the index (every loaded zone has one).
+    NodeRef lookup(std::string_view wire_name) const noexcept { return index.find(wire_name); }
     const Node* find(std::string_view wire_name) const noexcept {
+        if (index.built()) {
+            NodeRef r = index.find(wire_name);
+            return r ? &r.node() : nullptr;
+        }
         auto it = nodes.find(wire_name);
         return it == nodes.end() ? nullptr : &it->second;
     }

@@ -211,6 +211,43 @@ TEST_CASE("empty non-terminals are created up to the origin", "[zone][ent]") {
     CHECK(z->nodes.size() == 6);  // apex, ns1, a.b.c.deep, b.c.deep, c.deep, deep
 }
 
+TEST_CASE("the node index finds exactly the names of the node table", "[zone][index]") {
+    // 3,000 owners at several depths (so empty non-terminals too), names of every length from
+    // one label to near the 255-byte limit, and a moved zone: the index must agree with the
+    // table for every node and find nothing for names that are not there.
+    Json j = base_zone();
+    for (int i = 0; i < 3000; ++i) {
+        std::string owner = "h" + std::to_string(i);
+        if (i % 3 == 1) {
+            owner += ".sub" + std::to_string(i % 7);
+        }
+        if (i % 500 == 0) {
+            owner = std::string(63, 'a' + static_cast<char>(i / 500)) + "." + std::string(63, 'b') +
+                    "." + std::string(60, 'c') + "." + owner;
+        }
+        j["records"][owner] = Json{{"A", Json::array({"192.0.2.7"})}};
+    }
+    auto loaded = load(j);
+    REQUIRE(loaded->index.built());
+    const Zone z = std::move(*loaded);  // the index moves with the table it points into
+    CHECK(z.nodes.size() > 3000);
+    size_t found = 0;
+    for (const auto& [name, node] : z.nodes) {
+        const Node* hit = z.find(name);
+        found += hit == &node ? 1 : 0;
+        // Same bytes one byte shorter (another name's prefix) and one longer: no match.
+        CHECK(z.find(std::string_view(name).substr(0, name.size() - 1)) == nullptr);
+        CHECK(z.find(name + "x") == nullptr);
+    }
+    CHECK(found == z.nodes.size());
+    CHECK(z.find(wire("h1.sub1.z.test.")) != nullptr);
+    CHECK(z.find(wire("sub1.z.test."))->empty());  // an empty non-terminal is a node
+    CHECK(z.find(wire("h3000.z.test.")) == nullptr);
+    CHECK(z.find(wire("H1.z.test.")) == nullptr);  // keys are lower-cased: callers lower first
+    CHECK(z.find("") == nullptr);
+    CHECK(z.find(wire("z.test.")) == &z.apex());
+}
+
 TEST_CASE("delegations and glue", "[zone][cut]") {
     Json j = base_zone();
     j["records"]["child"] = Json::parse(R"({ "NS": ["ns.child", "ns.other.example."],
