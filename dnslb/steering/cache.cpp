@@ -27,12 +27,18 @@ uint64_t fold(uint64_t h, uint64_t v) noexcept {
 DecisionCache* worker_cache() noexcept { return t_cache; }
 void set_worker_cache(DecisionCache* cache) noexcept { t_cache = cache; }
 
+// Way order packed two bits per position; 0b11'10'01'00 lists ways 0, 1, 2, 3.
+constexpr uint8_t kInitialOrder = 0xE4;
+
 DecisionCache::DecisionCache(size_t entries) {
     sets_ = 1;
-    while (sets_ * 2 < entries) {
+    while (sets_ * kWays < entries) {
         sets_ *= 2;
     }
-    table_ = std::make_unique<Entry[]>(sets_ * 2);
+    table_ = std::make_unique<Entry[]>(sets_ * kWays);
+    tags_ = std::make_unique<uint64_t[]>(sets_);
+    order_ = std::make_unique<uint8_t[]>(sets_);
+    std::fill_n(order_.get(), sets_, kInitialOrder);
 }
 
 void DecisionCache::validate(uint64_t generation, uint64_t health_epoch) noexcept {
@@ -43,58 +49,93 @@ void DecisionCache::validate(uint64_t generation, uint64_t health_epoch) noexcep
     generation_ = generation;
     epoch_ = health_epoch;
     if (++stamp_ == 0) {  // wrapped: old stamps could come back, so really empty the table
-        std::fill_n(table_.get(), sets_ * 2, Entry{});
+        std::fill_n(table_.get(), sets_ * kWays, Entry{});
+        std::fill_n(tags_.get(), sets_, 0);
         stamp_ = 1;
     }
 }
 
-size_t DecisionCache::set_of(const Key& k) const noexcept {
+DecisionCache::Slot DecisionCache::slot_of(const Key& k) const noexcept {
     uint64_t h = fold(reinterpret_cast<uintptr_t>(k.zone), static_cast<uint32_t>(k.pool));
     h = fold(h, load64(k.addr) ^ (static_cast<uint64_t>(k.prefix) << 56));
     h = fold(h, load64(k.addr + 8) ^ (static_cast<uint64_t>(k.qfamily) << 8) ^ k.family);
-    return static_cast<size_t>(h) & (sets_ - 1);
+    return {static_cast<size_t>(h) & (sets_ - 1), static_cast<uint16_t>((h >> 48) | 1)};
 }
 
-bool DecisionCache::matches(const Entry& e, const Key& k) const noexcept {
-    return e.stamp == stamp_ && e.zone == k.zone && e.pool == k.pool &&
-           e.qfamily == k.qfamily && e.family == k.family && e.prefix == k.prefix &&
+bool DecisionCache::same_key(const Entry& e, const Key& k) const noexcept {
+    return e.zone == k.zone && e.pool == k.pool && e.qfamily == k.qfamily &&
+           e.family == k.family && e.prefix == k.prefix &&
            e.ecs == static_cast<uint8_t>(k.ecs) && std::memcmp(e.addr, k.addr, 16) == 0;
 }
 
-bool DecisionCache::find(const Key& k, Steered* out) noexcept {
-    Entry* set = &table_[set_of(k) * 2];
-    for (int way = 0; way < 2; ++way) {
-        if (matches(set[way], k)) {
-            if (way == 1) {
-                std::swap(set[0], set[1]);  // way 0 holds the most recently used
-            }
-            const Entry& e = set[0];
-            Decision& d = out->d;
-            d = Decision{};
-            d.kind = static_cast<Decision::Kind>(e.kind);
-            d.pool = e.answer_pool;
-            d.degraded = (e.flags & 1) != 0;
-            d.all_down = (e.flags & 2) != 0;
-            d.location_used = (e.flags & 4) != 0;
-            d.count = e.count;
-            for (size_t i = 0; i < e.count; ++i) {
-                d.origins[i] = e.origins[i];
-            }
-            out->prefix_len = e.prefix_len;
-            ++hits_;
-            return true;
+// Moves `way` to the front of its set's recency order.
+void DecisionCache::touch(size_t set, unsigned way) noexcept {
+    unsigned order = order_[set];
+    unsigned out = way;
+    for (unsigned pos = 0, shift = 2; pos < kWays; ++pos) {
+        const unsigned w = (order >> (2 * pos)) & 3;
+        if (w != way) {
+            out |= w << shift;
+            shift += 2;
         }
+    }
+    order_[set] = static_cast<uint8_t>(out);
+}
+
+bool DecisionCache::find(const Key& k, Steered* out) noexcept {
+    const Slot s = slot_of(k);
+    const uint64_t tags = tags_[s.set];
+    for (unsigned way = 0; way < kWays; ++way) {
+        if (static_cast<uint16_t>(tags >> (16 * way)) != s.tag) {
+            continue;
+        }
+        const Entry& e = table_[s.set * kWays + way];
+        if (e.stamp != stamp_ || !same_key(e, k)) {
+            continue;
+        }
+        touch(s.set, way);
+        Decision& d = out->d;
+        d = Decision{};
+        d.kind = static_cast<Decision::Kind>(e.kind);
+        d.pool = e.answer_pool;
+        d.degraded = (e.flags & 1) != 0;
+        d.all_down = (e.flags & 2) != 0;
+        d.location_used = (e.flags & 4) != 0;
+        d.count = e.count;
+        for (size_t i = 0; i < e.count; ++i) {
+            d.origins[i] = e.origins[i];
+        }
+        out->prefix_len = e.prefix_len;
+        ++hits_;
+        return true;
     }
     ++misses_;
     return false;
 }
 
 void DecisionCache::store(const Key& k, const Steered& s) noexcept {
-    Entry* set = &table_[set_of(k) * 2];
-    // A new entry takes a free way, else the least recently used one (way 1), and is moved to
-    // way 0 only by a hit: a set cycled through by more keys than it has ways keeps one of
-    // them hitting instead of every key evicting the next (LRU's worst case).
-    Entry& e = set[0].stamp != stamp_ ? set[0] : set[1];
+    const Slot slot = slot_of(k);
+    uint64_t& tags = tags_[slot.set];
+    // The way this key had (an older stamp), else an empty one, else the least recently used;
+    // it is not moved to the front (see the header).
+    unsigned way = kWays;
+    for (unsigned w = 0; w < kWays && way == kWays; ++w) {
+        const uint16_t t = static_cast<uint16_t>(tags >> (16 * w));
+        if (t == slot.tag && same_key(table_[slot.set * kWays + w], k)) {
+            way = w;
+        }
+    }
+    for (unsigned w = 0; w < kWays && way == kWays; ++w) {
+        const uint16_t t = static_cast<uint16_t>(tags >> (16 * w));
+        if (t == 0 || table_[slot.set * kWays + w].stamp != stamp_) {
+            way = w;
+        }
+    }
+    if (way == kWays) {
+        way = (order_[slot.set] >> (2 * (kWays - 1))) & 3;
+    }
+    tags = (tags & ~(uint64_t{0xFFFF} << (16 * way))) | (uint64_t{slot.tag} << (16 * way));
+    Entry& e = table_[slot.set * kWays + way];
     e.stamp = stamp_;
     e.pool = k.pool;
     e.zone = k.zone;

@@ -689,3 +689,27 @@ TEST_CASE("random pools are never answered from the cache", "[cache]") {
     }
     CHECK(cache.hits() == 0);
 }
+
+// One set of four ways: askers that cycle through more keys than that keep three hitting (a
+// new entry waits in the least recently used way until it hits), where LRU would hit none.
+TEST_CASE("a set cycled by more keys than ways keeps three of them hitting", "[cache]") {
+    using dnslb::steering::Asker;
+    using dnslb::steering::DecisionCache;
+    using dnslb::steering::steer_for;
+    const Zone z = zone_with({web_pool(Steering::kProximity)});
+    for (int keys : {4, 6}) {
+        DecisionCache cache(DecisionCache::kWays);
+        REQUIRE(cache.capacity() == 4);
+        for (int round = 0; round < 20; ++round) {
+            for (int k = 0; k < keys; ++k) {
+                uint8_t addr[16] = {198, 51, 100, static_cast<uint8_t>(k)};
+                Asker asker;
+                asker.addr = addr;
+                steer_for(z, 0, nullptr, asker, 4, nullptr, &cache, 1);
+            }
+        }
+        INFO(keys << " keys");
+        CHECK(cache.hits() == (keys == 4 ? 4 * 19 : 3 * 19));
+        CHECK(cache.misses() == (keys == 4 ? 4 : 6 + 3 * 19));
+    }
+}
