@@ -622,7 +622,7 @@ int Control::run() {
         return 1;
     }
     if (cfg_.query_log_sample > 0) {
-        query_log_ = std::make_unique<QueryLog>(workers, cfg_.query_log_sample);
+        query_log_ = std::make_unique<QueryLog>(server_->thread_count(), cfg_.query_log_sample);
         if (!attach_query_log(*server_, query_log_.get())) {
             log::warn("query log: this build cannot sample queries; no query lines follow");
         }

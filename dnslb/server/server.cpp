@@ -2,6 +2,7 @@
 
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -24,8 +25,10 @@ namespace dnslb::server {
 namespace {
 
 constexpr size_t kBatch = 64;            // datagrams per recvmmsg/sendmmsg call
-constexpr size_t kMaxBatchesPerWake = 8; // then yield to TCP and timers
 constexpr size_t kUdpBuffer = 4096;      // one query; larger datagrams are truncated, then FORMERR
+// A UDP thread blocked on an idle socket wakes this often to report that it holds no old
+// snapshot (reclamation) and to see a stop request that shutdown() did not deliver.
+constexpr long kUdpIdleWakeUs = 100000;
 constexpr size_t kTcpMax = 65535;
 
 union SockAddr {
@@ -97,44 +100,60 @@ int bound_socket(const config::ListenAddress& a, int type) {
 
 struct TcpConn;
 
+// One thread answering queries, with its own guard (RRL table, cookie secrets), counters,
+// decision cache and snapshot epoch. A UDP worker owns one UDP socket and blocks in recvmmsg
+// on it, as gdnsd's UDP threads do: no event loop, and no epoll entry on the socket, whose
+// wait-queue wake-up the kernel would otherwise run for every datagram sent and received.
+// A TCP worker runs a libuv loop over its listening sockets and connections.
 class Worker {
 public:
-    Worker(SnapshotHolder& snaps, TcpLimits limits, const AttackState& attack)
-        : snaps_(snaps), limits_(limits) {
+    enum class Role : uint8_t { kUdp, kTcp };
+
+    Worker(SnapshotHolder& snaps, TcpLimits limits, const AttackState& attack, Role role)
+        : snaps_(snaps), limits_(limits), role_(role) {
         env_.guard = &guard;
         env_.attack = &attack;
-        uv_loop_init(&loop_);
-        uv_async_init(&loop_, &async_, on_async);
-        async_.data = this;
-        in_.resize(kBatch * kUdpBuffer);
-        out_.resize(kBatch * kUdpBuffer);
-        init_batch();
-        tcp_out_.resize(kTcpMax + 2);
-        tcp_read_.resize(kTcpMax + 2);
+        if (role_ == Role::kUdp) {
+            in_.resize(kBatch * kUdpBuffer);
+            out_.resize(kBatch * kUdpBuffer);
+            init_batch();
+        } else {
+            uv_loop_init(&loop_);
+            uv_async_init(&loop_, &async_, on_async);
+            async_.data = this;
+            tcp_out_.resize(kTcpMax + 2);
+            tcp_read_.resize(kTcpMax + 2);
+        }
     }
     ~Worker() {
-        for (int fd : udp_fds_) {
-            if (fd >= 0) {
-                close(fd);
-            }
+        if (udp_fd_ >= 0) {
+            close(udp_fd_);
         }
-        uv_loop_close(&loop_);
+        if (role_ == Role::kTcp) {
+            uv_loop_close(&loop_);
+        }
     }
 
-    void add_udp(int fd) { udp_fds_.push_back(fd); }
+    Role role() const noexcept { return role_; }
+    // The socket is made blocking, with a receive timeout: see kUdpIdleWakeUs.
+    void set_udp(int fd) {
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        timeval tv{0, kUdpIdleWakeUs};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        udp_fd_ = fd;
+    }
     void add_tcp(int fd) { tcp_fds_.push_back(fd); }
 
     void run() {
-        // The steering decision cache: one fixed table per worker, allocated here, on the
-        // worker's thread, and used by every query this thread answers.
-        auto cache = std::make_unique<steering::DecisionCache>();
-        steering::set_worker_cache(cache.get());
-        for (size_t i = 0; i < udp_fds_.size(); ++i) {
-            auto* p = new uv_poll_t;
-            uv_poll_init(&loop_, p, udp_fds_[i]);
-            p->data = this;
-            uv_poll_start(p, UV_READABLE, on_udp);
-            polls_.push_back(p);
+        if (role_ == Role::kUdp) {
+            // The steering decision cache: one fixed table (8 MiB) per UDP thread, allocated
+            // here, on that thread, and used by every query it answers. TCP carries few
+            // queries: they are steered without one.
+            auto cache = std::make_unique<steering::DecisionCache>();
+            steering::set_worker_cache(cache.get());
+            run_udp();
+            steering::set_worker_cache(nullptr);
+            return;
         }
         for (int fd : tcp_fds_) {
             auto* t = new uv_tcp_t;
@@ -145,14 +164,27 @@ public:
             listeners_.push_back(t);
         }
         uv_run(&loop_, UV_RUN_DEFAULT);
-        steering::set_worker_cache(nullptr);
     }
 
     void request_stop() {
         stopping_.store(true, std::memory_order_release);
-        uv_async_send(&async_);
+        if (role_ == Role::kUdp) {
+            // Wakes a recvmmsg blocked on the socket (Linux sets RCV_SHUTDOWN and wakes the
+            // waiters even on an unconnected UDP socket, then reports ENOTCONN); the receive
+            // timeout covers any other case.
+            if (udp_fd_ >= 0) {
+                ::shutdown(udp_fd_, SHUT_RD);
+            }
+        } else {
+            uv_async_send(&async_);
+        }
     }
-    void wake() { uv_async_send(&async_); }
+    // An idle UDP worker reports its epoch within kUdpIdleWakeUs by itself.
+    void wake() {
+        if (role_ == Role::kTcp) {
+            uv_async_send(&async_);
+        }
+    }
 
     WorkerEpoch epoch;
     Stats stats;
@@ -179,10 +211,17 @@ private:
         const Snapshot* s = snaps_.load();
         return s;
     }
-    // Clocks once per batch: uv_now is the loop's cached time, CLOCK_REALTIME_COARSE is read
-    // from the vDSO; neither is a syscall per packet.
+    // Clocks once per batch: uv_now is the loop's cached time (CLOCK_MONOTONIC in ms, which a
+    // UDP worker reads itself), CLOCK_REALTIME_COARSE; from the vDSO, never a syscall.
     const QueryEnv* env() noexcept {
-        env_.now_ms = uv_now(&loop_);
+        if (role_ == Role::kTcp) {
+            env_.now_ms = uv_now(&loop_);
+        } else {
+            timespec mono{};
+            clock_gettime(CLOCK_MONOTONIC, &mono);
+            env_.now_ms = static_cast<uint64_t>(mono.tv_sec) * 1000 +
+                          static_cast<uint64_t>(mono.tv_nsec) / 1000000;
+        }
         timespec ts{};
         clock_gettime(CLOCK_REALTIME_COARSE, &ts);
         env_.now_s = static_cast<uint32_t>(ts.tv_sec);
@@ -203,22 +242,10 @@ private:
         }
     }
 
-    // recvmmsg/sendmmsg on the raw fd: one syscall per batch each way.
-    static void on_udp(uv_poll_t* p, int status, int /*events*/) {
-        if (status < 0) {
-            return;
+    void run_udp() noexcept {
+        while (!stopping_.load(std::memory_order_acquire)) {
+            udp_batch(udp_fd_);
         }
-        auto* w = static_cast<Worker*>(p->data);
-        int fd = -1;
-        uv_fileno(reinterpret_cast<uv_handle_t*>(p), &fd);
-        const Snapshot* snap = w->current();
-        for (size_t round = 0; round < kMaxBatchesPerWake; ++round) {
-            size_t got = w->udp_batch(fd, snap);
-            if (got < kBatch) {
-                break;
-            }
-        }
-        w->quiesce(snap);
     }
 
     // The receive headers point at fixed slots and are built once; a batch only restores the
@@ -237,9 +264,14 @@ private:
         }
     }
 
-    size_t udp_batch(int fd, const Snapshot* snap) noexcept {
-        int n = recvmmsg(fd, in_msgs_, kBatch, MSG_DONTWAIT, nullptr);
+    // One recvmmsg that waits for the first datagram and takes whatever else is queued
+    // (MSG_WAITFORONE), one sendmmsg for the replies. The snapshot is read once per batch,
+    // after the wait: a query that arrives after a reload returned gets the new zones.
+    size_t udp_batch(int fd) noexcept {
+        int n = recvmmsg(fd, in_msgs_, kBatch, MSG_WAITFORONE, nullptr);
+        const Snapshot* snap = current();
         if (n <= 0) {
+            quiesce(snap);  // idle (receive timeout): holds no older snapshot
             return 0;
         }
         size_t outn = 0;
@@ -277,22 +309,25 @@ private:
             }
             sent += static_cast<size_t>(s);
         }
+        quiesce(snap);
         return static_cast<size_t>(n);
     }
 
     static void on_accept(uv_stream_t* server, int status);
+    TcpConn* new_conn();
+    void admit(TcpConn* c);
     void shutdown();
 
     SnapshotHolder& snaps_;
     TcpLimits limits_;
+    Role role_;
     QueryEnv env_;
     uv_loop_t loop_{};
     uv_async_t async_{};
     std::atomic<bool> stopping_{false};
     bool shut_ = false;
-    std::vector<int> udp_fds_;
+    int udp_fd_ = -1;
     std::vector<int> tcp_fds_;
-    std::vector<uv_poll_t*> polls_;
     std::vector<uv_tcp_t*> listeners_;
     std::vector<uint8_t> in_;
     std::vector<uint8_t> out_;
@@ -491,35 +526,45 @@ void Worker::on_accept(uv_stream_t* server, int status) {
     if (status < 0) {
         return;
     }
-    auto* c = new TcpConn;
-    c->worker = w;
-    w->stats.tcp_open.fetch_add(1, std::memory_order_relaxed);
-    uv_tcp_init(&w->loop_, &c->tcp);
-    uv_timer_init(&w->loop_, &c->timer);
-    c->tcp.data = c;
-    c->timer.data = c;
-    c->pos = w->conns_.insert(w->conns_.end(), c);
+    TcpConn* c = w->new_conn();
     if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) {
         c->close_now();
         return;
     }
+    w->admit(c);
+}
+
+TcpConn* Worker::new_conn() {
+    auto* c = new TcpConn;
+    c->worker = this;
+    stats.tcp_open.fetch_add(1, std::memory_order_relaxed);
+    uv_tcp_init(&loop_, &c->tcp);
+    uv_timer_init(&loop_, &c->timer);
+    c->tcp.data = c;
+    c->timer.data = c;
+    c->pos = conns_.insert(conns_.end(), c);
+    return c;
+}
+
+// A connection just accepted: the per-source and total caps, then reading.
+void Worker::admit(TcpConn* c) {
     SockAddr peer{};
     int len = sizeof(peer);
     uv_tcp_getpeername(&c->tcp, &peer.sa, &len);
     c->client = client_of(&peer.sa);
     c->source_key.assign(reinterpret_cast<const char*>(c->client.bytes),
                          c->client.family == 4 ? 4 : 16);
-    w->stats.bump(w->stats.tcp_accepted);
-    if (++w->per_source_[c->source_key] > w->limits_.max_per_source) {
-        w->stats.bump(w->stats.tcp_refused_per_source);
+    stats.bump(stats.tcp_accepted);
+    if (++per_source_[c->source_key] > limits_.max_per_source) {
+        stats.bump(stats.tcp_refused_per_source);
         c->close_now();
         return;
     }
     // Admitted: past the cap, the least recently active other connection goes first. A
     // connection refused for its source never evicts anyone.
-    if (w->conns_.size() > w->limits_.max_connections && w->conns_.front() != c) {
-        w->stats.bump(w->stats.tcp_closed_evicted);
-        w->conns_.front()->close_now();
+    if (conns_.size() > limits_.max_connections && conns_.front() != c) {
+        stats.bump(stats.tcp_closed_evicted);
+        conns_.front()->close_now();
     }
     uv_tcp_nodelay(&c->tcp, 1);
     c->in.reserve(512);
@@ -528,12 +573,27 @@ void Worker::on_accept(uv_stream_t* server, int status) {
 }
 
 void Worker::shutdown() {
-    for (auto* p : polls_) {
-        uv_poll_stop(p);
-        uv_close(reinterpret_cast<uv_handle_t*>(p),
-                 [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    // Connections the kernel completed but the loop has not accepted yet carry queries too
+    // (a client may connect, send and see the signal land before this loop polled).
+    for (auto* t : listeners_) {
+        int lfd = -1;
+        if (uv_fileno(reinterpret_cast<uv_handle_t*>(t), &lfd) != 0) {
+            continue;
+        }
+        for (;;) {
+            int fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0) {
+                break;
+            }
+            TcpConn* c = new_conn();
+            if (uv_tcp_open(&c->tcp, fd) != 0) {
+                close(fd);
+                c->close_now();
+                continue;
+            }
+            admit(c);
+        }
     }
-    polls_.clear();
     for (auto* t : listeners_) {
         uv_close(reinterpret_cast<uv_handle_t*>(t),
                  [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
@@ -573,13 +633,20 @@ void Worker::shutdown() {
 
 Server::Server(SnapshotHolder& snapshots, std::vector<config::ListenAddress> listen,
                unsigned workers, TcpLimits tcp)
-    : snapshots_(snapshots), listen_(std::move(listen)), tcp_(tcp) {
+    : snapshots_(snapshots), listen_(std::move(listen)), tcp_(tcp), worker_count_(workers) {
     // The total connection cap is shared out: each worker accepts its part (SO_REUSEPORT
     // spreads new connections evenly).
     TcpLimits per_worker = tcp_;
     per_worker.max_connections = std::max<uint32_t>(1, tcp_.max_connections / std::max(1U, workers));
+    // Per worker: one TCP thread for every address, then one UDP thread per address; open()
+    // hands out the sockets in the same order.
     for (unsigned i = 0; i < workers; ++i) {
-        workers_.push_back(std::make_unique<Worker>(snapshots_, per_worker, attack_));
+        workers_.push_back(
+            std::make_unique<Worker>(snapshots_, per_worker, attack_, Worker::Role::kTcp));
+        for (size_t a = 0; a < listen_.size(); ++a) {
+            workers_.push_back(
+                std::make_unique<Worker>(snapshots_, per_worker, attack_, Worker::Role::kUdp));
+        }
     }
 }
 
@@ -592,16 +659,19 @@ void Server::open() {
         lim.rlim_cur = lim.rlim_max;
         setrlimit(RLIMIT_NOFILE, &lim);
     }
-    for (auto& w : workers_) {
-        for (const auto& addr : listen_) {
-            w->add_udp(bound_socket(addr, SOCK_DGRAM));
+    const size_t per_worker = 1 + listen_.size();
+    for (size_t i = 0; i < workers_.size(); i += per_worker) {
+        Worker& tcp = *workers_[i];
+        for (size_t a = 0; a < listen_.size(); ++a) {
+            const auto& addr = listen_[a];
+            workers_[i + 1 + a]->set_udp(bound_socket(addr, SOCK_DGRAM));
             int fd = bound_socket(addr, SOCK_STREAM);
             if (listen(fd, 1024) != 0) {
                 int err = errno;
                 close(fd);
                 throw std::runtime_error(addr.text() + " (tcp): listen: " + std::strerror(err));
             }
-            w->add_tcp(fd);
+            tcp.add_tcp(fd);
         }
     }
 }

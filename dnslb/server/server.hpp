@@ -1,6 +1,8 @@
-// DNS workers: one thread and one libuv loop each, with their own SO_REUSEPORT UDP and TCP
-// sockets for every listen address, so the kernel spreads packets and connections across them
-// and no two workers ever share a socket, a buffer or a lock.
+// DNS workers, each with its own SO_REUSEPORT UDP and TCP sockets for every listen address, so
+// the kernel spreads packets and connections across them and no two workers ever share a
+// socket, a buffer or a lock. A worker is one thread per UDP socket (blocking recvmmsg) and one
+// thread with a libuv loop for its TCP sockets; every thread has its own counters, guard and
+// snapshot epoch.
 #pragma once
 
 #include <cstdint>
@@ -47,16 +49,20 @@ public:
     std::vector<const Stats*> stats() const;
     std::vector<WorkerGuard*> guards();
     std::vector<const WorkerGuard*> guards() const;
-    // Sampled query log: worker i records into log->ring(i); null means off. Before start().
+    // Sampled query log: thread i records into log->ring(i) (thread_count() rings); null
+    // means off. Before start().
     void set_query_log(QueryLog* log);
     AttackState& attack() noexcept { return attack_; }
     const AttackState& attack() const noexcept { return attack_; }
-    size_t worker_count() const noexcept { return workers_.size(); }
+    size_t worker_count() const noexcept { return worker_count_; }
+    // Threads answering queries: per worker, one per listen address (UDP) plus one (TCP).
+    size_t thread_count() const noexcept { return workers_.size(); }
 
 private:
     SnapshotHolder& snapshots_;
     std::vector<config::ListenAddress> listen_;
     TcpLimits tcp_;
+    size_t worker_count_;
     AttackState attack_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<std::thread> threads_;
