@@ -51,7 +51,8 @@ OPTIONS
     --zones DIR            Directory of zone files (*.json). Default: zones
     --listen ADDR[:PORT]   Address to serve on, IPv4 (127.0.0.1:5353) or IPv6
                            ([::1]:5353); repeatable. Default: 127.0.0.1:5353
-    --workers N            DNS worker threads, each with its own sockets (SO_REUSEPORT).
+    --workers N            DNS workers, each with its own sockets (SO_REUSEPORT): one
+                           thread per listen address for UDP, one for TCP.
                            Default: one per CPU core.
     --geoip FILE           MaxMind-format database (.mmdb), GeoIP2 City or DB-IP City
                            Lite schema; repeatable (separate IPv4 and IPv6 files).
