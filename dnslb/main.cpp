@@ -36,7 +36,7 @@ COMMANDS
                Zones reload on SIGHUP, on POST /reload (HTTP API) and when a file in the
                zone directory changes (after 200 ms of quiet); a zone that fails keeps its
                previous version, the others switch at once. SIGINT or SIGTERM stop
-               accepting, finish pending TCP replies and exit 0.
+               accepting, answer the queries already received and exit 0.
     check      Validate the configuration file, the geo databases and the zones; print
                every error with its file and JSON pointer, and warnings for risky but
                legal settings (TTL above the SOA expire, a pool with one origin and no

@@ -29,6 +29,9 @@ constexpr size_t kUdpBuffer = 4096;      // one query; larger datagrams are trun
 // A UDP thread blocked on an idle socket wakes this often to report that it holds no old
 // snapshot (reclamation) and to see a stop request that shutdown() did not deliver.
 constexpr long kUdpIdleWakeUs = 100000;
+// On stop, a UDP thread answers what is already queued on its socket, at most this many
+// batches (4,096 datagrams), without waiting for more.
+constexpr size_t kUdpDrainBatches = 64;
 constexpr size_t kTcpMax = 65535;
 
 union SockAddr {
@@ -242,9 +245,13 @@ private:
         }
     }
 
+    // Until asked to stop; then the queries that arrived before the stop are answered: a
+    // client that sent just before SIGTERM gets its answer, as it does over TCP.
     void run_udp() noexcept {
         while (!stopping_.load(std::memory_order_acquire)) {
-            udp_batch(udp_fd_);
+            udp_batch(udp_fd_, MSG_WAITFORONE);
+        }
+        for (size_t i = 0; i < kUdpDrainBatches && udp_batch(udp_fd_, MSG_DONTWAIT) > 0; ++i) {
         }
     }
 
@@ -265,10 +272,10 @@ private:
     }
 
     // One recvmmsg that waits for the first datagram and takes whatever else is queued
-    // (MSG_WAITFORONE), one sendmmsg for the replies. The snapshot is read once per batch,
+    // (MSG_WAITFORONE; MSG_DONTWAIT when draining), one sendmmsg for the replies. The snapshot is read once per batch,
     // after the wait: a query that arrives after a reload returned gets the new zones.
-    size_t udp_batch(int fd) noexcept {
-        int n = recvmmsg(fd, in_msgs_, kBatch, MSG_WAITFORONE, nullptr);
+    size_t udp_batch(int fd, int flags) noexcept {
+        int n = recvmmsg(fd, in_msgs_, kBatch, flags, nullptr);
         const Snapshot* snap = current();
         if (n <= 0) {
             quiesce(snap);  // idle (receive timeout): holds no older snapshot

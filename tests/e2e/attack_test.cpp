@@ -275,31 +275,13 @@ bool answered(const Bytes& wire) {
 
 // Sends `n` copies of `q` (fresh IDs) back to back from one UDP socket at 127.0.0.1, then
 // collects replies for `wait`. Returns the number of full answers.
-int burst_answers(uint16_t port, Bytes q, int n, std::chrono::milliseconds wait) {
-    Fd fd(bound_socket(SOCK_DGRAM, "127.0.0.1"));
-    if (fd.fd < 0) {
+int burst_answers(uint16_t port, const Bytes& q, int n, std::chrono::milliseconds wait) {
+    UdpBurst b(port);
+    if (!b.ok()) {
         return -1;
     }
-    sockaddr_in to = v4("127.0.0.1", port);
-    for (int i = 0; i < n; ++i) {
-        q[0] = static_cast<uint8_t>(0x40 + i);
-        q[1] = static_cast<uint8_t>(i);
-        sendto(fd.fd, q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
-    }
-    int got = 0;
-    auto deadline = Clock::now() + wait;
-    while (Clock::now() < deadline && got < n) {
-        pollfd p{fd.fd, POLLIN, 0};
-        if (poll(&p, 1, 20) <= 0) {
-            continue;
-        }
-        uint8_t buf[4096];
-        ssize_t r = recv(fd.fd, buf, sizeof(buf), MSG_DONTWAIT);
-        if (r > 0 && answered(Bytes(buf, buf + r))) {
-            ++got;
-        }
-    }
-    return got;
+    b.send(q, n);
+    return b.answers(n, wait);
 }
 
 // ---- Flood generator --------------------------------------------------------------------------

@@ -138,6 +138,24 @@ const char* transport_name(Transport t);
 std::optional<Bytes> udp_exchange(uint16_t port, const Bytes& query,
                                   std::chrono::milliseconds timeout = 2000ms, bool v6 = false);
 
+// A UDP socket connected to 127.0.0.1:port that sends queries back to back, without waiting,
+// and then counts the full answers that come back (NOERROR, not truncated, with an answer).
+class UdpBurst {
+public:
+    explicit UdpBurst(uint16_t port);
+    ~UdpBurst();
+    UdpBurst(const UdpBurst&) = delete;
+    UdpBurst& operator=(const UdpBurst&) = delete;
+    bool ok() const { return fd_ >= 0; }
+    // Sends `n` copies of `query`, each with its own ID.
+    void send(Bytes query, int n);
+    // Full answers received until `expected` have come or `wait` has passed.
+    int answers(int expected, std::chrono::milliseconds wait);
+
+private:
+    int fd_ = -1;
+};
+
 // A TCP connection with RFC 1035 section 4.2.2 / RFC 7766 two-byte length framing.
 class TcpConnection {
 public:

@@ -911,6 +911,27 @@ TEST_CASE("SIGTERM right after a TCP query: the query is answered, exit 0",
     }
 }
 
+TEST_CASE("SIGTERM right after a burst of UDP queries: every query is answered, exit 0",
+          "[e2e][ops][shutdown]") {
+    TempDir zones;
+    zones.write("stable.test.json", kStableZone);
+    constexpr int kQueries = 300;
+    for (int round = 0; round < 3; ++round) {
+        Server srv(one_worker(zones));
+        E2E_START(srv);
+        UdpBurst burst(srv.port());
+        REQUIRE(burst.ok());
+        // On loopback each datagram is in the server's socket queue when send() returns: the
+        // signal lands while most of the burst is still waiting to be read.
+        burst.send(make_query("www.stable.test.", LDNS_RR_TYPE_A), kQueries);
+        srv.signal(SIGTERM);
+        int got = burst.answers(kQueries, 3000ms);
+        INFO("round " << round << "\n" << srv.stderr_text());
+        CHECK(got == kQueries);
+        E2E_STOP_CLEAN(srv);
+    }
+}
+
 TEST_CASE("a burst of SIGTERM, SIGINT and SIGHUP during shutdown still ends in exit 0",
           "[e2e][ops][shutdown]") {
     TempDir zones;
