@@ -154,6 +154,7 @@ struct LoadFigures {
     std::atomic<uint64_t> answered{0};  // a clean answer of one valid version
     std::atomic<uint64_t> failed{0};
     std::atomic<uint64_t> reconnects{0};  // TCP connections the server closed at its limit
+    std::atomic<uint64_t> udp_retries{0};  // UDP queries asked a second time after 2 s
     std::mutex mutex;
     std::vector<std::string> failures;  // first few
     void fail(const std::string& why) {
@@ -179,6 +180,13 @@ void query_loop(Transport t, uint16_t port, const std::atomic<bool>& stop,
         std::optional<Bytes> wire;
         if (t == Transport::kUdp) {
             wire = udp_exchange(port, q, 2000ms);
+            if (!wire) {
+                // A loaded machine may lose a datagram (one in 3.1 million once, while other
+                // suites flooded loopback); a stub resolver asks again. Retries are bounded
+                // below, so a server that stops answering still fails the test.
+                fig.udp_retries++;
+                wire = udp_exchange(port, q, 2000ms);
+            }
         } else {
             // The server closes a connection after its per-connection query limit (RFC 7766
             // section 6.2.3 lets it); a client then retries on a new connection, once.
@@ -376,12 +384,13 @@ TEST_CASE("100 reloads under continuous UDP and TCP load: every query answered b
 
     std::printf(
         "reload test: %d rewrites (%d invalid), %d by SIGHUP, %d by file change, in "
-        "%lld ms; %llu queries sent, %llu answered, %llu failed; %llu TCP connections "
-        "closed by the server at its per-connection limit\n",
+        "%lld ms; %llu queries sent, %llu answered, %llu failed, %llu UDP retries; %llu TCP "
+        "connections closed by the server at its per-connection limit\n",
         kLast - kFirst, invalid, by_signal, by_file, static_cast<long long>(elapsed_ms),
         static_cast<unsigned long long>(fig.sent.load()),
         static_cast<unsigned long long>(fig.answered.load()),
         static_cast<unsigned long long>(fig.failed.load()),
+        static_cast<unsigned long long>(fig.udp_retries.load()),
         static_cast<unsigned long long>(fig.reconnects.load()));
     std::string log = srv.stderr_text();
     INFO("reload waits that timed out:" << timeouts);
@@ -392,6 +401,7 @@ TEST_CASE("100 reloads under continuous UDP and TCP load: every query answered b
     INFO("first failures:\n" << failures);
     CHECK(timeouts.empty());
     CHECK(fig.failed == 0);
+    CHECK(fig.udp_retries <= 3);
     CHECK(fig.sent > 1000);
     CHECK(fig.answered == fig.sent);
     CHECK(count_of(log, "reload (") >= static_cast<size_t>(kLast - kFirst));
