@@ -571,6 +571,9 @@ int Control::run() {
     // Until the loop handles SIGHUP, a reload request (say, systemd's ExecReload during a slow
     // start) must not kill the process: the default action of SIGHUP is to terminate.
     std::signal(SIGHUP, SIG_IGN);
+    // A write to a TCP peer that has reset the connection fails with EPIPE; the default
+    // action of the SIGPIPE that comes with it would end the process.
+    std::signal(SIGPIPE, SIG_IGN);
     try {
         geo_ = make_resolver(cfg_);
     } catch (const std::exception& e) {

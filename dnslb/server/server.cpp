@@ -272,8 +272,9 @@ private:
     }
 
     // One recvmmsg that waits for the first datagram and takes whatever else is queued
-    // (MSG_WAITFORONE; MSG_DONTWAIT when draining), one sendmmsg for the replies. The snapshot is read once per batch,
-    // after the wait: a query that arrives after a reload returned gets the new zones.
+    // (MSG_WAITFORONE; MSG_DONTWAIT when draining), one sendmmsg for the replies. The snapshot
+    // is read once per batch, after the wait: a query that arrives after a reload returned
+    // gets the new zones. Returns the datagrams received.
     size_t udp_batch(int fd, int flags) noexcept {
         int n = recvmmsg(fd, in_msgs_, kBatch, flags, nullptr);
         const Snapshot* snap = current();
@@ -282,11 +283,18 @@ private:
             return 0;
         }
         size_t outn = 0;
+        size_t got = 0;
         const QueryEnv* qenv = env();
         for (int i = 0; i < n; ++i) {
             msghdr& h = in_msgs_[i].msg_hdr;
             socklen_t namelen = h.msg_namelen;
             h.msg_namelen = sizeof(SockAddr);  // for the next batch
+            // After shutdown(SHUT_RD) an empty queue reads as entries of length 0 with no
+            // source address: not datagrams.
+            if (namelen == 0) {
+                continue;
+            }
+            ++got;
             if (snap == nullptr) {
                 continue;
             }
@@ -307,6 +315,13 @@ private:
         while (sent < outn) {
             int s = sendmmsg(fd, out_msgs_ + sent, static_cast<unsigned>(outn - sent),
                              MSG_DONTWAIT);
+            if (s < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
+                // This one reply cannot go (a route or a firewall refuses its destination):
+                // drop it and send the others.
+                stats.bump(stats.dropped);
+                ++sent;
+                continue;
+            }
             if (s <= 0) {
                 // Socket buffer full: UDP may drop, the client retries; never block a worker.
                 for (; sent < outn; ++sent) {
@@ -317,7 +332,7 @@ private:
             sent += static_cast<size_t>(s);
         }
         quiesce(snap);
-        return static_cast<size_t>(n);
+        return got;
     }
 
     static void on_accept(uv_stream_t* server, int status);
@@ -340,7 +355,7 @@ private:
     std::vector<uint8_t> out_;
     mmsghdr in_msgs_[kBatch];
     iovec in_iov_[kBatch];
-    SockAddr addrs_[kBatch];
+    SockAddr addrs_[kBatch]{};
     mmsghdr out_msgs_[kBatch];
     iovec out_iov_[kBatch];
     std::vector<uint8_t> tcp_out_;
