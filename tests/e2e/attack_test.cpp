@@ -268,11 +268,6 @@ std::optional<Bytes> response_cookie(const Bytes& wire) {
     return std::nullopt;
 }
 
-bool answered(const Bytes& wire) {
-    Header h = header(wire);
-    return h.qr && !h.tc && h.rcode == 0 && h.ancount > 0;
-}
-
 // Sends `n` copies of `q` (fresh IDs) back to back from one UDP socket at 127.0.0.1, then
 // collects replies for `wait`. Returns the number of full answers.
 int burst_answers(uint16_t port, const Bytes& q, int n, std::chrono::milliseconds wait) {

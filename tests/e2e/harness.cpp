@@ -438,8 +438,7 @@ int UdpBurst::answers(int expected, std::chrono::milliseconds wait) {
         if (r <= 0) {
             continue;
         }
-        Header h = header(Bytes(buf, buf + r));
-        if (h.qr && !h.tc && h.rcode == 0 && h.ancount > 0) {
+        if (answered(Bytes(buf, buf + r))) {
             ++got;
         }
     }
@@ -622,6 +621,11 @@ Header header(const Bytes& w) {
     h.nscount = u16(8);
     h.arcount = u16(10);
     return h;
+}
+
+bool answered(const Bytes& wire) {
+    Header h = header(wire);
+    return h.qr && !h.tc && h.rcode == 0 && h.ancount > 0;
 }
 
 namespace {

@@ -210,6 +210,8 @@ struct Header {
     uint16_t arcount = 0;
 };
 Header header(const Bytes& wire);
+// A full answer: a response, NOERROR, not truncated, with at least one answer record.
+bool answered(const Bytes& wire);
 
 // A resource record as seen on the wire, names expanded to lower-case presentation text.
 struct WireRr {
