@@ -240,6 +240,10 @@ public:
         s.checks += checks_run_.load(std::memory_order_relaxed);
         s.failures += failures_.load(std::memory_order_relaxed);
         s.latency_sum_us += latency_sum_us_.load(std::memory_order_relaxed);
+        for (size_t i = 0; i < ProbeStats::kBuckets; ++i) {
+            s.lateness_buckets[i] += lateness_buckets_[i].load(std::memory_order_relaxed);
+        }
+        s.lateness_sum_us += lateness_sum_us_.load(std::memory_order_relaxed);
         s.transitions += transitions_.load(std::memory_order_relaxed);
     }
 
@@ -298,6 +302,8 @@ private:
     std::atomic<uint64_t> checks_run_{0};
     std::atomic<uint64_t> failures_{0};
     std::atomic<uint64_t> latency_sum_us_{0};
+    std::array<std::atomic<uint64_t>, ProbeStats::kBuckets> lateness_buckets_{};
+    std::atomic<uint64_t> lateness_sum_us_{0};
     std::atomic<uint64_t> transitions_{0};
 };
 
@@ -434,6 +440,11 @@ void ProberPool::Worker::launch(const std::shared_ptr<Check>& c, Clock::time_poi
     c->started = Clock::now();
     c->lateness_us =
         std::chrono::duration_cast<std::chrono::microseconds>(c->started - due).count();
+    if (c->periodic) {
+        auto late_us = static_cast<uint32_t>(std::clamp<int64_t>(c->lateness_us, 0, UINT32_MAX));
+        lateness_buckets_[bucket_of(late_us)].fetch_add(1, std::memory_order_relaxed);
+        lateness_sum_us_.fetch_add(late_us, std::memory_order_relaxed);
+    }
     c->in_flight = true;
     switch (c->spec.type) {
         case MonitorType::kHttp:

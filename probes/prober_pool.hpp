@@ -45,6 +45,10 @@ struct ProbeStats {
     uint64_t checks = 0;  // finished checks
     uint64_t failures = 0;  // of which failed
     uint64_t latency_sum_us = 0;
+    // Start of each periodic check minus its scheduled time, in the same buckets: a prober that
+    // cannot keep up shows here before checks are missed.
+    std::array<uint64_t, kBuckets> lateness_buckets{};
+    uint64_t lateness_sum_us = 0;
     uint64_t transitions = 0;
     uint64_t configured = 0;  // distinct checks currently configured
 };

@@ -1,6 +1,8 @@
 // GET /metrics: Prometheus text exposition format 0.0.4. Counters end in _total, durations are
 // in seconds (https://prometheus.io/docs/practices/naming/); `promtool check metrics` is the
 // referee and the end-to-end tests run it.
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <iterator>
 #include <mutex>
@@ -224,19 +226,29 @@ void defence_metrics(Writer& w, const server::Server& srv) {
              a.automatic.load(std::memory_order_relaxed) ? 1 : 0);
 }
 
-void probe_metrics(Writer& w, const probes::ProberPool& prober) {
-    probes::ProbeStats ps = prober.stats();
-    w.family("dnslb_probe_duration_seconds", "histogram", "Duration of finished health checks.");
+// A histogram of microsecond observations in the probes' buckets (per bucket, not cumulative).
+void histogram(Writer& w, const std::string& name, const char* help,
+               const std::array<uint64_t, probes::ProbeStats::kBuckets>& buckets, uint64_t sum_us) {
+    w.family(name.c_str(), "histogram", help);
     uint64_t cumulative = 0;
     for (size_t b = 0; b < probes::ProbeStats::kBuckets; ++b) {
-        cumulative += ps.latency_buckets[b];
+        cumulative += buckets[b];
         std::string le = b < probes::ProbeStats::kBucketUpperUs.size()
                              ? seconds(probes::ProbeStats::kBucketUpperUs[b] / 1e6)
                              : std::string("+Inf");
-        w.sample("dnslb_probe_duration_seconds_bucket", label("le", le), cumulative);
+        w.sample(name + "_bucket", label("le", le), cumulative);
     }
-    w.sample("dnslb_probe_duration_seconds_sum", "", seconds(ps.latency_sum_us / 1e6));
-    w.sample("dnslb_probe_duration_seconds_count", "", cumulative);
+    w.sample(name + "_sum", "", seconds(static_cast<double>(sum_us) / 1e6));
+    w.sample(name + "_count", "", cumulative);
+}
+
+void probe_metrics(Writer& w, const probes::ProberPool& prober) {
+    probes::ProbeStats ps = prober.stats();
+    histogram(w, "dnslb_probe_duration_seconds", "Duration of finished health checks.",
+              ps.latency_buckets, ps.latency_sum_us);
+    histogram(w, "dnslb_probe_lateness_seconds",
+              "How late periodic health checks started after their scheduled time.",
+              ps.lateness_buckets, ps.lateness_sum_us);
     w.family("dnslb_probe_checks_total", "counter", "Health checks finished.");
     w.sample("dnslb_probe_checks_total", "", ps.checks);
     w.family("dnslb_probe_failures_total", "counter", "Health checks that failed.");
@@ -268,6 +280,67 @@ void reload_metrics(Writer& w, const server::ControlState& st, uint64_t qlog_dro
     w.family("dnslb_query_log_dropped_total", "counter",
              "Sampled query log records dropped because a ring was full.");
     w.sample("dnslb_query_log_dropped_total", "", qlog_dropped);
+}
+
+// Pools as steering sees them: an origin is up while one of its addresses is answered (up,
+// unknown or unmonitored). A pool with fewer than min_healthy origins up hands its answers to
+// its fallback; when no pool of the chain has enough, the pool's all_down policy answers.
+void pool_metrics(Writer& w, const server::Snapshot& snap, const probes::HealthTable& health) {
+    struct Row {
+        std::string labels;
+        size_t origins = 0;
+        size_t up = 0;
+        uint32_t min_healthy = 1;
+        bool all_down = false;
+    };
+    std::vector<Row> rows;
+    for (const auto& z : snap.zones) {
+        std::vector<size_t> up(z->pools.size(), 0);
+        for (size_t i = 0; i < z->pools.size(); ++i) {
+            for (const auto& o : z->pools[i].origins) {
+                bool any = std::any_of(o.addresses.begin(), o.addresses.end(), [&](const auto& a) {
+                    return a.health < 0 || health.snapshot(a.health).state != probes::State::kDown;
+                });
+                up[i] += any ? 1 : 0;
+            }
+        }
+        const auto pools = static_cast<int32_t>(z->pools.size());
+        for (int32_t i = 0; i < pools; ++i) {
+            const zone::Pool& p = z->pools[static_cast<size_t>(i)];
+            bool serving = false;  // the fallback chain as steering follows it, cycles cut
+            int32_t current = i;
+            for (int32_t step = 0; step < pools && current >= 0 && current < pools && !serving;
+                 ++step) {
+                const zone::Pool& c = z->pools[static_cast<size_t>(current)];
+                const size_t n = up[static_cast<size_t>(current)];
+                serving = n > 0 && n >= c.min_healthy;
+                current = c.fallback;
+            }
+            rows.push_back({label("zone", z->origin_text) + "," + label("pool", p.name),
+                            p.origins.size(), up[static_cast<size_t>(i)], p.min_healthy,
+                            !serving});
+        }
+    }
+    w.family("dnslb_pool_origins", "gauge", "Origins of each pool.");
+    for (const auto& r : rows) {
+        w.sample("dnslb_pool_origins", r.labels, r.origins);
+    }
+    w.family("dnslb_pool_origins_up", "gauge",
+             "Origins of each pool with at least one address answered.");
+    for (const auto& r : rows) {
+        w.sample("dnslb_pool_origins_up", r.labels, r.up);
+    }
+    w.family("dnslb_pool_min_healthy", "gauge",
+             "Origins a pool needs up to answer itself (min_healthy), else its fallback does.");
+    for (const auto& r : rows) {
+        w.sample("dnslb_pool_min_healthy", r.labels, r.min_healthy);
+    }
+    w.family("dnslb_pool_all_down", "gauge",
+             "1 when neither the pool nor any pool of its fallback chain has min_healthy origins "
+             "up, so its all_down policy answers.");
+    for (const auto& r : rows) {
+        w.sample("dnslb_pool_all_down", r.labels, r.all_down ? 1 : 0);
+    }
 }
 
 void zone_metrics(Writer& w, const server::Snapshot& snap, const probes::HealthTable& health,
@@ -382,6 +455,7 @@ std::string render_metrics(const server::Control& control) {
     reload_metrics(w, control.state(), control.query_log_dropped());
     if (const server::Snapshot* snap = control.snapshots().load(); snap != nullptr) {
         zone_metrics(w, *snap, control.health(), control.server());
+        pool_metrics(w, *snap, control.health());
     }
     return w.take();
 }
