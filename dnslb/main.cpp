@@ -30,7 +30,7 @@ SYNOPSIS
 
 DESCRIPTION
     dnslb is the authoritative name server for the zones in a directory of JSON files
-    (one zone per file, format in zones/zone.schema.json). Names bound to a pool are
+    (one zone per file, format in dnslb-zone(5)). Names bound to a pool are
     answered with the origin nearest to the resolver or to the client subnet it forwards
     (EDNS Client Subnet, RFC 7871), located with MaxMind-format databases, skipping
     origins that health checks see as down.
