@@ -1,5 +1,6 @@
 // dnslb: command-line entry point. Parses arguments and hands over to the control thread
-// (serve), the loader (check) or the explainer (explain).
+// (serve), the loader (check) or the explainer (explain). kHelp is the short form of
+// dnslb(8) (docs/man/): tests/docs holds their option lists to each other.
 #include <unistd.h>
 
 #include <cstdio>
@@ -22,11 +23,14 @@ SYNOPSIS
     dnslb serve   [--config FILE] [--zones DIR] [--listen ADDR:PORT]... [options]
     dnslb check   [--config FILE] [--zones DIR] [ZONEFILE...]
     dnslb explain [--config FILE] [--zones DIR] NAME [--client IP | --subnet CIDR]
+    dnslb import  [--origin ZONE] [--output FILE] ZONEFILE
+    dnslb import  --axfr ADDR[:PORT] --origin ZONE [--output FILE]
+    dnslb import  --gdnsd DIR [--output DIR]
     dnslb --help | --version
 
 DESCRIPTION
     dnslb is the authoritative name server for the zones in a directory of JSON files
-    (one zone per file, format in zones/zone.schema.json). Names bound to a pool are
+    (one zone per file, format in dnslb-zone(5)). Names bound to a pool are
     answered with the origin nearest to the resolver or to the client subnet it forwards
     (EDNS Client Subnet, RFC 7871), located with MaxMind-format databases, skipping
     origins that health checks see as down.
@@ -45,9 +49,21 @@ COMMANDS
     explain    Show how NAME is answered for a client address or subnet: where the asker
                is placed, each origin with its distance and state, the answer and the ECS
                scope.
+    import     Convert an RFC 1035 zone file (as used by NSD, Knot, BIND) into a dnslb
+               zone JSON file (stdout unless --output), keeping every record; what cannot
+               be converted (e.g. $GENERATE) is kept as a note in the output's top-level
+               "notes" array and reported on stderr. A malformed file gets an error with
+               its line number and writes nothing. With --axfr, the same from a zone
+               transfer from a running primary. With --gdnsd, turn a gdnsd configuration
+               directory (config + zones/) with geoip/metafo/multifo resources and
+               http_status/tcp_connect monitors into dnslb zone files with pools and
+               monitors, with a report of what had no equivalent.
 
 OPTIONS
-    --config FILE          JSON server configuration; flags given after it override it.
+    --config FILE          JSON server configuration, dnslb.json(5); options override
+                           it wherever they appear. Only some keys have an option:
+                           nets, default_location, explain_from, api_token, rrl,
+                           cookies, attack and most of tcp are set in the file only.
     --zones DIR            Directory of zone files (*.json). Default: zones
     --listen ADDR[:PORT]   Address to serve on, IPv4 (127.0.0.1:5353) or IPv6
                            ([::1]:5353); repeatable. Default: 127.0.0.1:5353
@@ -67,13 +83,21 @@ OPTIONS
                            Default: 0 (off)
     --chaos-version TEXT   Answer CHAOS TXT version.bind with TEXT. Default: REFUSED
     --chaos-id TEXT        Answer CHAOS TXT id.server with TEXT. Default: REFUSED
-    --tcp-idle-timeout S   Close TCP connections idle for S seconds. Default: 10
+    --tcp-idle-timeout S   Close TCP connections idle for S seconds (tcp.idle_timeout).
+                           Default: 10
     --tcp-max-connections N
-                           TCP connections per worker; past it the least recently
-                           active connection is closed. Default: 1024
+                           TCP connections open at once, in total (tcp.max_connections);
+                           each worker takes an equal share and, past it, closes its
+                           least recently active connection. Default: 4096
     --log-level LEVEL      debug, info, warn or error. Default: info
     --client IP            (explain) the resolver or client address
     --subnet CIDR          (explain) the client subnet as sent in ECS
+    --origin ZONE          (import) the zone's name where the file has no $ORIGIN;
+                           required with --axfr
+    --output FILE|DIR      (import) write to FILE instead of stdout; with --gdnsd, the
+                           directory for the zone files
+    --axfr ADDR[:PORT]     (import) transfer the zone from this primary (port 53)
+    --gdnsd DIR            (import) convert this gdnsd configuration directory
     -h, --help             This text.
     -V, --version          Print the version.
 
@@ -86,8 +110,7 @@ CONFIGURATION FILE
       "nets": { "10.20.0.0/16": { "lat": 50.11, "lon": 8.68, "country": "DE" } },
       "explain_from": ["127.0.0.0/8", "::1/128"],
       "chaos": { "version": "dnslb", "id": "ns1" },
-      "tcp_idle_timeout": 10,
-      "tcp_max_connections": 1024,
+      "tcp": { "idle_timeout": 10, "max_connections": 4096 },
       "http": "127.0.0.1:8053",
       "api_token": "long random string",
       "query_log": { "sample": 0.01 },
@@ -105,9 +128,15 @@ EXAMPLES
     dnslb check --zones zones
     dnslb explain --zones zones app.lb.example.com --subnet 1.1.1.0/24
 
+    Every key, its type, default and unit: dnslb.json(5).
+
 FILES
-    zones/*.json           zone files; zones/zone.schema.json is their JSON Schema
+    zones/*.json           zone files, dnslb-zone(5); zones/zone.schema.json is their
+                           JSON Schema
     docs/operators.md      delegation, running several servers, systemd, the API
+
+SEE ALSO
+    dnslb(8), dnslb.json(5), dnslb-zone(5)
 )";
 
 }  // namespace

@@ -232,8 +232,9 @@ std::string parse_dns_name(const std::string& s, std::string_view pointer) {
     return name;
 }
 
-const std::set<std::string_view> kCommonKeys = {"type",  "port", "interval", "timeout",
-                                                "rise",  "fall", "initial"};
+// "$comment" as everywhere in a zone file (zone.schema.json allows it in a monitor too).
+const std::set<std::string_view> kCommonKeys = {"$comment", "type", "port", "interval",
+                                                "timeout",  "rise", "fall", "initial"};
 const std::set<std::string_view> kHttpKeys = {"method", "path",       "host",
                                               "headers", "expect",    "body",
                                               "verify_tls", "follow_redirects"};

@@ -82,6 +82,7 @@ void load_nets(const json& nets, const std::string& file, Config& cfg) {
         n.cidr = cidr;
         n.where.known = true;
         for (const auto& [key, val] : spec.items()) {
+            check_key(file, ptr, "nets/*", key);
             if (key == "lat") {
                 n.where.lat = get_coord(val, file, ptr + "/lat", 90);
             } else if (key == "lon") {
@@ -94,8 +95,6 @@ void load_nets(const json& nets, const std::string& file, Config& cfg) {
                 }
                 n.where.country = zone::country_code(cc[0], cc[1]);
                 n.where.continent = geo::continent_of(n.where.country);
-            } else {
-                fail(file, ptr + "/" + key, "unknown key (expected lat, lon, country)");
             }
         }
         bool has_lat = spec.contains("lat");
@@ -239,6 +238,7 @@ void load_config_file(const std::string& path, Config& cfg) {
     }
     cfg.file = path;
     for (const auto& [key, v] : doc.items()) {
+        check_key(path, "", "", key);
         std::string ptr = "/" + key;
         if (key == "listen") {
             cfg.listen.clear();
@@ -272,12 +272,11 @@ void load_config_file(const std::string& path, Config& cfg) {
                 fail(path, ptr, "expected an object with version and/or id");
             }
             for (const auto& [ck, cv] : v.items()) {
+                check_key(path, ptr, "chaos", ck);
                 if (ck == "version") {
                     cfg.chaos_version = get_string(cv, path, ptr + "/version");
-                } else if (ck == "id") {
-                    cfg.chaos_id = get_string(cv, path, ptr + "/id");
                 } else {
-                    fail(path, ptr + "/" + ck, "unknown key (expected version, id)");
+                    cfg.chaos_id = get_string(cv, path, ptr + "/id");
                 }
             }
         } else if (key == "explain_from") {
@@ -293,6 +292,9 @@ void load_config_file(const std::string& path, Config& cfg) {
                 }
             }
         } else if (key == "default_location") {
+            for (auto it = v.begin(); v.is_object() && it != v.end(); ++it) {
+                check_key(path, ptr, "default_location", it.key());
+            }
             if (!v.is_object() || !v.contains("lat") || !v.contains("lon")) {
                 fail(path, ptr, "expected an object with lat and lon");
             }
@@ -315,19 +317,15 @@ void load_config_file(const std::string& path, Config& cfg) {
                 fail(path, ptr, "expected an object like {\"sample\": 0.01}");
             }
             for (const auto& [qk, qv] : v.items()) {
-                if (qk != "sample") {
-                    fail(path, ptr + "/" + qk, "unknown key (expected sample)");
-                }
+                check_key(path, ptr, "query_log", qk);
                 if (!qv.is_number() || qv.get<double>() < 0 || qv.get<double>() > 1) {
                     fail(path, ptr + "/sample", "expected a number from 0 to 1");
                 }
                 cfg.query_log_sample = qv.get<double>();
             }
-        } else if (key == "$schema" || key == "$comment" ||
-                   load_guard_key(key, v, path, cfg)) {
-            continue;
-        } else {
-            fail(path, ptr, "unknown key");
+        } else if (key != "$schema" && key != "$comment" &&
+                   !load_guard_key(key, v, path, cfg)) {
+            fail(path, ptr, "key listed in kConfigKeys but not read");
         }
     }
 }

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -75,6 +77,20 @@ void load_config_file(const std::string& path, Config& cfg);
 // The "rrl", "cookies", "attack" and "tcp" keys; false for any other key.
 bool load_guard_key(const std::string& key, const nlohmann::json& v, const std::string& file,
                     Config& cfg);
+
+// Every key the configuration file accepts, as the path of sections above it and the key
+// ("listen", "rrl/slip"; "nets/*/lat" for a key inside each entry of a map). The parser
+// accepts exactly these and names a section's keys in its unknown-key errors; dnslb.json(5)
+// documents each one (a test compares the two).
+extern const std::vector<std::string_view> kConfigKeys;
+
+// Keys kept for old configurations: the alias and the key it stands for.
+extern const std::vector<std::pair<std::string_view, std::string_view>> kConfigAliases;
+
+// Throws ConfigError "<file>: <ptr>/<key>: unknown key (expected ...)" unless `key` is one of
+// kConfigKeys in `section` ("" for the top level). `ptr` is the section's JSON pointer.
+void check_key(const std::string& file, const std::string& ptr, std::string_view section,
+               const std::string& key);
 
 // Parses "a.b.c.d/n" or "x::/n" into family/bytes/prefix; throws std::invalid_argument.
 void parse_cidr(const std::string& text, uint8_t& family, uint8_t* bytes, uint8_t& prefix);

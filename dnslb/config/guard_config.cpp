@@ -36,8 +36,9 @@ void each(const json& v, const std::string& file, const std::string& ptr, F&& f)
         fail(file, ptr, "expected an object");
     }
     for (const auto& [key, val] : v.items()) {
+        check_key(file, ptr, std::string_view(ptr).substr(1), key);
         if (!f(key, val, ptr + "/" + key)) {
-            fail(file, ptr + "/" + key, "unknown key");
+            fail(file, ptr + "/" + key, "key listed in kConfigKeys but not read");
         }
     }
 }

@@ -122,6 +122,15 @@ TEST_CASE("monitor errors name the JSON pointer and the expectation", "[monitor]
     CHECK(error_of(R"([1, 2])") == ": expected a monitor object");
 }
 
+TEST_CASE("a monitor may carry a $comment, as the zone schema allows", "[monitor]") {
+    MonitorSpec m = MonitorSpec::from_json(
+        nlohmann::json::parse(R"({"type": "tcp", "port": 80, "$comment": "the web tier"})"));
+    CHECK(m.port == 80);
+    CHECK(m.identity() == MonitorSpec::from_json(
+                              nlohmann::json::parse(R"({"type": "tcp", "port": 80})"))
+                              .identity());
+}
+
 TEST_CASE("ordered_json input parses the same", "[monitor]") {
     auto j = nlohmann::ordered_json::parse(
         R"({"type": "http", "path": "/x", "port": 81, "headers": {"X-B": "1", "X-A": "2"}})");
