@@ -267,6 +267,7 @@ void ignore_signals() {
 constexpr uint64_t kDebounceMs = 200;      // quiet time after the last zone file event
 constexpr int64_t kDebounceMaxMs = 1000;   // reload anyway when changes keep coming
 constexpr uint64_t kHousekeepingMs = 100;  // snapshot reclamation and query log drain
+constexpr unsigned kStatusTicks = 10;       // systemd STATUS= refreshed once a second
 
 int64_t unix_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -397,6 +398,7 @@ void Control::record_load(const Snapshot& snap, const std::vector<std::string>& 
 ReloadResult Control::reload(ReloadTrigger why) {
     const char* name = trigger_name(why);
     log::info(std::string("reloading zones (") + name + ")");
+    notifier_.reloading();
     ReloadResult result;
     std::unique_ptr<Snapshot> next;
     at_low_priority([&] {
@@ -431,6 +433,10 @@ ReloadResult Control::reload(ReloadTrigger why) {
     log::info(std::string("reload (") + name + ") done: generation " +
               std::to_string(result.generation) + ", " + std::to_string(result.zones) +
               " zones served, " + std::to_string(result.errors.size()) + " errors");
+    notifier_.ready(status_line(*snapshots_.load(), *health_) +
+                    (result.ok ? std::string()
+                               : "; last reload: " + std::to_string(result.errors.size()) +
+                                     " errors"));
     return result;
 }
 
@@ -505,6 +511,10 @@ void Control::start_loop() {
             }
             if (c->query_log_ != nullptr) {
                 c->query_log_->drain([](const std::string& line) { log::info(line); });
+            }
+            if (c->notifier_.enabled() && ++c->status_ticks_ >= kStatusTicks) {
+                c->status_ticks_ = 0;  // origins going down or up show in systemctl status
+                c->notifier_.status(status_line(*c->snapshots_.load(), *c->health_));
             }
         },
         kHousekeepingMs, kHousekeepingMs);
@@ -651,11 +661,15 @@ int Control::run() {
     log::info("serving " + std::to_string(zone_count) + " zones on " + where + " (udp, tcp), " +
               std::to_string(workers) + " workers" +
               (loop_->watching ? ", watching " + cfg_.zones_dir : std::string()));
+    // Zones loaded, start-up health round done, every listener bound (the kernel queues what
+    // arrives before a thread reads it): a query sent from now on is answered.
+    notifier_.ready(status_line(*snapshots_.load(), *health_));
 
     Loop& l = *loop_;
     uv_run(&l.loop, UV_RUN_DEFAULT);
     // Shutdown has begun: a repeated SIGTERM/SIGINT (or a late SIGHUP) is ignored from here on.
     ignore_signals();
+    notifier_.stopping();
 
     {
         // Whoever still waits for a reload gets an answer, not a hang.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dnslb/config/config.hpp"
+#include "dnslb/server/notify.hpp"
 #include "dnslb/server/query_log.hpp"
 #include "dnslb/server/server.hpp"
 #include "dnslb/server/shield.hpp"
@@ -122,6 +123,8 @@ private:
     std::unique_ptr<probes::ProberPool> prober_;
     std::unique_ptr<Server> server_;
     Shield shield_;
+    Notifier notifier_;  // systemd readiness; does nothing without NOTIFY_SOCKET
+    unsigned status_ticks_ = 0;
     OriginCounterIds counter_ids_;
     std::unique_ptr<Loop> loop_;
     std::unique_ptr<api::HttpApi> api_;  // last: stopped before everything it reads

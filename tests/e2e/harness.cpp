@@ -220,12 +220,18 @@ bool Server::start() {
         dup2(null_fd, STDIN_FILENO);
         dup2(log_fd, STDOUT_FILENO);
         dup2(log_fd, STDERR_FILENO);
+        for (auto& e : options_.env) {
+            putenv(e.data());
+        }
         execv(argv[0], argv.data());
         std::fprintf(stderr, "exec %s: %s\n", argv[0], std::strerror(errno));
         _exit(127);
     }
     close(log_fd);
     pid_ = pid;
+    if (!options_.wait_for_answer) {
+        return true;
+    }
     auto budget = g_failed_starts > 0 ? std::chrono::milliseconds(3000) : 10000ms;
     if (!wait_ready(budget)) {
         ++g_failed_starts;

@@ -50,6 +50,8 @@ struct ServerOptions {
     std::string config_file;              // --config FILE (with the options above, if any)
     bool pass_listen = true;              // false: the config file names the port
     uint16_t port = 0;                    // 0: pick a free one
+    std::vector<std::string> env;         // NAME=VALUE added to the server's environment
+    bool wait_for_answer = true;          // false: start() returns once the process runs
 };
 
 // Exit of a stopped server: `exited` with `status`, or killed by `signal`.
