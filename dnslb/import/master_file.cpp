@@ -146,6 +146,12 @@ void Reader::read(const std::string& path, ldns_rdf* origin_in, uint32_t ttl_in,
         }
         const std::string line = first <= lines.size() ? lines[first - 1] : std::string();
         const Place at{path, first};
+        if (st == LDNS_STATUS_OK && origin_raw == nullptr && !line.empty() && line[0] != ' ' &&
+            line[0] != '\t' && !tokens(line).empty() && tokens(line)[0].back() != '.') {
+            // ldns would take the root for the origin.
+            throw ImportError(at.str() + ": relative name before any $ORIGIN: give the " +
+                              "zone's name with --origin: '" + line + "'");
+        }
         if (st == LDNS_STATUS_OK) {
             out_.records.push_back(SourceRecord{std::move(rr), {}, at});
         } else if (st == LDNS_STATUS_SYNTAX_INCLUDE) {
