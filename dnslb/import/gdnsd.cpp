@@ -534,6 +534,28 @@ void Gdnsd::geo_map(const Json& map, const std::vector<std::string>& dcs, const 
     spec.pool["geo"] = std::move(geo);
 }
 
+// gdnsd picks the datacenter first and answers its addresses of the asked family, none if it
+// has none; a dnslb pool picks among the origins that have the family.
+void note_families(const Json& origins, const std::string& where, PoolSpec& spec) {
+    for (const bool v6 : {false, true}) {
+        std::string without;
+        bool some_with = false;
+        for (const auto& [dc, o] : origins.items()) {
+            const bool has = std::any_of(o["addresses"].begin(), o["addresses"].end(),
+                                         [&](const Json& a) { return is_v6(a.get<std::string>()) == v6; });
+            some_with = some_with || has;
+            if (!has) {
+                without += (without.empty() ? "" : ", ") + dc;
+            }
+        }
+        if (some_with && !without.empty()) {
+            spec.notes.push_back(where + ": " + without + " without " + (v6 ? "IPv6" : "IPv4") +
+                                 ": gdnsd answers " + (v6 ? "AAAA" : "A") + " queries steered " +
+                                 "there with no address, dnslb from the next datacenter that has one");
+        }
+    }
+}
+
 // metafo and geoip: datacenters in order, each from the dcmap; `only_dc` for "res/dc".
 PoolSpec Gdnsd::meta(const std::string& plugin, const std::string& name,
                      const std::string& only_dc) {
@@ -612,6 +634,7 @@ PoolSpec Gdnsd::meta(const std::string& plugin, const std::string& name,
             }
         }
     }
+    note_families(origins, where, spec);
     spec.pool["steering"] = "failover";
     if (map != nullptr && only_dc.empty()) {
         for (const auto& [key, v] : map->items()) {
@@ -660,19 +683,19 @@ PoolSpec Gdnsd::resolve(const std::string& target) {
     const std::string plugin = target.substr(0, bang);
     const std::string res = bang == std::string::npos ? "" : target.substr(bang + 1);
     if (!plugins_.contains(plugin)) {
-        spec.notes.push_back("plugin '" + plugin + "' is not configured");
+        spec.notes.push_back("'" + target + "': plugin '" + plugin + "' is not configured");
     } else if (plugin == "multifo") {
         if (plugins_["multifo"].contains(res) && plugins_["multifo"][res].is_object()) {
             spec = multifo(res, plugins_["multifo"][res]);
         } else {
-            spec.notes.push_back("no such multifo resource");
+            spec.notes.push_back("'" + target + "': no such multifo resource");
         }
     } else if (plugin == "metafo" || plugin == "geoip") {
         const size_t slash = res.find('/');
         spec = meta(plugin, res.substr(0, slash),
                     slash == std::string::npos ? "" : res.substr(slash + 1));
     } else {
-        spec.notes.push_back("plugin '" + plugin + "' has no equivalent");
+        spec.notes.push_back("'" + target + "': plugin '" + plugin + "' has no equivalent");
     }
     pools_[target] = spec;
     return spec;
@@ -736,9 +759,7 @@ int Gdnsd::run(const std::string& output_dir) {
             const DynamicRecord& d = r.dynamic;
             const std::string at = r.place.str() + ": " + d.type + " " + d.target;
             PoolSpec spec = resolve(d.target);
-            for (const auto& n : spec.notes) {
-                notes.push_back("'" + d.target + "': " + n);
-            }
+            notes.insert(notes.end(), spec.notes.begin(), spec.notes.end());
             if (!spec.ok) {
                 notes.push_back(at + ": not converted");
                 continue;
