@@ -87,6 +87,13 @@ struct PoolSpec {
 // geoip pass them down to the multifo resources they synthesize.
 using Inherited = std::map<std::string, Json>;
 
+// One converted zone: its name, file text and notes.
+struct ZoneOut {
+    std::string zone;
+    std::string text;
+    std::vector<std::string> notes;
+};
+
 class Gdnsd {
 public:
     explicit Gdnsd(std::string dir) : dir_(std::move(dir)) {}
@@ -109,12 +116,14 @@ private:
                         std::optional<std::string>& monitor);
     void geo_map(const Json& map, const std::vector<std::string>& dcs, const std::string& where,
                  PoolSpec& spec);
+    void bind(const SourceRecord& r, Json& zone, std::vector<std::string>& notes);
+    ZoneOut convert_zone(const std::string& file);
 
     std::string dir_;
     Json config_;
     Json service_types_ = Json::object();
     Json plugins_ = Json::object();
-    uint32_t default_ttl_ = 86400;  // gdnsd's zones_default_ttl
+    uint32_t default_ttl_ = 86400;     // gdnsd's zones_default_ttl
     std::vector<std::string> report_;  // configuration-wide: in every zone's notes
     std::map<std::string, Json> monitors_;
     std::map<std::string, std::vector<std::string>> monitor_notes_;
@@ -356,8 +365,8 @@ PoolSpec Gdnsd::multifo(const std::string& name, const Json& res) {
     }
     double thresh = 0.5;
     const Json up = res.is_object() && res.contains("up_thresh") ? res["up_thresh"]
-                    : inh.count("up_thresh") != 0                 ? inh["up_thresh"]
-                                                                  : Json();
+                    : inh.count("up_thresh") != 0                ? inh["up_thresh"]
+                                                                 : Json();
     if (number(up)) {
         thresh = *number(up);
     }
@@ -366,7 +375,8 @@ PoolSpec Gdnsd::multifo(const std::string& name, const Json& res) {
     for (const auto& [l, a] : addrs) {
         (is_v6(a) ? v6 : v4) += 1;
     }
-    const auto need = static_cast<size_t>(std::ceil(thresh * static_cast<double>(std::max(v4, v6))));
+    const auto need =
+        static_cast<size_t>(std::ceil(thresh * static_cast<double>(std::max(v4, v6))));
     if (need > 1) {
         pool["min_healthy"] = need;
     }
@@ -388,9 +398,9 @@ PoolSpec Gdnsd::multifo(const std::string& name, const Json& res) {
 }
 
 // One datacenter of a metafo or geoip resource as an origin (null when it has no equivalent).
-Json Gdnsd::origin_from_dc(const std::string& plugin, const std::string& res,
-                           const std::string& dc, const Json& value, const Inherited& inh,
-                           PoolSpec& spec, std::optional<std::string>& monitor) {
+Json Gdnsd::origin_from_dc(const std::string& plugin, const std::string& res, const std::string& dc,
+                           const Json& value, const Inherited& inh, PoolSpec& spec,
+                           std::optional<std::string>& monitor) {
     const std::string where = "plugins/" + plugin + "/resources/" + res + "/dcmap/" + dc;
     std::vector<std::pair<std::string, std::string>> addrs;
     Json st;
@@ -400,9 +410,8 @@ Json Gdnsd::origin_from_dc(const std::string& plugin, const std::string& res,
             std::string target = s[0] == '%' ? s.substr(1) : s;
             const auto it = inh.find("plugin");
             if (target[0] == '!') {
-                target = (it != inh.end() && it->second.is_string()
-                              ? it->second.get<std::string>()
-                              : std::string("multifo")) +
+                target = (it != inh.end() && it->second.is_string() ? it->second.get<std::string>()
+                                                                    : std::string("multifo")) +
                          target;
             }
             const std::string p = target.substr(0, target.find('!'));
@@ -436,7 +445,7 @@ Json Gdnsd::origin_from_dc(const std::string& plugin, const std::string& res,
     }
     Inherited local = inh;
     if (value.is_object()) {
-        const auto p = value.contains("plugin") ? value["plugin"]
+        const auto p = value.contains("plugin")   ? value["plugin"]
                        : inh.count("plugin") != 0 ? inh.at("plugin")
                                                   : Json("multifo");
         if (p != "multifo") {
@@ -541,17 +550,19 @@ void note_families(const Json& origins, const std::string& where, PoolSpec& spec
         std::string without;
         bool some_with = false;
         for (const auto& [dc, o] : origins.items()) {
-            const bool has = std::any_of(o["addresses"].begin(), o["addresses"].end(),
-                                         [&](const Json& a) { return is_v6(a.get<std::string>()) == v6; });
+            const bool has =
+                std::any_of(o["addresses"].begin(), o["addresses"].end(),
+                            [&](const Json& a) { return is_v6(a.get<std::string>()) == v6; });
             some_with = some_with || has;
             if (!has) {
                 without += (without.empty() ? "" : ", ") + dc;
             }
         }
         if (some_with && !without.empty()) {
-            spec.notes.push_back(where + ": " + without + " without " + (v6 ? "IPv6" : "IPv4") +
-                                 ": gdnsd answers " + (v6 ? "AAAA" : "A") + " queries steered " +
-                                 "there with no address, dnslb from the next datacenter that has one");
+            spec.notes.push_back(
+                where + ": " + without + " without " + (v6 ? "IPv6" : "IPv4") + ": gdnsd answers " +
+                (v6 ? "AAAA" : "A") + " queries steered " +
+                "there with no address, dnslb from the next datacenter that has one");
         }
     }
 }
@@ -562,8 +573,7 @@ PoolSpec Gdnsd::meta(const std::string& plugin, const std::string& name,
     PoolSpec spec;
     const Json& top = plugins_[plugin];
     const std::string where = "plugins/" + plugin + "/resources/" + name;
-    const auto rit = top.contains("resources") ? top["resources"].find(name)
-                                               : top.end();
+    const auto rit = top.contains("resources") ? top["resources"].find(name) : top.end();
     if (!top.contains("resources") || rit == top["resources"].end() || !rit->is_object()) {
         spec.notes.push_back(where + ": no such resource");
         return spec;
@@ -710,133 +720,131 @@ std::string pool_name(const std::string& target) {
     return name;
 }
 
-struct ZoneOut {
-    std::string path;
-    std::string text;
-};
+// DYNA/DYNC TTL "MAX[/MIN]" (gdnsd.zonefile(5)); MIN defaults to MAX/2.
+std::pair<uint32_t, uint32_t> dynamic_ttl(const DynamicRecord& d) {
+    if (d.ttl.empty()) {
+        return {d.default_ttl, d.default_ttl / 2};
+    }
+    const auto max_ttl = static_cast<uint32_t>(std::strtoul(d.ttl.c_str(), nullptr, 10));
+    const size_t slash = d.ttl.find('/');
+    if (slash == std::string::npos) {
+        return {max_ttl, max_ttl / 2};
+    }
+    return {max_ttl, static_cast<uint32_t>(std::strtoul(d.ttl.c_str() + slash + 1, nullptr, 10))};
+}
 
-int Gdnsd::run(const std::string& output_dir) {
+// Binds a DYNA/DYNC name to the pool of its resource, adding the pool and its monitors.
+void Gdnsd::bind(const SourceRecord& r, Json& zone, std::vector<std::string>& notes) {
+    const DynamicRecord& d = r.dynamic;
+    const std::string at = r.place.str() + ": " + d.type + " " + d.target;
+    const PoolSpec spec = resolve(d.target);
+    notes.insert(notes.end(), spec.notes.begin(), spec.notes.end());
+    if (!spec.ok) {
+        notes.push_back(at + ": not converted");
+        return;
+    }
+    const std::string pname = pool_name(d.target);
+    const auto [max_ttl, min_ttl] = dynamic_ttl(d);
+    if (!zone.contains("pools") || !zone["pools"].contains(pname)) {
+        Json pool = spec.pool;
+        pool["ttl"] = max_ttl;
+        // gdnsd shortens the TTL towards MIN while a monitored state may change.
+        pool["ttl_degraded"] = min_ttl;
+        zone["pools"][pname] = std::move(pool);
+        for (const auto& m : spec.monitors) {
+            zone["monitors"][m] = monitors_.at(m);
+        }
+    }
+    ldns_rdf* origin = ldns_dname_new_frm_str(zone["origin"].get<std::string>().c_str());
+    ldns_rdf* owner = ldns_dname_new_frm_str(d.owner.c_str());
+    const std::string key =
+        owner != nullptr && origin != nullptr ? relative_name(owner, origin) : d.owner;
+    ldns_rdf_deep_free(owner);
+    ldns_rdf_deep_free(origin);
+    zone["records"][key]["pool"] = pname;
+    zone["records"][key]["ttl"] = max_ttl;
+    if (d.type == "DYNC") {
+        notes.push_back(at + ": DYNC answers the pool's addresses (dnslb pools return no CNAME)");
+    }
+}
+
+// One gdnsd zone file (named after its zone) to a checked dnslb zone file text.
+ZoneOut Gdnsd::convert_zone(const std::string& file) {
+    ZoneOut out;
+    out.zone = std::filesystem::path(file).filename().string();
+    ReadOptions ro;
+    ro.origin = out.zone;
+    ro.dynamic = true;
+    ro.default_ttl = default_ttl_;
+    const MasterFile mf = read_master_file(file, ro);
+    std::vector<std::string> notes = report_;
+    notes.insert(notes.end(), mf.notes.begin(), mf.notes.end());
+    ZoneJson z = build_zone(mf.records, notes);
+    for (const auto& r : mf.records) {
+        if (!r.rr) {
+            bind(r, z.zone, notes);
+        }
+    }
+    for (auto& n : notes) {  // a resource used by several names reports once
+        if (std::find(out.notes.begin(), out.notes.end(), n) == out.notes.end()) {
+            out.notes.push_back(std::move(n));
+        }
+    }
+    if (!out.notes.empty()) {
+        z.zone["notes"] = out.notes;
+    }
+    out.text = zone_text(z.zone);
+    verify(out.text, file, z.kept);
+    return out;
+}
+
+std::vector<std::string> zone_files(const std::string& dir) {
     namespace fs = std::filesystem;
-    const fs::path zones_dir = fs::path(dir_) / "zones";
     std::vector<std::string> files;
     std::error_code ec;
-    for (fs::directory_iterator it(zones_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
         const std::string name = it->path().filename().string();
         if (it->is_regular_file() && name[0] != '.' && name.back() != '~') {
             files.push_back(it->path().string());
         }
     }
-    if (ec || files.empty()) {
-        std::cerr << "error: " << zones_dir.string() << ": no zone files\n";
+    std::sort(files.begin(), files.end());
+    return files;
+}
+
+int Gdnsd::run(const std::string& output_dir) {
+    namespace fs = std::filesystem;
+    const std::string zones_dir = (fs::path(dir_) / "zones").string();
+    const std::vector<std::string> files = zone_files(zones_dir);
+    if (files.empty()) {
+        std::cerr << "error: " << zones_dir << ": no zone files\n";
         return 1;
     }
-    std::sort(files.begin(), files.end());
     if (output_dir.empty() && files.size() > 1) {
         std::cerr << "dnslb: import: " << files.size()
                   << " zones: give the directory to write them to with --output DIR\n";
         return 2;
     }
-    std::vector<ZoneOut> out;
-    std::set<std::string> reported;
+    std::vector<ZoneOut> out;  // every zone converts before any file is written
     for (const auto& file : files) {
-        std::string zone = fs::path(file).filename().string();
-        ReadOptions ro;
-        ro.origin = zone;
-        ro.dynamic = true;
-        ro.default_ttl = default_ttl_;
-        MasterFile mf = read_master_file(file, ro);
-        std::vector<std::string> notes = report_;
-        notes.insert(notes.end(), mf.notes.begin(), mf.notes.end());
-        ZoneJson z = build_zone(mf.records, notes);
-        Json pools = Json::object();
-        Json monitors = Json::object();
-        Json& records = z.zone["records"];
-        ldns_rdf* origin = ldns_dname_new_frm_str(z.zone["origin"].get<std::string>().c_str());
-        for (const auto& r : mf.records) {
-            if (r.rr) {
-                continue;
-            }
-            const DynamicRecord& d = r.dynamic;
-            const std::string at = r.place.str() + ": " + d.type + " " + d.target;
-            PoolSpec spec = resolve(d.target);
-            notes.insert(notes.end(), spec.notes.begin(), spec.notes.end());
-            if (!spec.ok) {
-                notes.push_back(at + ": not converted");
-                continue;
-            }
-            const std::string pname = pool_name(d.target);
-            uint32_t max_ttl = d.default_ttl;
-            std::optional<uint32_t> min_ttl;
-            if (!d.ttl.empty()) {
-                max_ttl = static_cast<uint32_t>(std::strtoul(d.ttl.c_str(), nullptr, 10));
-                const size_t slash = d.ttl.find('/');
-                if (slash != std::string::npos) {
-                    min_ttl = static_cast<uint32_t>(std::strtoul(d.ttl.c_str() + slash + 1, nullptr, 10));
-                }
-            }
-            if (!pools.contains(pname)) {
-                Json pool = spec.pool;
-                pool["ttl"] = max_ttl;
-                // gdnsd shortens the TTL towards MIN (default MAX/2) while a state is changing.
-                pool["ttl_degraded"] = min_ttl.value_or(max_ttl / 2);
-                pools[pname] = std::move(pool);
-                for (const auto& m : spec.monitors) {
-                    monitors[m] = monitors_.at(m);
-                }
-            }
-            ldns_rdf* owner = ldns_dname_new_frm_str(d.owner.c_str());
-            const std::string key = owner != nullptr ? relative_name(owner, origin) : d.owner;
-            ldns_rdf_deep_free(owner);
-            records[key]["pool"] = pname;
-            records[key]["ttl"] = max_ttl;
-            if (d.type == "DYNC") {
-                notes.push_back(at + ": DYNC answers the pool's addresses (dnslb pools " +
-                                "return no CNAME)");
-            }
+        out.push_back(convert_zone(file));
+        for (const auto& n : out.back().notes) {
+            std::cerr << "note: " << out.back().zone << ": " << n << "\n";
         }
-        ldns_rdf_deep_free(origin);
-        if (!pools.empty()) {
-            z.zone["pools"] = std::move(pools);
-        }
-        if (!monitors.empty()) {
-            z.zone["monitors"] = std::move(monitors);
-        }
-        std::vector<std::string> unique;  // resources shared by names report once
-        for (auto& n : notes) {
-            if (std::find(unique.begin(), unique.end(), n) == unique.end()) {
-                unique.push_back(std::move(n));
-            }
-        }
-        notes = std::move(unique);
-        if (!notes.empty()) {
-            z.zone["notes"] = notes;
-        }
-        std::string text = zone_text(z.zone);
-        verify(text, file, z.kept);
-        for (const auto& n : notes) {
-            if (reported.insert(n).second) {
-                std::cerr << "note: " << zone << ": " << n << "\n";
-            }
-        }
-        out.push_back(ZoneOut{output_dir.empty()
-                                  ? std::string()
-                                  : (fs::path(output_dir) / (zone + ".json")).string(),
-                              std::move(text)});
     }
-    if (!output_dir.empty()) {
-        fs::create_directories(output_dir, ec);
-        if (ec) {
-            std::cerr << "error: " << output_dir << ": cannot create: " << ec.message() << "\n";
-            return 1;
-        }
+    std::error_code ec;
+    if (!output_dir.empty() && !fs::create_directories(output_dir, ec) && ec) {
+        std::cerr << "error: " << output_dir << ": cannot create: " << ec.message() << "\n";
+        return 1;
     }
     for (const auto& z : out) {
-        if (z.path.empty()) {
+        if (output_dir.empty()) {
             std::cout << z.text << std::flush;
-        } else {
-            write_file_atomically(z.path, z.text);
-            std::cerr << "wrote " << z.path << "\n";
+            continue;
         }
+        const std::string path = (fs::path(output_dir) / (z.zone + ".json")).string();
+        write_file_atomically(path, z.text);
+        std::cerr << "wrote " << path << "\n";
     }
     return 0;
 }

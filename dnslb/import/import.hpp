@@ -7,10 +7,10 @@
 namespace dnslb::import {
 
 struct Options {
-    std::string origin;  // --origin
-    std::string output;  // --output: a file, or with --gdnsd a directory; empty: stdout
-    std::string axfr;    // --axfr ADDR[:PORT]
-    std::string gdnsd;   // --gdnsd DIR
+    std::string origin;              // --origin
+    std::string output;              // --output: a file, or with --gdnsd a directory; empty: stdout
+    std::string axfr;                // --axfr ADDR[:PORT]
+    std::string gdnsd;               // --gdnsd DIR
     std::vector<std::string> files;  // ZONEFILE
 };
 

@@ -85,10 +85,10 @@ public:
     void read(const std::string& path, ldns_rdf* origin, uint32_t ttl, int depth);
 
 private:
-    void include(const Place& at, const std::string& line, const ldns_rdf* origin,
-                 uint32_t ttl, const std::string& dir, int depth);
-    bool dynamic(const Place& at, const std::string& line, ldns_rdf* origin,
-                 const ldns_rdf* prev, uint32_t ttl);
+    void include(const Place& at, const std::string& line, const ldns_rdf* origin, uint32_t ttl,
+                 const std::string& dir, int depth);
+    bool dynamic(const Place& at, const std::string& line, ldns_rdf* origin, const ldns_rdf* prev,
+                 uint32_t ttl);
 
     const ReadOptions& options_;
     MasterFile& out_;
@@ -184,8 +184,8 @@ void Reader::read(const std::string& path, ldns_rdf* origin_in, uint32_t ttl_in,
 
 // RFC 1035 section 5.1: `$INCLUDE <file> [<origin>]`; the including file's origin and TTL are
 // unchanged afterwards. A relative path is taken from the including file's directory.
-void Reader::include(const Place& at, const std::string& line, const ldns_rdf* origin,
-                     uint32_t ttl, const std::string& dir, int depth) {
+void Reader::include(const Place& at, const std::string& line, const ldns_rdf* origin, uint32_t ttl,
+                     const std::string& dir, int depth) {
     const std::vector<std::string> t = tokens(line);
     if (t.size() < 2) {
         throw ImportError(at.str() + ": $INCLUDE without a file name");
@@ -209,6 +209,10 @@ void Reader::include(const Place& at, const std::string& line, const ldns_rdf* o
         if (!inc_origin) {
             throw ImportError(at.str() + ": bad origin in $INCLUDE: '" + t[2] + "'");
         }
+    }
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec)) {
+        throw ImportError(at.str() + ": $INCLUDE " + file.string() + ": cannot open");
     }
     read(file.string(), inc_origin.get(), ttl, depth + 1);
 }

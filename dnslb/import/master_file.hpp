@@ -36,10 +36,10 @@ struct Place {
 
 // A gdnsd dynamic record: `www 300/30 DYNA geoip!prod_www`.
 struct DynamicRecord {
-    std::string owner;   // absolute presentation name
-    std::string type;    // DYNA or DYNC
-    std::string ttl;     // as written: "300", "300/30"; empty: the default TTL
-    std::string target;  // plugin!resource
+    std::string owner;         // absolute presentation name
+    std::string type;          // DYNA or DYNC
+    std::string ttl;           // as written: "300", "300/30"; empty: the default TTL
+    std::string target;        // plugin!resource
     uint32_t default_ttl = 0;  // the $TTL in force
 };
 
@@ -50,14 +50,14 @@ struct SourceRecord {
 };
 
 struct MasterFile {
-    std::string origin;  // the origin the file started with (absolute presentation)
+    std::string origin;                 // the origin the file started with (absolute presentation)
     std::vector<SourceRecord> records;  // in file order, $INCLUDEd files in place
     std::vector<std::string> notes;     // entries that were not read, with their place
 };
 
 struct ReadOptions {
-    std::string origin;        // the zone's name where the file has no $ORIGIN (may be empty)
-    bool dynamic = false;      // accept gdnsd's DYNA and DYNC (else they become notes)
+    std::string origin;           // the zone's name where the file has no $ORIGIN (may be empty)
+    bool dynamic = false;         // accept gdnsd's DYNA and DYNC (else they become notes)
     uint32_t default_ttl = 3600;  // before any $TTL
 };
 

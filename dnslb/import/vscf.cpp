@@ -81,8 +81,8 @@ private:
         if (pos_ + 2 < text_.size() && std::isdigit(static_cast<unsigned char>(text_[pos_])) &&
             std::isdigit(static_cast<unsigned char>(text_[pos_ + 1])) &&
             std::isdigit(static_cast<unsigned char>(text_[pos_ + 2]))) {
-            const int v = (text_[pos_] - '0') * 100 + (text_[pos_ + 1] - '0') * 10 +
-                          (text_[pos_ + 2] - '0');
+            const int v =
+                (text_[pos_] - '0') * 100 + (text_[pos_ + 1] - '0') * 10 + (text_[pos_ + 2] - '0');
             if (v > 255) {
                 fail("escape \\" + text_.substr(pos_, 3) + " out of range");
             }

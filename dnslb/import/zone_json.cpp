@@ -172,10 +172,11 @@ void Builder::prune() {
         for (const uint16_t t : types) {
             const bool address = t == LDNS_RR_TYPE_A || t == LDNS_RR_TYPE_AAAA;
             if (!cut.empty() && !(glue && address)) {
-                drop(node, t, "below the zone cut at " + rdf_text(nodes_[cut].owner) +
-                                  " and not glue (occluded)");
-            } else if (cut.empty() && is_cut(key) && t != LDNS_RR_TYPE_NS &&
-                       t != LDNS_RR_TYPE_DS && !(glue && address)) {
+                drop(node, t,
+                     "below the zone cut at " + rdf_text(nodes_[cut].owner) +
+                         " and not glue (occluded)");
+            } else if (cut.empty() && is_cut(key) && t != LDNS_RR_TYPE_NS && t != LDNS_RR_TYPE_DS &&
+                       !(glue && address)) {
                 drop(node, t, "at the delegation point beside NS (occluded)");
             } else if (t == LDNS_RR_TYPE_DS && !is_cut(key)) {
                 drop(node, t, "DS where there is no delegation");

@@ -2,13 +2,12 @@
 // real dnslb, against NSD serving the original file, record by record over UDP and TCP; the
 // same zone by AXFR from that NSD; a malformed file; and a gdnsd configuration converted and
 // served with steering, monitors and the report of what had no equivalent.
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -154,9 +153,9 @@ std::set<std::string> targets(const RecSet& answer, const RecSet& authority) {
 }
 
 struct Tally {
-    size_t compared = 0;     // (name, type, transport) questions
-    size_t identical = 0;    // every section the same
-    size_t explained = 0;    // same answer; NSD's extra optional data accounted for
+    size_t compared = 0;   // (name, type, transport) questions
+    size_t identical = 0;  // every section the same
+    size_t explained = 0;  // same answer; NSD's extra optional data accounted for
 };
 
 // Compares NSD's and dnslb's replies to one question. dnslb sends minimal responses: with a
@@ -283,18 +282,12 @@ TEST_CASE("import: a zone file served by dnslb answers as NSD serving the file; 
     // match (positive and NODATA), names at and under the delegation (referrals; glue is only
     // given in the referral), a name below a CNAME target's sibling.
     const std::vector<std::pair<std::string, ldns_rr_type>> extra = {
-        {"nothere.example.org.", LDNS_RR_TYPE_A},
-        {"www.example.org.", LDNS_RR_TYPE_MX},
-        {"sub.example.org.", LDNS_RR_TYPE_A},
-        {"x.wild.example.org.", LDNS_RR_TYPE_A},
-        {"x.wild.example.org.", LDNS_RR_TYPE_TXT},
-        {"x.wild.example.org.", LDNS_RR_TYPE_MX},
-        {"a.b.wild.example.org.", LDNS_RR_TYPE_A},
-        {"host1.example.org.", LDNS_RR_TYPE_A},
-        {"www.child.example.org.", LDNS_RR_TYPE_A},
-        {"child.example.org.", LDNS_RR_TYPE_A},
-        {"ftp.example.org.", LDNS_RR_TYPE_AAAA},
-        {"_tcp.www.example.org.", LDNS_RR_TYPE_TXT},
+        {"nothere.example.org.", LDNS_RR_TYPE_A},   {"www.example.org.", LDNS_RR_TYPE_MX},
+        {"sub.example.org.", LDNS_RR_TYPE_A},       {"x.wild.example.org.", LDNS_RR_TYPE_A},
+        {"x.wild.example.org.", LDNS_RR_TYPE_TXT},  {"x.wild.example.org.", LDNS_RR_TYPE_MX},
+        {"a.b.wild.example.org.", LDNS_RR_TYPE_A},  {"host1.example.org.", LDNS_RR_TYPE_A},
+        {"www.child.example.org.", LDNS_RR_TYPE_A}, {"child.example.org.", LDNS_RR_TYPE_A},
+        {"ftp.example.org.", LDNS_RR_TYPE_AAAA},    {"_tcp.www.example.org.", LDNS_RR_TYPE_TXT},
     };
     questions.insert(questions.end(), extra.begin(), extra.end());
     RecSet apex_ns;
@@ -322,7 +315,7 @@ TEST_CASE("import: a zone file served by dnslb answers as NSD serving the file; 
     // The same zone by zone transfer from NSD: the same JSON, without the note (the transfer
     // has no $GENERATE line to report).
     Run axfr = run_dnslb("import --axfr 127.0.0.1:" + std::to_string(nsd.port()) +
-                     " --origin example.org");
+                         " --origin example.org");
     INFO(axfr.err);
     REQUIRE(axfr.status == 0);
     Json from_axfr = parse_json(axfr.out);
@@ -332,7 +325,8 @@ TEST_CASE("import: a zone file served by dnslb answers as NSD serving the file; 
     CHECK_FALSE(from_axfr.contains("notes"));
     // IPv6 in brackets is read as an address: nothing listens on [::1] there, so the
     // transfer fails with a message, exit 1.
-    Run v6 = run_dnslb("import --axfr [::1]:" + std::to_string(nsd.port()) + " --origin example.org");
+    Run v6 =
+        run_dnslb("import --axfr [::1]:" + std::to_string(nsd.port()) + " --origin example.org");
     CHECK(v6.status == 1);
     CHECK(v6.err.find("AXFR of example.org. from [::1]:") != std::string::npos);
     // --axfr needs --origin.
@@ -376,8 +370,17 @@ Bytes ecs_query(const std::string& name, ldns_rr_type type, const std::string& v
     unsigned c = 0;
     REQUIRE(std::sscanf(v4_net.c_str(), "%u.%u.%u", &a, &b, &c) == 3);
     Edns e;
-    e.options = {0, kOptionEcs, 0, 7, 0, 1, 24, 0, static_cast<uint8_t>(a),
-                 static_cast<uint8_t>(b), static_cast<uint8_t>(c)};
+    e.options = {0,
+                 kOptionEcs,
+                 0,
+                 7,
+                 0,
+                 1,
+                 24,
+                 0,
+                 static_cast<uint8_t>(a),
+                 static_cast<uint8_t>(b),
+                 static_cast<uint8_t>(c)};
     QueryOptions q;
     q.edns = e;
     return make_query(name, type, q);
@@ -431,8 +434,7 @@ TEST_CASE("import --gdnsd: geoip, metafo and multifo become pools, service types
     const std::string notes = zone["notes"].dump();
     for (const auto& n : reported) {
         INFO(n);
-        CHECK(notes.find(Json(n).dump().substr(1, Json(n).dump().size() - 2)) !=
-              std::string::npos);
+        CHECK(notes.find(Json(n).dump().substr(1, Json(n).dump().size() - 2)) != std::string::npos);
         CHECK(r.err.find(n) != std::string::npos);
     }
     CHECK(zone["notes"].size() == 16);  // nothing else (the rest repeat the kinds above)
@@ -448,13 +450,13 @@ TEST_CASE("import --gdnsd: geoip, metafo and multifo become pools, service types
     const Json& smtp = zone["monitors"]["smtp"];
     CHECK(smtp["type"] == "tcp");
     CHECK(smtp["port"] == 25);
-    CHECK(smtp["rise"] == 20);  // gdnsd's default up_thresh
+    CHECK(smtp["rise"] == 20);      // gdnsd's default up_thresh
     CHECK(smtp["timeout"] == 3.0);  // interval / 2
     CHECK(zone["pools"]["www"]["steering"] == "geo");
     CHECK(zone["pools"]["api"]["steering"] == "proximity");
     CHECK(zone["pools"]["mail"]["steering"] == "failover");
     CHECK(zone["pools"]["static4"]["min_healthy"] == 3);  // ceil(0.7 x 3)
-    CHECK(zone["pools"]["www"]["ttl_degraded"] == 30);  // DYNA 300/30
+    CHECK(zone["pools"]["www"]["ttl_degraded"] == 30);    // DYNA 300/30
     CHECK(zone["records"]["www"]["ttl"] == 300);
     CHECK_FALSE(zone["records"].contains("shares"));
 
@@ -462,7 +464,8 @@ TEST_CASE("import --gdnsd: geoip, metafo and multifo become pools, service types
     const std::string token = "import-test-token";
     const uint16_t http_port = pick_free_port();
     out.write("dnslb.json", R"({
-  "http": "127.0.0.1:)" + std::to_string(http_port) + R"(",
+  "http": "127.0.0.1:)" + std::to_string(http_port) +
+                                R"(",
   "api_token": ")" + token + R"(",
   "nets": {
     "10.1.0.0/16": { "lat": 52.52, "lon": 13.40, "country": "DE" },
@@ -522,13 +525,10 @@ TEST_CASE("import --gdnsd: geoip, metafo and multifo become pools, service types
         CHECK(addresses(t, lb.port(), "api.gslb.example.", "10.1.0") == Addrs{"198.51.100.10"});
         CHECK(addresses(t, lb.port(), "api.gslb.example.", "10.3.0") == Addrs{"198.51.100.20"});
         CHECK(addresses(t, lb.port(), "api.gslb.example.", "10.4.0") == Addrs{"198.51.100.30"});
-        CHECK(addresses(t, lb.port(), "alias.gslb.example.", "10.3.0") ==
-              Addrs{"198.51.100.20"});
-        CHECK(addresses(t, lb.port(), "alias.gslb.example.", "10.4.0") ==
-              Addrs{"198.51.100.10"});
+        CHECK(addresses(t, lb.port(), "alias.gslb.example.", "10.3.0") == Addrs{"198.51.100.20"});
+        CHECK(addresses(t, lb.port(), "alias.gslb.example.", "10.4.0") == Addrs{"198.51.100.10"});
         // The synthetic per-datacenter resource, metafo's first datacenter, multifo's set.
-        CHECK(addresses(t, lb.port(), "api-fra.gslb.example.", "10.3.0") ==
-              Addrs{"198.51.100.10"});
+        CHECK(addresses(t, lb.port(), "api-fra.gslb.example.", "10.3.0") == Addrs{"198.51.100.10"});
         CHECK(addresses(t, lb.port(), "mx.gslb.example.", "10.3.0") == Addrs{"192.0.2.25"});
         CHECK(addresses(t, lb.port(), "static.gslb.example.", "10.3.0") ==
               (Addrs{"203.0.113.1", "203.0.113.2", "203.0.113.3"}));
@@ -632,8 +632,8 @@ TEST_CASE("import --gdnsd: the converted zone steers as gdnsd does with the same
     const std::string listen = "listen => [ 127.0.0.1 ]";
     REQUIRE(config.find(listen) != std::string::npos);
     config.replace(config.find(listen), listen.size(),
-                   "listen => [ 127.0.0.1:" + std::to_string(port) + " ]\n  run_dir => " +
-                       conf + "/run\n  state_dir => " + conf + "/state");
+                   "listen => [ 127.0.0.1:" + std::to_string(port) + " ]\n  run_dir => " + conf +
+                       "/run\n  state_dir => " + conf + "/state");
     std::ofstream(conf + "/config") << config;
     // Every monitored address forced up, as the dnslb side does with its API.
     std::ofstream(conf + "/state/admin_state") << "*/web => UP\n*/smtp => UP\n";
@@ -670,8 +670,8 @@ TEST_CASE("import --gdnsd: the converted zone steers as gdnsd does with the same
 
     // Subnets of the test database (tests/data/geo/test-geo.csv): Berlin, France without
     // coordinates, Ashburn, Tokyo, Sydney, London, Sao Paulo, Johannesburg, Singapore.
-    const std::vector<std::string> nets = {"5.9.77.0", "2.16.0.0",   "3.80.0.0",
-                                           "133.0.0.0", "1.1.1.0",   "81.2.69.0",
+    const std::vector<std::string> nets = {"5.9.77.0",     "2.16.0.0", "3.80.0.0",
+                                           "133.0.0.0",    "1.1.1.0",  "81.2.69.0",
                                            "177.71.128.0", "41.0.0.0", "13.250.0.0"};
     const std::vector<std::string> names = {"www", "api", "api-fra", "mx", "static", "alias"};
     size_t same = 0;
@@ -718,4 +718,35 @@ TEST_CASE("import --gdnsd: the converted zone steers as gdnsd does with the same
     CHECK(r.err.find("nets (networks to datacenters) has no equivalent") != std::string::npos);
     E2E_STOP_CLEAN(lb);
     gdnsd.stop();
+}
+
+TEST_CASE("import: $INCLUDE with and without an origin, $TTL scoped to the included file",
+          "[e2e][import]") {
+    TempDir dir;
+    std::filesystem::create_directories(dir.path() + "/inc");
+    dir.write("main.zone",
+              "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 host 1 7200 900 1209600 60\n"
+              "  NS ns1\nns1 A 192.0.2.1\n$INCLUDE inc/hosts.zone hosts\n"
+              "$INCLUDE inc/more.zone\nafter A 192.0.2.9\n");
+    dir.write("inc/hosts.zone", "$TTL 60\na A 192.0.2.2\nb CNAME a\n");
+    dir.write("inc/more.zone", "more A 192.0.2.3\n$GENERATE 1-2 g$ A 192.0.2.$\n");
+    Run r = run_dnslb("import " + dir.path() + "/main.zone");
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    const Json z = parse_json(r.out);
+    const Json& rec = z["records"];
+    CHECK(rec["a.hosts"]["A"] == Json({{"ttl", 60}, {"rdata", {"192.0.2.2"}}}));
+    CHECK(rec["b.hosts"]["CNAME"] == Json({{"ttl", 60}, {"rdata", {"a.hosts.example.com."}}}));
+    CHECK(rec["more"]["A"] == Json::array({"192.0.2.3"}));  // the including file's TTL
+    CHECK(rec["after"]["A"] == Json::array({"192.0.2.9"}));  // its origin and TTL are back
+    REQUIRE(z["notes"].size() == 1);  // the $GENERATE named with the included file's line
+    CHECK(z["notes"][0].get<std::string>().find("inc/more.zone: line 2: $GENERATE") !=
+          std::string::npos);
+    // A missing included file is an error naming the $INCLUDE line.
+    dir.write("broken.zone", "$ORIGIN example.com.\n@ SOA ns1 host 1 2 3 4 5\n"
+                             "$INCLUDE nowhere.zone\n");
+    Run b = run_dnslb("import " + dir.path() + "/broken.zone");
+    CHECK(b.status == 1);
+    CHECK(b.err.find("broken.zone: line 3: $INCLUDE ") != std::string::npos);
+    CHECK(b.err.find("nowhere.zone: cannot open") != std::string::npos);
 }
