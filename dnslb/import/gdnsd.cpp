@@ -443,7 +443,6 @@ Json Gdnsd::origin_from_dc(const std::string& plugin, const std::string& res, co
             return Json();
         }
     }
-    Inherited local = inh;
     if (value.is_object()) {
         const auto p = value.contains("plugin")   ? value["plugin"]
                        : inh.count("plugin") != 0 ? inh.at("plugin")
@@ -454,7 +453,7 @@ Json Gdnsd::origin_from_dc(const std::string& plugin, const std::string& res, co
             return Json();
         }
     }
-    if (!addresses(value, where, local, addrs, st, spec)) {
+    if (!addresses(value, where, inh, addrs, st, spec)) {
         spec.notes.push_back(where + ": no addresses; datacenter left out");
         return Json();
     }

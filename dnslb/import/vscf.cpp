@@ -152,6 +152,7 @@ private:
             return files;
         }
         glob_t g{};
+        // NOLINTNEXTLINE(concurrency-mt-unsafe): the import command runs one thread
         if (::glob(p.c_str(), 0, nullptr, &g) == 0) {
             for (size_t i = 0; i < g.gl_pathc; ++i) {
                 files.emplace_back(g.gl_pathv[i]);
