@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "dnslb/import/import.hpp"
 #include "dnslb/server/control.hpp"
 #include "dnslb/server/explain.hpp"
 #include "dnslb/zone/loader.hpp"
@@ -80,6 +81,14 @@ Args parse(int argc, char** argv) {
             a.client = value();
         } else if (arg == "--subnet") {
             a.subnet = value();
+        } else if (arg == "--origin") {
+            a.origin = value();
+        } else if (arg == "--output") {
+            a.output = value();
+        } else if (arg == "--axfr") {
+            a.axfr = value();
+        } else if (arg == "--gdnsd") {
+            a.gdnsd = value();
         } else if (arg.size() > 1 && arg[0] == '-') {
             throw UsageError("unknown option '" + arg + "'");
         } else if (a.command.empty()) {
@@ -92,7 +101,7 @@ Args parse(int argc, char** argv) {
         a.config.listen.push_back(config::parse_listen("127.0.0.1:5353"));
     }
     if (a.command.empty() && !a.help && !a.version) {
-        throw UsageError("missing command (serve, check or explain)");
+        throw UsageError("missing command (serve, check, explain or import)");
     }
     return a;
 }
@@ -192,6 +201,16 @@ int explain(const Args& args) {
         return 1;
     }
     return 0;
+}
+
+int import(const Args& args) {
+    import::Options o;
+    o.origin = args.origin;
+    o.output = args.output;
+    o.axfr = args.axfr;
+    o.gdnsd = args.gdnsd;
+    o.files = args.positional;
+    return import::run(o);
 }
 
 }  // namespace dnslb::cli

@@ -1,4 +1,4 @@
-// Command-line parsing and the offline commands (check, explain).
+// Command-line parsing and the offline commands (check, explain, import).
 #pragma once
 
 #include <stdexcept>
@@ -20,6 +20,10 @@ struct Args {
     std::vector<std::string> positional;
     std::string client;  // explain --client
     std::string subnet;  // explain --subnet
+    std::string origin;  // import --origin
+    std::string output;  // import --output
+    std::string axfr;    // import --axfr
+    std::string gdnsd;   // import --gdnsd
     bool help = false;
     bool version = false;
 };
@@ -28,5 +32,6 @@ struct Args {
 Args parse(int argc, char** argv);
 int check(const Args& args);
 int explain(const Args& args);
+int import(const Args& args);  // the converters live in dnslb/import/
 
 }  // namespace dnslb::cli

@@ -1,6 +1,6 @@
 // dnslb: command-line entry point. Parses arguments and hands over to the control thread
-// (serve), the loader (check) or the explainer (explain). kHelp is the short form of
-// dnslb(8) (docs/man/): tests/docs holds their option lists to each other.
+// (serve), the loader (check), the explainer (explain) or the converters (import). kHelp is
+// the short form of dnslb(8) (docs/man/): tests/docs holds their option lists to each other.
 #include <unistd.h>
 
 #include <cstdio>
@@ -186,6 +186,9 @@ int main(int argc, char** argv) {
     }
     if (args.command == "explain") {
         return dnslb::cli::explain(args);
+    }
+    if (args.command == "import") {
+        return dnslb::cli::import(args);
     }
     std::cerr << "dnslb: unknown command '" << args.command << "'\nTry 'dnslb --help'.\n";
     return 2;

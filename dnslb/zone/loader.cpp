@@ -441,6 +441,7 @@ public:
 
 private:
     void parse_origin(const Json& root);
+    void check_notes(const Json& root) const;
     void parse_soa(const Json& root);
     void parse_records(const Json& root);
     void parse_node(const std::string& key, const Json& v, const std::string& ptr);
@@ -522,6 +523,20 @@ void ZoneBuilder::parse_origin(const Json& root) {
     origin_rdf_.reset(ldns_dname_new_frm_str(zone_.origin_text.c_str()));
     if (!origin_rdf_) {
         ctx_.fail("/origin", "'" + text + "' is not a valid name");
+    }
+}
+
+// /notes: what `dnslb import` could not convert, for the operator; not served.
+void ZoneBuilder::check_notes(const Json& root) const {
+    const auto it = root.find("notes");
+    if (it == root.end()) {
+        return;
+    }
+    if (!it->is_array()) {
+        ctx_.fail("/notes", std::string("expected a list of strings, got ") + it->type_name());
+    }
+    for (size_t i = 0; i < it->size(); ++i) {
+        ctx_.string((*it)[i], ptr_join("/notes", i));
     }
 }
 
@@ -958,8 +973,10 @@ void ZoneBuilder::build(const Json& root) {
     if (!root.is_object()) {
         ctx_.fail("", "a zone file is a JSON object");
     }
-    ctx_.check_keys(root, "", {"$schema", "origin", "ttl", "soa", "records", "pools", "monitors"});
+    ctx_.check_keys(root, "",
+                    {"$schema", "origin", "ttl", "soa", "records", "pools", "monitors", "notes"});
     zone_.file = ctx_.file();
+    check_notes(root);
     parse_origin(root);
     if (root.contains("ttl")) {
         default_ttl_ = ctx_.ttl(root["ttl"], "/ttl");
