@@ -322,7 +322,7 @@ public:
             1) {
             auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
             const uint32_t a = ntohl(v4->sin_addr.s_addr);
-            const bool bench = o.bench_range && (a >> 17) == (0xc6120000U >> 17);
+            const bool bench = o.bench_range && (a >> 17) == (0xc6120000U >> 17);  // 198.18/15
             if ((a >> 24) != 127 && !bench) {
                 usage(o.bench_range ? "only loopback (127.0.0.0/8, ::1) and 198.18.0.0/15 "
                                       "targets are allowed"
