@@ -7,10 +7,12 @@
 // given load). Responses are matched by DNS ID; a query not answered within `--timeout-ms` is
 // counted as lost. Reports queries per second, lost queries, latency percentiles and RCODEs.
 //
-// Loopback only: the target must be a 127.0.0.0/8 or ::1 address.
+// Loopback only: the target must be a 127.0.0.0/8 or ::1 address; with --bench-range, also an
+// address of the benchmarking range 198.18.0.0/15 (RFC 2544), which `tools/bench xdp` uses
+// inside its own network namespaces.
 //
 // Usage: loadgen -s ADDR -p PORT -d FILE [-l SECONDS] [-n MAX_QUERIES] [-q IN_FLIGHT]
-//                [-c SOCKETS] [--rate QPS] [--timeout-ms MS] [--json]
+//                [-c SOCKETS] [--rate QPS] [--timeout-ms MS] [--bench-range] [--json]
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -66,6 +68,7 @@ struct Options {
     uint32_t timeout_ms = 1000;
     bool json = false;
     bool edns = true;
+    bool bench_range = false;  // also allow 198.18.0.0/15 targets
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -75,8 +78,9 @@ struct Options {
     std::fprintf(stderr,
                  "usage: loadgen -s ADDR -p PORT -d QUERYFILE [-l SECONDS] [-n MAX_QUERIES]\n"
                  "               [-q IN_FLIGHT] [-c SOCKETS] [--rate QPS] [--timeout-ms MS]\n"
-                 "               [--no-edns] [--json]\n"
-                 "  QUERYFILE: 'name type [subnet/len]' per line (dnsperf format + ECS column)\n");
+                 "               [--no-edns] [--bench-range] [--json]\n"
+                 "  QUERYFILE: 'name type [subnet/len]' per line (dnsperf format + ECS column)\n"
+                 "  --bench-range: also allow targets in 198.18.0.0/15 (RFC 2544)\n");
     std::exit(2);
 }
 
@@ -112,6 +116,8 @@ Options parse_args(int argc, char** argv) {
             o.json = true;
         } else if (a == "--no-edns") {
             o.edns = false;
+        } else if (a == "--bench-range") {
+            o.bench_range = true;
         } else if (a == "-h" || a == "--help") {
             usage(nullptr);
         } else {
@@ -315,8 +321,12 @@ public:
         if (inet_pton(AF_INET, o.server.c_str(), &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr) ==
             1) {
             auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
-            if ((ntohl(v4->sin_addr.s_addr) >> 24) != 127) {
-                usage("only loopback targets (127.0.0.0/8, ::1) are allowed");
+            const uint32_t a = ntohl(v4->sin_addr.s_addr);
+            const bool bench = o.bench_range && (a >> 17) == (0xc6120000U >> 17);  // 198.18/15
+            if ((a >> 24) != 127 && !bench) {
+                usage(o.bench_range ? "only loopback (127.0.0.0/8, ::1) and 198.18.0.0/15 "
+                                      "targets are allowed"
+                                    : "only loopback targets (127.0.0.0/8, ::1) are allowed");
             }
             v4->sin_family = AF_INET;
             v4->sin_port = htons(o.port);
