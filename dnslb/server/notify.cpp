@@ -8,6 +8,7 @@
 
 #include "dnslb/log.hpp"
 #include "dnslb/server/snapshot.hpp"
+#include "dnslb/steering/steer.hpp"
 #include "probes/health_table.hpp"
 
 namespace dnslb::server {
@@ -55,7 +56,7 @@ std::string status_line(const Snapshot& snap, const probes::HealthTable& health)
             for (const auto& o : p.origins) {
                 ++origins;
                 bool up = std::any_of(o.addresses.begin(), o.addresses.end(), [&](const auto& a) {
-                    return a.health < 0 || health.up(a.health);
+                    return steering::address_up(a, &health);
                 });
                 down += up ? 0 : 1;
             }

@@ -53,6 +53,29 @@ Run run_dnslb(const std::string& args) {
     return r;
 }
 
+// A peer server started by the test is ready once it answers `name` SOA authoritatively; it
+// is given `tries` attempts, 100 ms apart.
+bool answers_authoritatively(uint16_t port, const std::string& name, int tries) {
+    for (int i = 0; i < tries; ++i) {
+        auto r = udp_exchange(port, make_query(name, LDNS_RR_TYPE_SOA), 200ms);
+        if (r && header(*r).aa) {
+            return true;
+        }
+        std::this_thread::sleep_for(100ms);
+    }
+    return false;
+}
+
+// SIGTERM to a peer server the test forked, and wait for it.
+void stop_child(pid_t& pid) {
+    if (pid > 0) {
+        kill(pid, SIGTERM);
+        int st = 0;
+        waitpid(pid, &st, 0);
+        pid = -1;
+    }
+}
+
 // NSD on a free loopback port with its own configuration and directories, in the foreground.
 class Nsd {
 public:
@@ -81,23 +104,9 @@ public:
             execl(kNsd, kNsd, "-d", "-c", conf.c_str(), static_cast<char*>(nullptr));
             _exit(127);
         }
-        for (int i = 0; i < 100; ++i) {
-            auto r = udp_exchange(port_, make_query(probe_name, LDNS_RR_TYPE_SOA), 200ms);
-            if (r && header(*r).aa) {
-                return true;
-            }
-            std::this_thread::sleep_for(100ms);
-        }
-        return false;
+        return answers_authoritatively(port_, probe_name, 100);
     }
-    void stop() {
-        if (pid_ > 0) {
-            kill(pid_, SIGTERM);
-            int st = 0;
-            waitpid(pid_, &st, 0);
-            pid_ = -1;
-        }
-    }
+    void stop() { stop_child(pid_); }
     uint16_t port() const { return port_; }
     std::string log() const { return slurp(dir_.path() + "/nsd.log"); }
 
@@ -572,23 +581,10 @@ public:
             execl(kGdnsd, kGdnsd, "-c", dir_.c_str(), "start", static_cast<char*>(nullptr));
             _exit(127);
         }
-        for (int i = 0; i < 150; ++i) {  // its first round of monitoring comes first
-            auto r = udp_exchange(port_, make_query(probe_name, LDNS_RR_TYPE_SOA), 200ms);
-            if (r && header(*r).aa) {
-                return true;
-            }
-            std::this_thread::sleep_for(100ms);
-        }
-        return false;
+        // Its first round of monitoring comes before it answers.
+        return answers_authoritatively(port_, probe_name, 150);
     }
-    void stop() {
-        if (pid_ > 0) {
-            kill(pid_, SIGTERM);
-            int st = 0;
-            waitpid(pid_, &st, 0);
-            pid_ = -1;
-        }
-    }
+    void stop() { stop_child(pid_); }
     std::string log() const { return slurp(dir_ + "/gdnsd.log"); }
 
 private:
