@@ -4,8 +4,8 @@
 #include <iostream>
 
 #include "dnslb/import/import.hpp"
-#include "dnslb/server/control.hpp"
-#include "dnslb/server/explain.hpp"
+#include "dnslb/control/control.hpp"
+#include "dnslb/answer/explain.hpp"
 #include "dnslb/zone/loader.hpp"
 
 namespace dnslb::cli {

@@ -11,8 +11,8 @@
 
 #include "dnslb/cli.hpp"
 #include "dnslb/config/config.hpp"
-#include "dnslb/log.hpp"
-#include "dnslb/server/control.hpp"
+#include "dnslb/base/log.hpp"
+#include "dnslb/control/control.hpp"
 
 namespace {
 

@@ -19,9 +19,9 @@
 #include <string>
 #include <vector>
 
-#include "dnslb/log.hpp"
-#include "dnslb/server/control.hpp"
-#include "dnslb/server/explain.hpp"
+#include "dnslb/base/log.hpp"
+#include "dnslb/control/control.hpp"
+#include "dnslb/answer/explain.hpp"
 #include "dnslb/steering/steer.hpp"
 
 namespace dnslb::api {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "dnslb/api/http_api.hpp"
-#include "dnslb/server/control.hpp"
+#include "dnslb/control/control.hpp"
 
 namespace dnslb::api {
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "dnslb/ldns.hpp"
+#include "dnslb/base/ldns.hpp"
 
 namespace dnslb::import {
 

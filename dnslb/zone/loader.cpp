@@ -21,7 +21,7 @@
 #include <unordered_set>
 #include <utility>
 
-#include "dnslb/ldns.hpp"
+#include "dnslb/base/ldns.hpp"
 #include "dnslb/zone/loader_detail.hpp"
 
 namespace dnslb::zone {

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "dnslb/ldns.hpp"
+#include "dnslb/base/ldns.hpp"
 
 namespace dnslb::e2e {
 

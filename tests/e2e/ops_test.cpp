@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "dnslb/server/query_log.hpp"
+#include "dnslb/answer/query_log.hpp"
 #include "tests/e2e/backends.hpp"
 #include "tests/e2e/checks.hpp"
 #include "tests/e2e/harness.hpp"

@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "dnslb/ldns.hpp"
+#include "dnslb/base/ldns.hpp"
 
 namespace dnslb::fuzz {
 

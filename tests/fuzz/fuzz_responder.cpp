@@ -16,7 +16,7 @@
 
 #include "dnslb/dns/query.hpp"
 #include "dnslb/geo/geo.hpp"
-#include "dnslb/server/responder.hpp"
+#include "dnslb/answer/responder.hpp"
 #include "dnslb/zone/loader.hpp"
 #include "probes/health_table.hpp"
 #include "tests/fuzz/fuzz_common.hpp"

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "dnslb/server/responder.hpp"
+#include "dnslb/answer/responder.hpp"
 #include "dnslb/zone/loader.hpp"
 #include "tests/fuzz/fuzz_common.hpp"
 

@@ -1,7 +1,7 @@
 // The query-path defences in isolation: the RRL token buckets (burst, refill, slip, the client
 // network and response class as separate keys, the log events) and RFC 9018 server cookies
 // (round trip, tampering, address binding, timestamp window, secret rotation, shared secrets).
-#include "dnslb/server/guard.hpp"
+#include "dnslb/answer/guard.hpp"
 
 #include <catch2/catch.hpp>
 

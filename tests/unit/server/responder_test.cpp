@@ -1,6 +1,6 @@
 // The responder fed real queries, then 100,000+ random, mutated and truncated packets: it must
 // never crash, never read out of bounds (run under ASan in CI) and never allocate.
-#include "dnslb/server/responder.hpp"
+#include "dnslb/answer/responder.hpp"
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -9,7 +9,7 @@
 #include <random>
 #include <vector>
 
-#include "dnslb/ldns.hpp"
+#include "dnslb/base/ldns.hpp"
 #include "dnslb/zone/loader.hpp"
 
 namespace {

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "dnslb/geo/geo.hpp"
-#include "dnslb/server/guard.hpp"
+#include "dnslb/answer/guard.hpp"
 #include "dnslb/zone/zone.hpp"
 #include "probes/health_table.hpp"
 

@@ -1,4 +1,4 @@
-#include "dnslb/log.hpp"
+#include "dnslb/base/log.hpp"
 
 #include <atomic>
 #include <chrono>

@@ -1,10 +1,10 @@
-#include "dnslb/server/responder.hpp"
+#include "dnslb/answer/responder.hpp"
 
 #include <algorithm>
 
 #include "dnslb/dns/query.hpp"
 #include "dnslb/dns/wire.hpp"
-#include "dnslb/server/explain.hpp"
+#include "dnslb/answer/explain.hpp"
 #include "dnslb/steering/cache.hpp"
 #include "dnslb/steering/steer.hpp"
 

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "dnslb/server/server.hpp"
+#include "dnslb/transport/server.hpp"
 #include "probes/health_table.hpp"
 
 namespace dnslb::server {

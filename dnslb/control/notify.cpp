@@ -1,4 +1,4 @@
-#include "dnslb/server/notify.hpp"
+#include "dnslb/control/notify.hpp"
 
 #include <systemd/sd-daemon.h>
 
@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "dnslb/log.hpp"
-#include "dnslb/server/snapshot.hpp"
+#include "dnslb/base/log.hpp"
+#include "dnslb/answer/snapshot.hpp"
 #include "dnslb/steering/steer.hpp"
 #include "probes/health_table.hpp"
 

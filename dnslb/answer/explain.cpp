@@ -1,4 +1,4 @@
-#include "dnslb/server/explain.hpp"
+#include "dnslb/answer/explain.hpp"
 
 #include <cmath>
 #include <cstdio>

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "dnslb/dns/query.hpp"
-#include "dnslb/server/responder.hpp"
+#include "dnslb/answer/responder.hpp"
 #include "dnslb/zone/loader.hpp"
 
 namespace dnslb::server {

@@ -1,4 +1,4 @@
-#include "dnslb/server/guard.hpp"
+#include "dnslb/answer/guard.hpp"
 
 #include <sodium.h>
 

@@ -1,8 +1,8 @@
-#include "dnslb/server/shield.hpp"
+#include "dnslb/control/shield.hpp"
 
 #include <arpa/inet.h>
 
-#include "dnslb/log.hpp"
+#include "dnslb/base/log.hpp"
 
 namespace dnslb::server {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "dnslb/server/snapshot.hpp"
+#include "dnslb/answer/snapshot.hpp"
 
 namespace dnslb::server {
 

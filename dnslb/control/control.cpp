@@ -1,4 +1,4 @@
-#include "dnslb/server/control.hpp"
+#include "dnslb/control/control.hpp"
 
 #include <malloc.h>
 #include <sys/resource.h>
@@ -17,7 +17,7 @@
 #include <thread>
 
 #include "dnslb/api/http_api.hpp"
-#include "dnslb/log.hpp"
+#include "dnslb/base/log.hpp"
 #include "dnslb/zone/loader.hpp"
 
 namespace dnslb::server {

@@ -1,10 +1,10 @@
-#include "dnslb/server/snapshot.hpp"
+#include "dnslb/answer/snapshot.hpp"
 
 #include <algorithm>
 #include <cstring>
 #include <iterator>
 
-#include "dnslb/server/responder.hpp"
+#include "dnslb/answer/responder.hpp"
 
 #include "dnslb/dns/wire.hpp"
 

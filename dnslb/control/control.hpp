@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "dnslb/config/config.hpp"
-#include "dnslb/server/notify.hpp"
-#include "dnslb/server/query_log.hpp"
-#include "dnslb/server/server.hpp"
-#include "dnslb/server/shield.hpp"
-#include "dnslb/server/snapshot.hpp"
+#include "dnslb/control/notify.hpp"
+#include "dnslb/answer/query_log.hpp"
+#include "dnslb/transport/server.hpp"
+#include "dnslb/control/shield.hpp"
+#include "dnslb/answer/snapshot.hpp"
 #include "probes/health_table.hpp"
 #include "probes/prober_pool.hpp"
 

@@ -10,8 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "dnslb/server/guard.hpp"
-#include "dnslb/server/snapshot.hpp"
+#include "dnslb/answer/guard.hpp"
+#include "dnslb/answer/snapshot.hpp"
 
 namespace dnslb::server {
 

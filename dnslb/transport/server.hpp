@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "dnslb/config/config.hpp"
-#include "dnslb/server/responder.hpp"
-#include "dnslb/server/snapshot.hpp"
+#include "dnslb/answer/responder.hpp"
+#include "dnslb/answer/snapshot.hpp"
 
 namespace dnslb::server {
 

@@ -1,4 +1,4 @@
-#include "dnslb/server/server.hpp"
+#include "dnslb/transport/server.hpp"
 
 
 #include <arpa/inet.h>
@@ -17,7 +17,7 @@
 #include <stdexcept>
 
 #include "dnslb/dns/wire.hpp"
-#include "dnslb/server/query_log.hpp"
+#include "dnslb/answer/query_log.hpp"
 #include "dnslb/steering/cache.hpp"
 
 namespace dnslb::server {
