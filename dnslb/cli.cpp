@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "dnslb/import/import.hpp"
-#include "dnslb/control/control.hpp"
+#include "dnslb/control/build.hpp"
 #include "dnslb/answer/explain.hpp"
 #include "dnslb/zone/loader.hpp"
 

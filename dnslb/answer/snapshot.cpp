@@ -4,7 +4,6 @@
 #include <cstring>
 #include <iterator>
 
-#include "dnslb/answer/responder.hpp"
 
 #include "dnslb/dns/wire.hpp"
 
@@ -182,19 +181,5 @@ size_t SnapshotHolder::retired() const noexcept {
 
 SnapshotHolder::~SnapshotHolder() { delete current_.load(); }
 
-int32_t OriginCounterIds::acquire(const std::string& zone, const std::string& pool,
-                                  const std::string& origin) {
-    std::string key = zone;
-    key.append(1, '\0').append(pool).append(1, '\0').append(origin);
-    if (auto it = ids_.find(key); it != ids_.end()) {
-        return it->second;
-    }
-    if (ids_.size() >= Stats::kOriginCounters) {
-        return -1;
-    }
-    auto id = static_cast<int32_t>(ids_.size());
-    ids_.emplace(std::move(key), id);
-    return id;
-}
 
 }  // namespace dnslb::server

@@ -12,7 +12,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "dnslb/geo/geo.hpp"
@@ -78,18 +77,6 @@ struct Snapshot {
     // The same for a name whose label starts are known (`labels` entries in `label_at`).
     const ZoneEntry* find_entry(const uint8_t* lower_qname, size_t len, const uint8_t* label_at,
                                 size_t labels) const noexcept;
-};
-
-// Control thread: a stable answer-counter slot (Stats::origin_answers) per zone, pool and origin
-// name, so that a reload keeps an origin's counter and Prometheus sees no reset. Slots are not
-// reused; once all are taken, new origins go uncounted (and acquire() returns -1).
-class OriginCounterIds {
-public:
-    int32_t acquire(const std::string& zone, const std::string& pool, const std::string& origin);
-    size_t size() const noexcept { return ids_.size(); }
-
-private:
-    std::unordered_map<std::string, int32_t> ids_;
 };
 
 // Per-worker record of the generation it last used; see the thread contract above.

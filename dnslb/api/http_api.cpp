@@ -20,7 +20,6 @@
 #include <vector>
 
 #include "dnslb/base/log.hpp"
-#include "dnslb/control/control.hpp"
 #include "dnslb/answer/explain.hpp"
 #include "dnslb/steering/steer.hpp"
 
@@ -112,8 +111,8 @@ ojson origin_json(const zone::Origin& o, const probes::HealthTable& health) {
 }
 
 // Call with control.state().mutex held (reads the serving snapshot).
-ojson attack_json(const server::Control& control) {
-    const server::AttackState& a = control.server().attack();
+ojson attack_json(const Instance& control) {
+    const server::AttackState& a = control.attack();
     ojson j;
     j["active"] = a.on();
     j["manual"] = a.manual.load(std::memory_order_relaxed);
@@ -138,10 +137,10 @@ struct Request {
 
 }  // namespace
 
-std::string render_status(const server::Control& control) {
+std::string render_status(const Instance& control) {
     ojson doc;
     std::lock_guard lock(control.state().mutex);
-    const server::ControlState& st = control.state();
+    const ControlState& st = control.state();
     const server::Snapshot* snap = control.snapshots().load();
     doc["generation"] = snap != nullptr ? snap->generation : 0;
     ojson zones = ojson::array();
@@ -185,8 +184,8 @@ std::string render_status(const server::Control& control) {
     doc["failed"] = std::move(failed);
     doc["pools"] = std::move(pools);
     ojson reloads;
-    for (size_t t = 0; t < server::kReloadTriggers; ++t) {
-        reloads["by_trigger"][server::trigger_name(static_cast<server::ReloadTrigger>(t))] =
+    for (size_t t = 0; t < kReloadTriggers; ++t) {
+        reloads["by_trigger"][trigger_name(static_cast<ReloadTrigger>(t))] =
             st.reloads[t];
     }
     reloads["ok"] = st.reloads_ok;
@@ -227,13 +226,13 @@ HttpApi::Response HttpApi::authorize(const char* authorization) const {
 HttpApi::Response HttpApi::reload() {
     Response r;
     r.content_type = "application/json";
-    std::future<server::ReloadResult> f = control_.request_reload();
+    std::future<ReloadResult> f = control_.request_reload();
     if (f.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
         r.status = 504;
         r.body = "{\"error\": \"reload did not finish within 60 s\"}\n";
         return r;
     }
-    server::ReloadResult res = f.get();
+    ReloadResult res = f.get();
     ojson j;
     j["ok"] = res.ok;
     j["generation"] = res.generation;

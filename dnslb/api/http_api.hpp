@@ -14,7 +14,7 @@
 // Thread contract: the handlers run on the libmicrohttpd thread. They read the snapshot only
 // while holding ControlState::mutex (the control thread holds it to free old snapshots), read
 // the health table, prober and worker counters through their thread-safe readers, and ask the
-// control thread for reloads (Control::request_reload). Every request is bounded: the body to
+// control thread for reloads (Instance::request_reload). Every request is bounded: the body to
 // kMaxBody bytes, the connection's memory to kConnectionMemory, idle time to kTimeoutS.
 #pragma once
 
@@ -22,13 +22,10 @@
 #include <functional>
 #include <string>
 
+#include "dnslb/api/instance.hpp"
 #include "dnslb/config/config.hpp"
 
 struct MHD_Daemon;
-
-namespace dnslb::server {
-class Control;
-}
 
 namespace dnslb::api {
 
@@ -38,13 +35,13 @@ inline constexpr unsigned kTimeoutS = 10;
 inline constexpr unsigned kMaxConnections = 64;
 
 // The metrics text of the running server (Prometheus exposition format).
-std::string render_metrics(const server::Control& control);
+std::string render_metrics(const Instance& control);
 // The status document of the running server (JSON).
-std::string render_status(const server::Control& control);
+std::string render_status(const Instance& control);
 
 class HttpApi {
 public:
-    explicit HttpApi(server::Control& control) : control_(control) {}
+    explicit HttpApi(Instance& control) : control_(control) {}
     ~HttpApi();
     HttpApi(const HttpApi&) = delete;
     HttpApi& operator=(const HttpApi&) = delete;
@@ -75,7 +72,7 @@ private:
     Response explain(const char* name, const char* client, const char* subnet);
     Response authorize(const char* authorization) const;
 
-    server::Control& control_;
+    Instance& control_;
     MHD_Daemon* daemon_ = nullptr;
 };
 

@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "dnslb/api/http_api.hpp"
-#include "dnslb/control/control.hpp"
 
 namespace dnslb::api {
 
@@ -90,7 +89,7 @@ uint64_t total(const std::vector<const Part*>& parts, Get get) {
     return n;
 }
 
-void query_metrics(Writer& w, const server::Server& srv) {
+void query_metrics(Writer& w, const Instance& srv) {
     std::vector<const server::Stats*> stats = srv.stats();
     auto sum = [&](auto get) { return total(stats, get); };
     w.family("dnslb_queries_total", "counter", "DNS queries received, by transport.");
@@ -166,7 +165,7 @@ void query_metrics(Writer& w, const server::Server& srv) {
              sum([](const server::Stats& s) -> const auto& { return s.tcp_refused_per_source; }));
 }
 
-void defence_metrics(Writer& w, const server::Server& srv) {
+void defence_metrics(Writer& w, const Instance& srv) {
     std::vector<const server::WorkerGuard*> guards = srv.guards();
     auto sum = [&](auto get) { return total(guards, get); };
     w.family("dnslb_rrl_limited_total", "counter",
@@ -260,10 +259,10 @@ void probe_metrics(Writer& w, const probes::ProberPool& prober) {
     w.sample("dnslb_probes_configured", "", ps.configured);
 }
 
-void reload_metrics(Writer& w, const server::ControlState& st, uint64_t qlog_dropped) {
+void reload_metrics(Writer& w, const ControlState& st, uint64_t qlog_dropped) {
     w.family("dnslb_reloads_total", "counter", "Zone reloads, by what triggered them.");
-    for (size_t t = 0; t < server::kReloadTriggers; ++t) {
-        std::string name = server::trigger_name(static_cast<server::ReloadTrigger>(t));
+    for (size_t t = 0; t < kReloadTriggers; ++t) {
+        std::string name = trigger_name(static_cast<ReloadTrigger>(t));
         name = name == "SIGHUP" ? "signal" : name == "file change" ? "file" : "api";
         w.sample("dnslb_reloads_total", label("trigger", name), st.reloads[t]);
     }
@@ -344,7 +343,7 @@ void pool_metrics(Writer& w, const server::Snapshot& snap, const probes::HealthT
 }
 
 void zone_metrics(Writer& w, const server::Snapshot& snap, const probes::HealthTable& health,
-                  const server::Server& srv) {
+                  const Instance& srv) {
     w.family("dnslb_snapshot_generation", "gauge", "Generation of the serving snapshot.");
     w.sample("dnslb_snapshot_generation", "", snap.generation);
     w.family("dnslb_zone_serial", "gauge", "SOA serial of each served zone.");
@@ -444,17 +443,17 @@ void zone_metrics(Writer& w, const server::Snapshot& snap, const probes::HealthT
 
 }  // namespace
 
-std::string render_metrics(const server::Control& control) {
+std::string render_metrics(const Instance& control) {
     Writer w;
     w.family("dnslb_build_info", "gauge", "Version of the running server.");
     w.sample("dnslb_build_info", label("version", DNSLB_VERSION), 1);
-    query_metrics(w, control.server());
-    defence_metrics(w, control.server());
+    query_metrics(w, control);
+    defence_metrics(w, control);
     probe_metrics(w, control.prober());
     std::lock_guard lock(control.state().mutex);
     reload_metrics(w, control.state(), control.query_log_dropped());
     if (const server::Snapshot* snap = control.snapshots().load(); snap != nullptr) {
-        zone_metrics(w, *snap, control.health(), control.server());
+        zone_metrics(w, *snap, control.health(), control);
         pool_metrics(w, *snap, control.health());
     }
     return w.take();

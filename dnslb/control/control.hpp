@@ -11,12 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "dnslb/api/instance.hpp"
 #include "dnslb/config/config.hpp"
 #include "dnslb/control/notify.hpp"
 #include "dnslb/answer/query_log.hpp"
 #include "dnslb/transport/server.hpp"
 #include "dnslb/control/shield.hpp"
 #include "dnslb/answer/snapshot.hpp"
+#include "dnslb/control/build.hpp"
 #include "probes/health_table.hpp"
 #include "probes/prober_pool.hpp"
 
@@ -26,57 +28,11 @@ class HttpApi;
 
 namespace dnslb::server {
 
-enum class ReloadTrigger : uint8_t { kSignal = 0, kFileChange = 1, kApi = 2 };
-inline constexpr size_t kReloadTriggers = 3;
-const char* trigger_name(ReloadTrigger t) noexcept;
+using api::ControlState;
+using api::ReloadResult;
+using api::ReloadTrigger;
 
-struct ReloadResult {
-    bool ok = false;          // no zone failed; failed zones keep serving their previous version
-    uint64_t generation = 0;  // of the snapshot published (0: none)
-    size_t zones = 0;
-    std::vector<std::string> errors;  // "file: /json/pointer: reason"
-};
-
-// What the control thread shares with the HTTP API thread. `mutex` guards every member and is
-// also held while the control thread takes retired snapshots out of SnapshotHolder to free
-// them, so a reader holding it may use the current snapshot (SnapshotHolder::load()) safely.
-struct ControlState {
-    struct ZoneFile {
-        std::string origin;
-        int64_t loaded_ms = 0;  // unix ms of the load that produced the serving version
-        uint32_t serial = 0;
-        std::string error;  // of the latest attempt; "" when it loaded
-    };
-    mutable std::mutex mutex;
-    std::map<std::string, ZoneFile> files;  // by file path
-    uint64_t reloads[kReloadTriggers] = {};
-    uint64_t reloads_ok = 0;
-    uint64_t reloads_failed = 0;  // reloads with at least one zone error
-    uint64_t zone_errors = 0;     // over all reloads
-    int64_t last_reload_ms = 0;
-    bool last_reload_ok = true;
-    std::vector<std::string> last_errors;
-};
-
-// Opens the geo databases and nets of a configuration. Throws std::runtime_error.
-std::shared_ptr<const geo::Resolver> make_resolver(const config::Config& cfg);
-Options make_options(const config::Config& cfg);
-
-// Loads every zone of cfg.zones_dir into a new snapshot. A zone file that fails keeps the zone
-// it held in `previous` (if any); each failure is appended to `errors`. With a prober, the
-// monitored addresses of every zone become its check set and get their health cells (an
-// unchanged check keeps its cell, so its state survives the reload).
-std::unique_ptr<Snapshot> build_snapshot(const config::Config& cfg, const Snapshot* previous,
-                                         std::shared_ptr<const geo::Resolver> geo,
-                                         std::vector<std::string>& errors,
-                                         probes::ProberPool* prober = nullptr,
-                                         const probes::HealthTable* health = nullptr,
-                                         OriginCounterIds* counters = nullptr);
-
-// The longest monitor timeout in a snapshot (bounds the start-up round), 0 if none.
-uint32_t longest_timeout_ms(const Snapshot& snap);
-
-class Control {
+class Control final : public api::Instance {
 public:
     explicit Control(config::Config cfg);
     ~Control();
@@ -85,21 +41,22 @@ public:
     // Serves until SIGINT/SIGTERM. Returns the process exit status.
     int run();
 
-    // Any thread: asks the control thread to reload and waits for the outcome.
-    std::future<ReloadResult> request_reload();
-
-    // Read-only views for the HTTP API (see ControlState for the locking rule).
-    const config::Config& config() const noexcept { return cfg_; }
-    const SnapshotHolder& snapshots() const noexcept { return snapshots_; }
-    probes::HealthTable& health() noexcept { return *health_; }
-    const probes::HealthTable& health() const noexcept { return *health_; }
-    const probes::ProberPool& prober() const noexcept { return *prober_; }
-    const Server& server() const noexcept { return *server_; }
-    // Any thread: the operator's switch of the under-attack mode (the automatic trigger works
-    // independently; the mode is on while either is). Health freezes within 100 ms.
-    void set_under_attack(bool on);
-    const ControlState& state() const noexcept { return state_; }
-    uint64_t query_log_dropped() const noexcept {
+    // api::Instance (see there for the thread contract).
+    std::future<ReloadResult> request_reload() override;
+    const config::Config& config() const noexcept override { return cfg_; }
+    const SnapshotHolder& snapshots() const noexcept override { return snapshots_; }
+    probes::HealthTable& health() noexcept override { return *health_; }
+    const probes::HealthTable& health() const noexcept override { return *health_; }
+    const probes::ProberPool& prober() const noexcept override { return *prober_; }
+    std::vector<const Stats*> stats() const override { return server_->stats(); }
+    std::vector<const WorkerGuard*> guards() const override {
+        return static_cast<const Server&>(*server_).guards();
+    }
+    const AttackState& attack() const noexcept override { return server_->attack(); }
+    size_t worker_count() const noexcept override { return server_->worker_count(); }
+    void set_under_attack(bool on) override;
+    const ControlState& state() const noexcept override { return state_; }
+    uint64_t query_log_dropped() const noexcept override {
         return query_log_ != nullptr ? query_log_->dropped() : 0;
     }
 
