@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "dnslb/dns/query.hpp"
-#include "dnslb/answer/responder.hpp"
+#include "dnslb/answer/context.hpp"
 #include "dnslb/zone/loader.hpp"
 
 namespace dnslb::server {
@@ -179,31 +179,31 @@ inline std::string format_query_record(const QueryLogRecord& r) {
         r.rcode < std::size(kRcodes) ? kRcodes[r.rcode] : "RCODE" + std::to_string(r.rcode);
     std::string type;
     switch (r.qtype) {
-        case zone::kTypeA:
+        case dns::kTypeA:
             type = "A";
             break;
-        case zone::kTypeNS:
+        case dns::kTypeNS:
             type = "NS";
             break;
-        case zone::kTypeCNAME:
+        case dns::kTypeCNAME:
             type = "CNAME";
             break;
-        case zone::kTypeSOA:
+        case dns::kTypeSOA:
             type = "SOA";
             break;
-        case zone::kTypeMX:
+        case dns::kTypeMX:
             type = "MX";
             break;
-        case zone::kTypeTXT:
+        case dns::kTypeTXT:
             type = "TXT";
             break;
-        case zone::kTypeAAAA:
+        case dns::kTypeAAAA:
             type = "AAAA";
             break;
-        case zone::kTypeSRV:
+        case dns::kTypeSRV:
             type = "SRV";
             break;
-        case zone::kTypeANY:
+        case dns::kTypeANY:
             type = "ANY";
             break;
         default:

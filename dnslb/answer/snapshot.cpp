@@ -80,7 +80,7 @@ void Snapshot::index() {
         e.suffix_hash = hashes[e.labels];
         e.origin_key = zone::NameHash{}(z->origin);
         e.apex = z->lookup(z->origin);
-        e.soa = e.apex ? e.apex.node().find(zone::kTypeSOA) : nullptr;
+        e.soa = e.apex ? e.apex.node().find(dns::kTypeSOA) : nullptr;
         for (const auto& [name, node] : z->nodes) {
             if (name.size() >= 2 && name[0] == 1 && name[1] == '*') {
                 e.has_wildcard = true;

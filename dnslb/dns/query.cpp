@@ -167,7 +167,7 @@ ParseStatus parse_query(const uint8_t* pkt, size_t len, Query& q) noexcept {
                 return ParseStatus::kFormErr;
             }
         }
-        if (type != 41) {
+        if (type != kTypeOPT) {
             r.skip(rdlen);
             continue;
         }

@@ -5,33 +5,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "dnslb/dns/constants.hpp"
 #include "dnslb/dns/wire.hpp"
 
 namespace dnslb::dns {
-
-inline constexpr uint8_t kRcodeNoError = 0;
-inline constexpr uint8_t kRcodeFormErr = 1;
-inline constexpr uint8_t kRcodeServFail = 2;
-inline constexpr uint8_t kRcodeNxDomain = 3;
-inline constexpr uint8_t kRcodeNotImp = 4;
-inline constexpr uint8_t kRcodeRefused = 5;
-inline constexpr uint16_t kRcodeBadVers = 16;  // extended, RFC 6891 section 6.1.3
-inline constexpr uint16_t kRcodeBadCookie = 23;  // extended, RFC 7873 section 8
-
-inline constexpr uint16_t kClassIN = 1;
-inline constexpr uint16_t kClassCH = 3;
-inline constexpr uint16_t kClassANY = 255;
-
-inline constexpr uint16_t kOptionEcs = 8;
-inline constexpr uint16_t kOptionCookie = 10;
-
-// Header flag bits (RFC 1035 section 4.1.1, RFC 4035 for AD/CD).
-inline constexpr uint16_t kFlagQR = 0x8000;
-inline constexpr uint16_t kFlagAA = 0x0400;
-inline constexpr uint16_t kFlagTC = 0x0200;
-inline constexpr uint16_t kFlagRD = 0x0100;
-inline constexpr uint16_t kFlagRA = 0x0080;
-inline constexpr uint16_t kFlagCD = 0x0010;
 
 struct ClientSubnet {
     uint16_t family = 0;  // 1 IPv4, 2 IPv6 (IANA address family numbers)

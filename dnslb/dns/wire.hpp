@@ -97,6 +97,18 @@ public:
         }
     }
 
+    // Sets `n` bytes of the capacity aside for a record that must fit at the end (the OPT RR,
+    // as Knot's knot_pkt_reserve): writes before reclaim() cannot use them.
+    void reserve(size_t n) noexcept {
+        n = n < cap_ ? n : cap_;
+        cap_ -= n;
+        reserved_ += n;
+    }
+    void reclaim() noexcept {
+        cap_ += reserved_;
+        reserved_ = 0;
+    }
+
     void u8(uint8_t v) noexcept {
         if (need(1)) {
             data_[pos_++] = v;
@@ -138,6 +150,7 @@ private:
     }
 
     uint8_t* data_;
+    size_t reserved_ = 0;
     size_t cap_;
     size_t pos_ = 0;
     bool ok_ = true;

@@ -8,8 +8,6 @@ namespace dnslb::steering {
 
 namespace {
 
-thread_local DecisionCache* t_cache = nullptr;
-
 uint64_t load64(const uint8_t* p) noexcept {
     uint64_t v = 0;
     std::memcpy(&v, p, 8);
@@ -23,9 +21,6 @@ uint64_t fold(uint64_t h, uint64_t v) noexcept {
 }
 
 }  // namespace
-
-DecisionCache* worker_cache() noexcept { return t_cache; }
-void set_worker_cache(DecisionCache* cache) noexcept { t_cache = cache; }
 
 // Way order packed two bits per position; 0b11'10'01'00 lists ways 0, 1, 2, 3.
 constexpr uint8_t kInitialOrder = 0xE4;

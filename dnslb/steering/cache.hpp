@@ -118,8 +118,4 @@ Steered steer_for(const zone::Zone& zone, int32_t pool, const geo::Resolver* geo
                   const Asker& asker, int qfamily, const probes::HealthTable* health,
                   DecisionCache* cache, uint64_t generation) noexcept;
 
-// The calling thread's cache (null: none). Workers install theirs when they start.
-DecisionCache* worker_cache() noexcept;
-void set_worker_cache(DecisionCache* cache) noexcept;
-
 }  // namespace dnslb::steering

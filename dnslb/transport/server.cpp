@@ -114,8 +114,8 @@ public:
 
     Worker(SnapshotHolder& snaps, TcpLimits limits, const AttackState& attack, Role role)
         : snaps_(snaps), limits_(limits), role_(role) {
-        env_.guard = &guard;
-        env_.attack = &attack;
+        ctx_.guard = &guard;
+        ctx_.attack = &attack;
         if (role_ == Role::kUdp) {
             in_.resize(kBatch * kUdpBuffer);
             out_.resize(kBatch * kUdpBuffer);
@@ -153,9 +153,9 @@ public:
             // here, on that thread, and used by every query it answers. TCP carries few
             // queries: they are steered without one.
             auto cache = std::make_unique<steering::DecisionCache>();
-            steering::set_worker_cache(cache.get());
+            ctx_.cache = cache.get();
             run_udp();
-            steering::set_worker_cache(nullptr);
+            ctx_.cache = nullptr;
             return;
         }
         for (int fd : tcp_fds_) {
@@ -194,18 +194,8 @@ public:
     WorkerGuard guard;
     QueryLogRing* qlog = nullptr;
 
-    // Answers one query; samples it into the query log when that is on.
-    size_t answer(const Snapshot& snap, const uint8_t* pkt, size_t len,
-                  const ClientAddress& client, Transport t, uint8_t* out, size_t cap,
-                  const QueryEnv* qenv) noexcept {
-        if (qlog == nullptr || !qlog->sample()) {
-            return respond(snap, pkt, len, client, t, out, cap, stats, nullptr, qenv);
-        }
-        AnswerNote note;
-        size_t n = respond(snap, pkt, len, client, t, out, cap, stats, &note, qenv);
-        qlog->push(pkt, len, client, t, note);
-        return n;
-    }
+    // Before start(): the sampled query log ring of this thread (null: off).
+    void set_query_log(QueryLogRing* ring) noexcept { ctx_.log = ring; }
 
 private:
     friend struct TcpConn;
@@ -216,19 +206,19 @@ private:
     }
     // Clocks once per batch: uv_now is the loop's cached time (CLOCK_MONOTONIC in ms, which a
     // UDP worker reads itself), CLOCK_REALTIME_COARSE; from the vDSO, never a syscall.
-    const QueryEnv* env() noexcept {
+    QueryContext& context() noexcept {
         if (role_ == Role::kTcp) {
-            env_.now_ms = uv_now(&loop_);
+            ctx_.now_ms = uv_now(&loop_);
         } else {
             timespec mono{};
             clock_gettime(CLOCK_MONOTONIC, &mono);
-            env_.now_ms = static_cast<uint64_t>(mono.tv_sec) * 1000 +
+            ctx_.now_ms = static_cast<uint64_t>(mono.tv_sec) * 1000 +
                           static_cast<uint64_t>(mono.tv_nsec) / 1000000;
         }
         timespec ts{};
         clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-        env_.now_s = static_cast<uint32_t>(ts.tv_sec);
-        return &env_;
+        ctx_.now_s = static_cast<uint32_t>(ts.tv_sec);
+        return ctx_;
     }
     void quiesce(const Snapshot* s) noexcept {
         if (s != nullptr) {
@@ -284,7 +274,7 @@ private:
         }
         size_t outn = 0;
         size_t got = 0;
-        const QueryEnv* qenv = env();
+        QueryContext& ctx = context();
         for (int i = 0; i < n; ++i) {
             msghdr& h = in_msgs_[i].msg_hdr;
             socklen_t namelen = h.msg_namelen;
@@ -301,8 +291,8 @@ private:
             size_t len = in_msgs_[i].msg_len;
             ClientAddress client = client_of(&addrs_[i].sa);
             uint8_t* out = out_.data() + static_cast<size_t>(i) * kUdpBuffer;
-            size_t rlen = answer(*snap, in_.data() + static_cast<size_t>(i) * kUdpBuffer, len,
-                                 client, Transport::kUdp, out, kUdpBuffer, qenv);
+            size_t rlen = respond(*snap, in_.data() + static_cast<size_t>(i) * kUdpBuffer, len,
+                                  client, Transport::kUdp, out, kUdpBuffer, ctx);
             if (rlen == 0) {
                 continue;
             }
@@ -343,7 +333,7 @@ private:
     SnapshotHolder& snaps_;
     TcpLimits limits_;
     Role role_;
-    QueryEnv env_;
+    QueryContext ctx_{stats};
     uv_loop_t loop_{};
     uv_async_t async_{};
     std::atomic<bool> stopping_{false};
@@ -476,8 +466,8 @@ struct TcpConn {
                 continue;
             }
             uint8_t* out = w.tcp_out_.data();
-            size_t rlen = w.answer(*snap, msg, msg_len, client, Transport::kTcp, out + 2,
-                                   kTcpMax, w.env());
+            size_t rlen = respond(*snap, msg, msg_len, client, Transport::kTcp, out + 2, kTcpMax,
+                                  w.context());
             partial_since_ms = 0;  // a whole query arrived: the next one starts its own clock
             if (rlen == 0) {
                 continue;
@@ -732,7 +722,7 @@ std::vector<WorkerEpoch*> Server::epochs() {
 
 void Server::set_query_log(QueryLog* log) {
     for (size_t i = 0; i < workers_.size(); ++i) {
-        workers_[i]->qlog = log != nullptr ? log->ring(i) : nullptr;
+        workers_[i]->set_query_log(log != nullptr ? log->ring(i) : nullptr);
     }
 }
 

@@ -455,7 +455,7 @@ private:
 
     Source locate(std::string_view wire) const;
     std::string type_ptr(const Node& node, uint16_t type) const {
-        if (type == kTypeSOA && node.name == zone_.origin) {
+        if (type == dns::kTypeSOA && node.name == zone_.origin) {
             return "/soa";
         }
         return locate(node.name).type_ptr(type);
@@ -506,7 +506,7 @@ std::string trim(const std::string& s) {
 
 // Types that are queries or transport, never data (RFC 6895 section 3.1).
 bool is_meta_type(uint16_t type) {
-    return type == 0 || type == kTypeOPT || (type >= 128 && type <= 255);
+    return type == 0 || type == dns::kTypeOPT || (type >= 128 && type <= 255);
 }
 
 void ZoneBuilder::parse_origin(const Json& root) {
@@ -580,9 +580,9 @@ void ZoneBuilder::parse_soa(const Json& root) {
                               std::to_string(refresh) + " " + std::to_string(retry) + " " +
                               std::to_string(expire_) + " " + std::to_string(minimum);
     RRset rrset;
-    rrset.type = kTypeSOA;
+    rrset.type = dns::kTypeSOA;
     rrset.ttl = ttl;
-    rrset.rdata.push_back(rdata_wire(zone_.origin_text, kTypeSOA, "SOA", rdata, "/soa"));
+    rrset.rdata.push_back(rdata_wire(zone_.origin_text, dns::kTypeSOA, "SOA", rdata, "/soa"));
     Node& apex = zone_.nodes[zone_.origin];
     apex.name = zone_.origin;
     apex.rrsets.push_back(std::move(rrset));
@@ -625,15 +625,15 @@ std::string ZoneBuilder::rdata_wire(const std::string& owner_text, uint16_t type
     if (rdata.find_first_not_of(" \t") == std::string::npos) {
         ctx_.fail(ptr, "empty RDATA");
     }
-    if (type == kTypeA || type == kTypeAAAA) {  // a clearer message than ldns's for the commonest
+    if (type == dns::kTypeA || type == dns::kTypeAAAA) {  // a clearer message than ldns's for the commonest
         const std::string addr = trim(rdata);
         uint8_t buf[16];
-        if (inet_pton(type == kTypeA ? AF_INET : AF_INET6, addr.c_str(), buf) != 1) {
-            ctx_.fail(ptr, "'" + rdata + "' is not an " + (type == kTypeA ? "IPv4" : "IPv6") +
+        if (inet_pton(type == dns::kTypeA ? AF_INET : AF_INET6, addr.c_str(), buf) != 1) {
+            ctx_.fail(ptr, "'" + rdata + "' is not an " + (type == dns::kTypeA ? "IPv4" : "IPv6") +
                                " address");
         }
         // The whole RDATA is one address, so it is also what ldns would make of it.
-        return std::string(reinterpret_cast<const char*>(buf), type == kTypeA ? 4 : 16);
+        return std::string(reinterpret_cast<const char*>(buf), type == dns::kTypeA ? 4 : 16);
     }
     const std::string line = owner_text + " 0 IN " + type_name + " " + rdata;
     ldns_rr* raw = nullptr;
@@ -666,7 +666,7 @@ void ZoneBuilder::parse_rrset(Node& node, const std::string& type_key, const Jso
     if (type == 0) {
         ctx_.fail(ptr, "unknown RR type '" + type_key + "'");
     }
-    if (type == kTypeSOA) {
+    if (type == dns::kTypeSOA) {
         ctx_.fail(ptr, "SOA belongs in the top-level 'soa' object");
     }
     if (is_meta_type(type)) {
@@ -805,11 +805,11 @@ const std::string& ZoneBuilder::type_name(uint16_t type) {
 // RFC 1034 section 3.6.2 / RFC 2181 section 10.1: a CNAME owner has no other data, and one
 // CNAME RR.
 void ZoneBuilder::check_cname(const Node& node) const {
-    const RRset* cname = node.find(kTypeCNAME);
+    const RRset* cname = node.find(dns::kTypeCNAME);
     if (cname == nullptr) {
         return;
     }
-    const std::string ptr = type_ptr(node, kTypeCNAME);
+    const std::string ptr = type_ptr(node, dns::kTypeCNAME);
     if (cname->rdata.size() > 1) {
         ctx_.fail(ptr_join(ptr, size_t{1}), "more than one CNAME record at one name");
     }
@@ -830,7 +830,7 @@ template <class Nodes>
 void ZoneBuilder::check_cuts(const Nodes& nodes) const {
     std::set<std::string, std::less<>> ns_targets;
     for (const auto& [name, node] : zone_.nodes) {
-        if (const RRset* ns = node.find(kTypeNS)) {
+        if (const RRset* ns = node.find(dns::kTypeNS)) {
             for (const auto& rd : ns->rdata) {
                 ns_targets.insert(detail::lower_wire(rd));
             }
@@ -840,14 +840,14 @@ void ZoneBuilder::check_cuts(const Nodes& nodes) const {
         const std::string& name = deref(entry).first;
         const Node& node = deref(entry).second;
         if (node.pool >= 0) {
-            if (node.find(kTypeA) != nullptr || node.find(kTypeAAAA) != nullptr) {
-                const uint16_t t = node.find(kTypeA) != nullptr ? kTypeA : kTypeAAAA;
+            if (node.find(dns::kTypeA) != nullptr || node.find(dns::kTypeAAAA) != nullptr) {
+                const uint16_t t = node.find(dns::kTypeA) != nullptr ? dns::kTypeA : dns::kTypeAAAA;
                 ctx_.fail(type_ptr(node, t), "address records beside 'pool' at the same name");
             }
         }
         check_cname(node);
-        if (node.find(kTypeDS) != nullptr && !node.delegation) {
-            ctx_.fail(type_ptr(node, kTypeDS), "DS only belongs at a delegation (a name with NS)");
+        if (node.find(dns::kTypeDS) != nullptr && !node.delegation) {
+            ctx_.fail(type_ptr(node, dns::kTypeDS), "DS only belongs at a delegation (a name with NS)");
         }
         const bool glue_ok = ns_targets.count(name) != 0;
         if (node.delegation) {
@@ -855,8 +855,8 @@ void ZoneBuilder::check_cuts(const Nodes& nodes) const {
                 ctx_.fail(locate(name).pool_ptr(), "'pool' at a delegation point");
             }
             for (const auto& rrset : node.rrsets) {
-                const bool ok = rrset.type == kTypeNS || rrset.type == kTypeDS ||
-                                (glue_ok && (rrset.type == kTypeA || rrset.type == kTypeAAAA));
+                const bool ok = rrset.type == dns::kTypeNS || rrset.type == dns::kTypeDS ||
+                                (glue_ok && (rrset.type == dns::kTypeA || rrset.type == dns::kTypeAAAA));
                 if (!ok) {
                     ctx_.fail(type_ptr(node, rrset.type),
                               type_text(rrset.type) + " at the delegation point " +
@@ -873,7 +873,7 @@ void ZoneBuilder::check_cuts(const Nodes& nodes) const {
             const bool only_glue =
                 glue_ok && node.pool < 0 &&
                 std::all_of(node.rrsets.begin(), node.rrsets.end(),
-                            [](const RRset& r) { return r.type == kTypeA || r.type == kTypeAAAA; });
+                            [](const RRset& r) { return r.type == dns::kTypeA || r.type == dns::kTypeAAAA; });
             if (!only_glue) {
                 ctx_.fail(locate(name).ptr, "'" + wire_to_text(name) + "' is below the zone cut at '" +
                                        wire_to_text(up) +
@@ -889,19 +889,19 @@ void ZoneBuilder::check_glue(const Nodes& nodes) const {
     for (const auto& entry : nodes) {
         const std::string& name = deref(entry).first;
         const Node& node = deref(entry).second;
-        const RRset* ns = node.find(kTypeNS);
+        const RRset* ns = node.find(dns::kTypeNS);
         if (ns == nullptr) {
             continue;
         }
         for (size_t i = 0; i < ns->rdata.size(); ++i) {
             const std::string target = detail::lower_wire(ns->rdata[i]);
             const Node* t = zone_.find(target);
-            const bool has_addr = t != nullptr && (t->find(kTypeA) != nullptr ||
-                                                   t->find(kTypeAAAA) != nullptr || t->pool >= 0);
+            const bool has_addr = t != nullptr && (t->find(dns::kTypeA) != nullptr ||
+                                                   t->find(dns::kTypeAAAA) != nullptr || t->pool >= 0);
             if (has_addr) {
                 continue;
             }
-            const std::string iptr = ptr_join(type_ptr(node, kTypeNS), i);
+            const std::string iptr = ptr_join(type_ptr(node, dns::kTypeNS), i);
             if (node.delegation && is_subdomain(target, name)) {
                 ctx_.fail(iptr, "NS target " + wire_to_text(target) +
                                     " is inside the delegated zone and has no glue A/AAAA");
@@ -936,7 +936,7 @@ void ZoneBuilder::add_empty_non_terminals() {
 
 void ZoneBuilder::finish() {
     for (auto& [name, node] : zone_.nodes) {
-        node.delegation = name != zone_.origin && node.find(kTypeNS) != nullptr;
+        node.delegation = name != zone_.origin && node.find(dns::kTypeNS) != nullptr;
     }
     // The checks name the first problem in name order, as the same zone must always give the
     // same message. Sorting every name costs more than the checks, so they run in table order
@@ -957,7 +957,7 @@ void ZoneBuilder::finish() {
         throw;
     }
     const Node& apex = zone_.apex();
-    if (apex.find(kTypeNS) == nullptr) {
+    if (apex.find(dns::kTypeNS) == nullptr) {
         ctx_.warn("/records", "the apex has no NS record set");
     }
     add_empty_non_terminals();

@@ -13,21 +13,9 @@
 #include <unordered_map>
 #include <vector>
 
-namespace dnslb::zone {
+#include "dnslb/dns/constants.hpp"
 
-// RR type codes used by the query path (RFC 1035, 3596, 6891, 8482).
-inline constexpr uint16_t kTypeA = 1;
-inline constexpr uint16_t kTypeNS = 2;
-inline constexpr uint16_t kTypeCNAME = 5;
-inline constexpr uint16_t kTypeSOA = 6;
-inline constexpr uint16_t kTypeHINFO = 13;
-inline constexpr uint16_t kTypeMX = 15;
-inline constexpr uint16_t kTypeTXT = 16;
-inline constexpr uint16_t kTypeAAAA = 28;
-inline constexpr uint16_t kTypeSRV = 33;
-inline constexpr uint16_t kTypeOPT = 41;
-inline constexpr uint16_t kTypeDS = 43;
-inline constexpr uint16_t kTypeANY = 255;
+namespace dnslb::zone {
 
 // TTLs above 2^31-1 are treated as 0 by RFC 2181 section 8; we reject them at load.
 inline constexpr uint32_t kMaxTtl = 2147483647U;

@@ -229,10 +229,11 @@ server::ClientAddress v6(std::initializer_list<uint8_t> prefix) {
 void answer(const server::Snapshot& snap, const uint8_t* pkt, size_t len,
             const server::ClientAddress& client, server::Transport transport, size_t cap) {
     static server::Stats stats;
+    static server::QueryContext ctx{stats};
     // Exact size: one byte past the end is a heap-buffer-overflow under ASan.
     std::unique_ptr<uint8_t[]> out(new uint8_t[cap]);
     server::AnswerNote note;
-    size_t n = server::respond(snap, pkt, len, client, transport, out.get(), cap, stats, &note);
+    size_t n = server::respond(snap, pkt, len, client, transport, out.get(), cap, ctx, &note);
     fuzz::check(n <= cap, "response longer than the buffer");
     if (transport == server::Transport::kUdp) {
         // RFC 1035 section 4.2.1: 512 bytes without EDNS; RFC 6891 section 6.2.5: with EDNS, no

@@ -52,6 +52,7 @@ size_t make_query(const std::string& wire_name, uint16_t type, bool edns, uint8_
 
 void ask(const server::Snapshot& snap, const std::string& name, uint16_t type) {
     static server::Stats stats;
+    static server::QueryContext ctx{stats};
     static std::vector<uint8_t> out(65535);
     uint8_t query[512];
     server::ClientAddress client;
@@ -65,7 +66,7 @@ void ask(const server::Snapshot& snap, const std::string& name, uint16_t type) {
         fuzz::check(qlen > 0, "loaded name does not fit a query");
         for (auto t : {server::Transport::kUdp, server::Transport::kTcp}) {
             size_t n = server::respond(snap, query, qlen, client, t, out.data(), out.size(),
-                                       stats);
+                                       ctx);
             fuzz::check(n > 0, "no answer to a query for a loaded name");
             fuzz::check(n <= (t == server::Transport::kTcp ? 65535U : edns ? 1232U : 512U),
                         "response longer than the transport allows");
@@ -85,7 +86,7 @@ void serve(std::unique_ptr<zone::Zone> z) {
         if (queried++ == kMaxNamesQueried) {
             break;
         }
-        for (uint16_t type : {zone::kTypeA, zone::kTypeAAAA, zone::kTypeANY}) {
+        for (uint16_t type : {dns::kTypeA, dns::kTypeAAAA, dns::kTypeANY}) {
             ask(snap, name, type);
         }
         for (const auto& rrset : node.rrsets) {

@@ -97,6 +97,7 @@ std::vector<uint8_t> query(const char* name, ldns_rr_type type, bool edns) {
 TEST_CASE("responses to well-formed queries parse back with ldns") {
     auto snap = make_snapshot();
     server::Stats stats;
+    server::QueryContext ctx{stats};
     server::ClientAddress client;
     std::vector<uint8_t> out(65535);
     struct Case {
@@ -117,7 +118,7 @@ TEST_CASE("responses to well-formed queries parse back with ldns") {
         for (bool edns : {false, true}) {
             auto q = query(c.name, c.type, edns);
             size_t n = server::respond(snap, q.data(), q.size(), client, server::Transport::kUdp,
-                                       out.data(), out.size(), stats);
+                                       out.data(), out.size(), ctx);
             REQUIRE(n > 0);
             ldns_pkt* resp = nullptr;
             REQUIRE(ldns_wire2pkt(&resp, out.data(), n) == LDNS_STATUS_OK);
@@ -135,6 +136,7 @@ TEST_CASE("responses to well-formed queries parse back with ldns") {
 TEST_CASE("the responder does not allocate once warm") {
     auto snap = make_snapshot();
     server::Stats stats;
+    server::QueryContext ctx{stats};
     server::ClientAddress client;
     std::vector<uint8_t> out(65535);
     std::vector<std::vector<uint8_t>> corpus = {
@@ -149,7 +151,7 @@ TEST_CASE("the responder does not allocate once warm") {
     };
     for (const auto& q : corpus) {
         server::respond(snap, q.data(), q.size(), client, server::Transport::kUdp, out.data(),
-                        out.size(), stats);
+                        out.size(), ctx);
     }
     uint64_t before = g_allocations.load();
     size_t answered = 0;
@@ -157,7 +159,7 @@ TEST_CASE("the responder does not allocate once warm") {
         for (const auto& q : corpus) {
             answered += server::respond(snap, q.data(), q.size(), client,
                                         server::Transport::kUdp, out.data(), out.size(),
-                                        stats) > 0;
+                                        ctx) > 0;
         }
     }
     CHECK(answered == 1000 * corpus.size());
@@ -167,6 +169,7 @@ TEST_CASE("the responder does not allocate once warm") {
 TEST_CASE("100,000 random, mutated and truncated packets neither crash nor over-read") {
     auto snap = make_snapshot();
     server::Stats stats;
+    server::QueryContext ctx{stats};
     server::ClientAddress client;
     std::mt19937_64 rng(20261128);
     std::vector<std::vector<uint8_t>> seeds = {
@@ -207,7 +210,7 @@ TEST_CASE("100,000 random, mutated and truncated packets neither crash nor over-
         std::vector<uint8_t> out(rng() % 2 ? 512 : 65535);
         auto transport = i % 2 ? server::Transport::kTcp : server::Transport::kUdp;
         size_t n = server::respond(snap, exact.data(), exact.size(), client, transport,
-                                   out.data(), out.size(), stats);
+                                   out.data(), out.size(), ctx);
         REQUIRE(n <= out.size());
         if (n > 0) {
             ++answered;

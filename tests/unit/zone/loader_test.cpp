@@ -44,11 +44,11 @@ TEST_CASE("the example zones load", "[zone][examples]") {
     CHECK(lb->origin == wire("lb.example.com."));
     CHECK(lb->serial == 2026112701U);
     CHECK(lb->neg_ttl_s == 60);
-    CHECK(lb->apex().find(kTypeSOA) != nullptr);
-    CHECK(lb->apex().find(kTypeNS)->rdata.size() == 2);
+    CHECK(lb->apex().find(dns::kTypeSOA) != nullptr);
+    CHECK(lb->apex().find(dns::kTypeNS)->rdata.size() == 2);
     CHECK(lb->find(wire("child.lb.example.com."))->delegation);
     CHECK_FALSE(lb->apex().delegation);
-    CHECK(lb->find(wire("child.lb.example.com."))->find(kTypeDS) != nullptr);
+    CHECK(lb->find(wire("child.lb.example.com."))->find(dns::kTypeDS) != nullptr);
     CHECK(lb->find(wire("*.tenant.lb.example.com.")) != nullptr);
     CHECK(lb->find(wire("deep.lb.example.com."))->empty());
     CHECK(lb->apex().find(65) != nullptr);  // HTTPS, RFC 9460
@@ -84,10 +84,10 @@ TEST_CASE("the example zones load", "[zone][examples]") {
 
     auto org = load_zone_file("zones/example.org.json");
     CHECK(org->origin_text == "example.org.");
-    CHECK(org->apex().find(kTypeA) != nullptr);
-    CHECK(rrset_at(*org, "docs.example.org.", kTypeA).ttl == 60);
+    CHECK(org->apex().find(dns::kTypeA) != nullptr);
+    CHECK(rrset_at(*org, "docs.example.org.", dns::kTypeA).ttl == 60);
     // "@" in RDATA is the origin, as in a master file.
-    CHECK(rrset_at(*org, "www.example.org.", kTypeCNAME).rdata.at(0) ==
+    CHECK(rrset_at(*org, "www.example.org.", dns::kTypeCNAME).rdata.at(0) ==
           "\x07"
           "example\x03org\x00"s);
 }
@@ -116,7 +116,7 @@ TEST_CASE("SOA, defaults and record counts", "[zone]") {
     j["soa"]["minimum"] = 300;
     auto z = load(j);
     const RRset& soa = z->apex().rrsets.at(0);
-    CHECK(soa.type == kTypeSOA);
+    CHECK(soa.type == dns::kTypeSOA);
     CHECK(soa.ttl == 120);
     CHECK(z->neg_ttl_s == 120);   // min(SOA TTL, minimum), RFC 2308 section 5
     CHECK(z->record_count == 3);  // SOA, NS, A
@@ -125,7 +125,7 @@ TEST_CASE("SOA, defaults and record counts", "[zone]") {
     const std::string names = "\x03ns1\x01z\x04test\x00\x0ahostmaster\x01z\x04test\x00"s;
     CHECK(rd.substr(0, names.size()) == names);
     CHECK(rd.size() == names.size() + 20);
-    CHECK(rrset_at(*z, "ns1.z.test.", kTypeA).ttl == 120);
+    CHECK(rrset_at(*z, "ns1.z.test.", dns::kTypeA).ttl == 120);
 
     j = base_zone();
     j["soa"]["ttl"] = 30;
@@ -145,23 +145,23 @@ TEST_CASE("RDATA wire format", "[zone][rdata]") {
     j["records"]["_sip._tcp"] = Json::parse(R"({ "SRV": [ "10 20 5060 sip" ] })");
     j["records"]["c"] = Json::parse(R"({ "CNAME": [ "Target.Example.NET." ] })");
     auto z = load(j);
-    CHECK(rrset_at(*z, "x.z.test.", kTypeA).rdata.at(0) == "\xc0\x00\x02\x01"s);
+    CHECK(rrset_at(*z, "x.z.test.", dns::kTypeA).rdata.at(0) == "\xc0\x00\x02\x01"s);
     // Names in RDATA keep their case; relative ones take the origin.
-    CHECK(rrset_at(*z, "x.z.test.", kTypeMX).rdata.at(0) == "\x00\x0a\x04Mail\x01z\x04test\x00"s);
-    CHECK(rrset_at(*z, "x.z.test.", kTypeTXT).rdata.at(0) ==
+    CHECK(rrset_at(*z, "x.z.test.", dns::kTypeMX).rdata.at(0) == "\x00\x0a\x04Mail\x01z\x04test\x00"s);
+    CHECK(rrset_at(*z, "x.z.test.", dns::kTypeTXT).rdata.at(0) ==
           "\x03"
           "a b\x01"
           "c"s);
     CHECK(rrset_at(*z, "x.z.test.", 257).rdata.at(0) == "\x00\x05issueca.example"s);
-    CHECK(rrset_at(*z, "x.z.test.", kTypeAAAA).rdata.at(0) ==
+    CHECK(rrset_at(*z, "x.z.test.", dns::kTypeAAAA).rdata.at(0) ==
           "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01"s);
-    CHECK(rrset_at(*z, "_sip._tcp.z.test.", kTypeSRV).rdata.at(0) ==
+    CHECK(rrset_at(*z, "_sip._tcp.z.test.", dns::kTypeSRV).rdata.at(0) ==
           "\x00\x0a\x00\x14\x13\xc4\x03sip\x01z\x04test\x00"s);
-    CHECK(rrset_at(*z, "c.z.test.", kTypeCNAME).rdata.at(0) ==
+    CHECK(rrset_at(*z, "c.z.test.", dns::kTypeCNAME).rdata.at(0) ==
           "\x06Target\x07"
           "Example\x03NET\x00"s);
     // render() ran: TYPE CLASS TTL RDLENGTH RDATA.
-    const RRset& a = rrset_at(*z, "x.z.test.", kTypeA);
+    const RRset& a = rrset_at(*z, "x.z.test.", dns::kTypeA);
     CHECK(a.wire == "\x00\x01\x00\x01\x00\x00\x0e\x10\x00\x04\xc0\x00\x02\x01"s);
 }
 
@@ -172,7 +172,7 @@ TEST_CASE("record sets with their own TTL and generic types", "[zone]") {
         "TYPE65000": ["\\# 2 abcd"]
     })");
     auto z = load(j);
-    const RRset& a = rrset_at(*z, "x.z.test.", kTypeA);
+    const RRset& a = rrset_at(*z, "x.z.test.", dns::kTypeA);
     CHECK(a.ttl == 60);
     CHECK(a.rdata.size() == 2);
     CHECK(rrset_at(*z, "x.z.test.", 65000).rdata.at(0) == "\xab\xcd"s);
@@ -190,11 +190,11 @@ TEST_CASE("owner names: case, absolute names, apex, wildcards", "[zone][names]")
                   "abs\x01z\x04test\x00"s) != nullptr);
     const Node* wild = z->find("\x01*\x06tenant\x01z\x04test\x00"s);
     REQUIRE(wild != nullptr);
-    CHECK(wild->find(kTypeA) != nullptr);
+    CHECK(wild->find(dns::kTypeA) != nullptr);
     const Node* tenant = z->find("\x06tenant\x01z\x04test\x00"s);
     REQUIRE(tenant != nullptr);
     CHECK(tenant->empty());
-    CHECK(z->apex().find(kTypeTXT) != nullptr);
+    CHECK(z->apex().find(dns::kTypeTXT) != nullptr);
 }
 
 TEST_CASE("empty non-terminals are created up to the origin", "[zone][ent]") {
@@ -438,8 +438,8 @@ TEST_CASE("a key given twice: first position, last value", "[zone][duplicates]")
                                 "t.json");
         const Node* www = z->find("\3www\1z\4test\0"s);
         REQUIRE(www != nullptr);
-        CHECK(www->find(kTypeA) == nullptr);
-        CHECK(www->find(kTypeAAAA) != nullptr);
+        CHECK(www->find(dns::kTypeA) == nullptr);
+        CHECK(www->find(dns::kTypeAAAA) != nullptr);
         CHECK(z->record_count == 4);  // SOA, NS, A, AAAA
     }
     SECTION("the first value is not checked, the last one is, at the first position") {

@@ -119,7 +119,7 @@ TEST_CASE("a pool name may carry other types and its own TTL", "[zone][pools]") 
     const Node* app = z->find(wire("app.z.test."));
     CHECK(app->pool == 0);
     CHECK(app->pool_ttl_s == 10);
-    CHECK(app->find(kTypeTXT)->ttl == 10);
+    CHECK(app->find(dns::kTypeTXT)->ttl == 10);
     CHECK_FALSE(app->empty());
 }
 

@@ -11,7 +11,7 @@ using namespace std::string_literals;
 
 TEST_CASE("RRset::render lays out TYPE CLASS TTL RDLENGTH RDATA per RR", "[zone][render]") {
     RRset r;
-    r.type = kTypeA;
+    r.type = dns::kTypeA;
     r.ttl = 300;
     r.rdata = {"\x01\x02\x03\x04"s, "\x05\x06\x07\x08"s};
     r.render();
@@ -20,7 +20,7 @@ TEST_CASE("RRset::render lays out TYPE CLASS TTL RDLENGTH RDATA per RR", "[zone]
           "\x00\x01\x00\x01\x00\x00\x01\x2c\x00\x04\x05\x06\x07\x08"s);
     CHECK(r.rr_offsets == std::vector<uint32_t>{0, 14});
 
-    r.type = kTypeTXT;
+    r.type = dns::kTypeTXT;
     r.ttl = 0x01020304;
     r.rdata = {""s};
     r.render();  // re-rendering replaces, never appends

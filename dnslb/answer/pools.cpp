@@ -1,0 +1,118 @@
+#include <algorithm>
+
+#include "dnslb/answer/response.hpp"
+#include "dnslb/steering/cache.hpp"
+#include "dnslb/steering/steer.hpp"
+
+namespace dnslb::server::detail {
+
+// A and AAAA from a pool: steer, then one RR per usable address of the chosen origins.
+void answer_pool(Response& r, const ZoneEntry& ze, const Node& node, const Name& name,
+                 const ClientAddress& client, AnswerNote* note) noexcept {
+    const Zone& z = *ze.zone;
+    int family = r.q.qtype == dns::kTypeA ? 4 : 6;
+    steering::Asker asker;
+    if (r.q.has_ecs) {
+        asker.family = r.q.ecs.family == 1 ? 4 : 6;
+        asker.addr = r.q.ecs.address;
+        asker.prefix = r.q.ecs.source_prefix;
+        asker.ecs = true;
+    } else {
+        asker.family = client.family;
+        asker.addr = client.bytes;
+        asker.prefix = client.family == 4 ? 32 : 128;
+    }
+    // Through the worker's decision cache when it has one: repeated subnets skip the geo
+    // lookup and the ordering (steering/cache.hpp says why a hit is the same answer).
+    const steering::Steered steered =
+        steering::steer_for(z, node.pool, r.snap.geo.get(), asker, family, r.snap.health,
+                            r.ctx.cache, r.snap.generation);
+    const steering::Decision& d = steered.d;
+    r.stats.bump(r.stats.pool_answers);
+    // A location-dependent answer holds over the network the lookup decided, also when it
+    // placed nobody (RFC 7871 section 7.3.1: scope 0 would cover every client).
+    if (d.kind == steering::Decision::Kind::kAnswer &&
+        (d.location_used ||
+         steering::location_dependent(z.pools[static_cast<size_t>(d.pool)]))) {
+        uint8_t src = r.q.has_ecs ? r.q.ecs.source_prefix : 0;
+        r.ecs_scope = std::min(src, steered.prefix_len);
+    }
+    if (note != nullptr) {
+        note->pool = d.pool;
+        note->origin_count = std::min<uint8_t>(d.count, 16);
+        std::copy_n(d.origins, note->origin_count, note->origins);
+    }
+    if (d.kind == steering::Decision::Kind::kServFail) {
+        r.rcode = dns::kRcodeServFail;
+        return;
+    }
+    if (d.kind == steering::Decision::Kind::kNoData || d.count == 0) {
+        add_negative_soa(r, ze, name);
+        return;
+    }
+    const zone::Pool& pool = z.pools[static_cast<size_t>(d.pool)];
+    const zone::Pool& first = z.pools[static_cast<size_t>(node.pool)];
+    uint32_t ttl = node.pool_ttl_s != 0 ? node.pool_ttl_s : first.ttl_s;
+    if (d.degraded && first.ttl_degraded_s != 0) {
+        ttl = std::min(ttl, first.ttl_degraded_s);
+    }
+    size_t mark = r.w.pos();
+    uint16_t count = 0;
+    uint16_t counted[16];
+    uint8_t n_counted = 0;
+    for (uint8_t i = 0; i < d.count; ++i) {
+        const zone::Origin& o = pool.origins[d.origins[i]];
+        uint16_t before = count;
+        for (const zone::Address& a : o.addresses) {
+            if (a.family != family || (!d.all_down && !steering::address_up(a, r.snap.health))) {
+                continue;
+            }
+            r.owner(name.offset, name.suffix(name.labels));
+            r.w.u16(r.q.qtype);
+            r.w.u16(dns::kClassIN);
+            r.w.u32(ttl);
+            r.w.u16(family == 4 ? 4 : 16);
+            r.w.bytes(a.bytes.data(), family == 4 ? 4 : 16);
+            ++count;
+        }
+        if (count != before && o.counter >= 0 && n_counted < std::size(counted)) {
+            counted[n_counted++] = static_cast<uint16_t>(o.counter);
+        }
+    }
+    if (!r.w.ok()) {
+        r.w.rewind(mark);
+        r.truncated = true;
+        return;
+    }
+    r.an = static_cast<uint16_t>(r.an + count);
+    for (uint8_t i = 0; i < n_counted; ++i) {
+        r.stats.bump(r.stats.origin_answers[counted[i] % Stats::kOriginCounters]);
+    }
+}
+
+
+// RFC 8482: one RRset for ANY, or a synthesized HINFO where the name has only a pool.
+void answer_any(Response& r, const Node& node, const Name& name) noexcept {
+    if (!node.rrsets.empty()) {
+        if (!r.rrset(node.rrsets.front(), name.offset, name.suffix(name.labels), r.an)) {
+            r.truncated = true;
+        }
+        return;
+    }
+    static constexpr uint8_t kHinfo[] = {7, 'R', 'F', 'C', '8', '4', '8', '2', 0};
+    const size_t mark = r.w.pos();
+    r.owner(name.offset, name.suffix(name.labels));
+    r.w.u16(dns::kTypeHINFO);
+    r.w.u16(dns::kClassIN);
+    r.w.u32(3600);
+    r.w.u16(sizeof(kHinfo));
+    r.w.bytes(kHinfo, sizeof(kHinfo));
+    if (!r.w.ok()) {
+        r.w.rewind(mark);
+        r.truncated = true;
+        return;
+    }
+    r.an++;
+}
+
+}  // namespace dnslb::server::detail
