@@ -182,7 +182,7 @@ int explain(const Args& args) {
         return 2;
     }
     try {
-        server::Asker asker = args.subnet.empty()
+        steering::Asker asker = args.subnet.empty()
                                   ? server::parse_asker(args.client.empty() ? "127.0.0.1"
                                                                             : args.client,
                                                         false)

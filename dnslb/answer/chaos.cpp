@@ -27,17 +27,7 @@ void answer_explain(Response& r, const ClientAddress& client) noexcept {
         r.flags &= static_cast<uint16_t>(~dns::kFlagAA);
         return;
     }
-    Asker asker;
-    if (r.q.has_ecs) {
-        asker.family = r.q.ecs.family == 1 ? 4 : 6;
-        std::memcpy(asker.bytes, r.q.ecs.address, 16);
-        asker.prefix = r.q.ecs.source_prefix;
-        asker.is_subnet = true;
-    } else {
-        asker.family = client.family;
-        std::memcpy(asker.bytes, client.bytes, 16);
-        asker.prefix = client.family == 4 ? 32 : 128;
-    }
+    const steering::Asker asker = make_asker(r.q, client);
     try {
         for (const std::string& line : explain_wire(r.snap, r.q.qname_lower, r.q.qname_len,
                                                     asker)) {

@@ -41,7 +41,7 @@ void explain_family(const Snapshot& snap, const zone::Zone& z, const zone::Node&
                     const geo::Location& where, const Asker& asker, int family,
                     std::vector<std::string>& out) {
     uint64_t subnet =
-        steering::client_subnet_hash(asker.bytes, asker.family, asker.is_subnet, asker.prefix);
+        steering::client_subnet_hash(asker.addr, asker.family, asker.ecs, asker.prefix);
     steering::Decision d = steering::steer(z, node.pool, where, subnet, family, snap.health);
     const char* type = family == 4 ? "A" : "AAAA";
     if (d.kind == steering::Decision::Kind::kServFail) {
@@ -75,9 +75,9 @@ void explain_family(const Snapshot& snap, const zone::Zone& z, const zone::Node&
     // answer depends on the location, also when the lookup placed nobody.
     uint8_t scope = 0;
     if (d.location_used || steering::location_dependent(pool)) {
-        scope = asker.is_subnet ? std::min(asker.prefix, where.prefix_len) : where.prefix_len;
+        scope = asker.ecs ? std::min(asker.prefix, where.prefix_len) : where.prefix_len;
     }
-    answer += asker.is_subnet ? ", ECS scope /" + std::to_string(scope) : "";
+    answer += asker.ecs ? ", ECS scope /" + std::to_string(scope) : "";
     out.push_back(answer);
 }
 
@@ -86,9 +86,9 @@ void explain_family(const Snapshot& snap, const zone::Zone& z, const zone::Node&
 Asker parse_asker(const std::string& text, bool subnet) {
     Asker a;
     uint8_t fam = 0;
-    config::parse_cidr(text, fam, a.bytes, a.prefix);
+    config::parse_cidr(text, fam, a.addr, a.prefix);
     a.family = fam;
-    a.is_subnet = subnet;
+    a.ecs = subnet;
     if (!subnet && a.prefix != (fam == 4 ? 32 : 128)) {
         throw std::invalid_argument("'" + text + "': --client takes an address, not a network");
     }
@@ -117,11 +117,11 @@ std::vector<std::string> explain_wire(const Snapshot& snap, const uint8_t* lower
                   ")");
     geo::Location where;
     std::string placed = "asker not placed (no geo database)";
-    if (asker.is_subnet && asker.prefix == 0) {
+    if (asker.ecs && asker.prefix == 0) {
         placed = "ECS source prefix 0: no location used";
     } else if (snap.geo != nullptr) {
-        where = snap.geo->lookup(asker.family, asker.bytes, asker.prefix);
-        placed = snap.geo->describe(asker.family, asker.bytes, asker.prefix);
+        where = snap.geo->lookup(asker.family, asker.addr, asker.prefix);
+        placed = snap.geo->describe(asker.family, asker.addr, asker.prefix);
     }
     out.push_back("asker: " + placed);
     for (const auto& o : pool.origins) {

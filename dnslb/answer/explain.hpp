@@ -7,15 +7,11 @@
 #include <vector>
 
 #include "dnslb/answer/snapshot.hpp"
+#include "dnslb/steering/cache.hpp"
 
 namespace dnslb::server {
 
-struct Asker {
-    int family = 4;
-    uint8_t bytes[16] = {};
-    uint8_t prefix = 32;   // the ECS source prefix, or the full length for an address
-    bool is_subnet = false;
-};
+using steering::Asker;
 
 // Parses "1.2.3.4", "2001:db8::1" (as a client address) or "1.2.3.0/24" (as a subnet).
 // Throws std::invalid_argument.

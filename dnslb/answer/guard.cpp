@@ -6,16 +6,11 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "dnslb/base/hash.hpp"
+
 namespace dnslb::server {
 
 namespace {
-
-uint64_t mix(uint64_t x) noexcept {  // splitmix64 finalizer
-    x += 0x9E3779B97F4A7C15ULL;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-    return x ^ (x >> 31);
-}
 
 // The client network of RRL: the address cut to /ipv4_prefix or /ipv6_prefix.
 uint8_t network_of(const RrlSettings& s, int family, const uint8_t* addr, uint8_t* out) noexcept {
@@ -66,8 +61,8 @@ WorkerGuard::Verdict WorkerGuard::rrl(const RrlSettings& s, bool attack, uint32_
     uint64_t b = 0;
     std::memcpy(&a, net, 8);
     std::memcpy(&b, net + 8, 8);
-    uint64_t h = mix(mix(a ^ static_cast<uint64_t>(family)) ^ b ^
-                     (static_cast<uint64_t>(klass) << 56) ^ mix(key));
+    uint64_t h = hash::splitmix64(hash::splitmix64(a ^ static_cast<uint64_t>(family)) ^ b ^
+                     (static_cast<uint64_t>(klass) << 56) ^ hash::splitmix64(key));
     Bucket& bk = table_[h & mask_];
     uint64_t rate = rate_for(s, klass);
     if (attack) {

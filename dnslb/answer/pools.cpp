@@ -11,17 +11,7 @@ void answer_pool(Response& r, const ZoneEntry& ze, const Node& node, const Name&
                  const ClientAddress& client, AnswerNote* note) noexcept {
     const Zone& z = *ze.zone;
     int family = r.q.qtype == dns::kTypeA ? 4 : 6;
-    steering::Asker asker;
-    if (r.q.has_ecs) {
-        asker.family = r.q.ecs.family == 1 ? 4 : 6;
-        asker.addr = r.q.ecs.address;
-        asker.prefix = r.q.ecs.source_prefix;
-        asker.ecs = true;
-    } else {
-        asker.family = client.family;
-        asker.addr = client.bytes;
-        asker.prefix = client.family == 4 ? 32 : 128;
-    }
+    const steering::Asker asker = make_asker(r.q, client);
     // Through the worker's decision cache when it has one: repeated subnets skip the geo
     // lookup and the ordering (steering/cache.hpp says why a hit is the same answer).
     const steering::Steered steered =

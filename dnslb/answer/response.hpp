@@ -9,6 +9,7 @@
 #include "dnslb/answer/responder.hpp"
 #include "dnslb/dns/query.hpp"
 #include "dnslb/dns/wire.hpp"
+#include "dnslb/steering/cache.hpp"
 #include "dnslb/zone/zone.hpp"
 
 namespace dnslb::server::detail {
@@ -126,6 +127,22 @@ struct Response {
     }
 };
 
+
+// Who asks, for steering and explain: the query's Client Subnet, else its source address.
+inline steering::Asker make_asker(const Query& q, const ClientAddress& client) noexcept {
+    steering::Asker a;
+    if (q.has_ecs) {
+        a.family = q.ecs.family == 1 ? 4 : 6;
+        std::memcpy(a.addr, q.ecs.address, sizeof(a.addr));
+        a.prefix = q.ecs.source_prefix;
+        a.ecs = true;
+    } else {
+        a.family = client.family;
+        std::memcpy(a.addr, client.bytes, sizeof(a.addr));
+        a.prefix = client.family == 4 ? 32 : 128;
+    }
+    return a;
+}
 
 // in_zone.cpp
 void add_negative_soa(Response& r, const ZoneEntry& ze, const Name& name) noexcept;

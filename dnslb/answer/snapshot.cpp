@@ -5,6 +5,7 @@
 #include <iterator>
 
 
+#include "dnslb/base/hash.hpp"
 #include "dnslb/dns/wire.hpp"
 
 namespace dnslb::server {
@@ -26,27 +27,20 @@ bool Network::contains(int fam, const uint8_t* addr) const noexcept {
 
 namespace {
 
-__extension__ using Uint128 = unsigned __int128;  // GCC/Clang builtin; pedantic-clean
-
-uint64_t mix(uint64_t a, uint64_t b) noexcept {  // wyhash's multiply-fold
-    const Uint128 r = static_cast<Uint128>(a) * b;
-    return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
-}
-
-constexpr uint64_t kSuffixSeed = 0xa0761d6478bd642fULL;
-constexpr uint64_t kSuffixStep = 0xe7037ed1a0b428dbULL;
+constexpr uint64_t kSuffixSeed = hash::kSeed;
+constexpr uint64_t kSuffixStep = hash::kStep;
 
 // One label, its length byte included: at most 64 bytes, one multiply per 8.
 uint64_t hash_label(uint64_t h, const uint8_t* p, size_t n) noexcept {
     for (; n >= 8; p += 8, n -= 8) {
         uint64_t w = 0;
         std::memcpy(&w, p, 8);
-        h = mix(h ^ w, kSuffixStep);
+        h = hash::mul_fold(h ^ w, kSuffixStep);
     }
     if (n != 0) {
         uint64_t w = 0;
         std::memcpy(&w, p, n);
-        h = mix(h ^ w ^ (static_cast<uint64_t>(n) << 59), kSuffixStep);
+        h = hash::mul_fold(h ^ w ^ (static_cast<uint64_t>(n) << 59), kSuffixStep);
     }
     return h;
 }

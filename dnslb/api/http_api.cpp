@@ -258,7 +258,7 @@ HttpApi::Response HttpApi::explain(const char* name, const char* client, const c
         return r;
     }
     try {
-        server::Asker asker =
+        steering::Asker asker =
             subnet != nullptr
                 ? server::parse_asker(subnet, true)
                 : server::parse_asker(client != nullptr ? client : "127.0.0.1", false);

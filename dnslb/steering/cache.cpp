@@ -4,21 +4,13 @@
 #include <cstring>
 #include <utility>
 
+#include "dnslb/base/hash.hpp"
+
 namespace dnslb::steering {
 
 namespace {
 
-uint64_t load64(const uint8_t* p) noexcept {
-    uint64_t v = 0;
-    std::memcpy(&v, p, 8);
-    return v;
-}
-
-uint64_t fold(uint64_t h, uint64_t v) noexcept {
-    __extension__ using Uint128 = unsigned __int128;
-    const Uint128 r = static_cast<Uint128>(h ^ v) * 0xe7037ed1a0b428dbULL;
-    return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
-}
+uint64_t fold(uint64_t h, uint64_t v) noexcept { return hash::mul_fold(h ^ v, hash::kStep); }
 
 }  // namespace
 
@@ -52,8 +44,8 @@ void DecisionCache::validate(uint64_t generation, uint64_t health_epoch) noexcep
 
 DecisionCache::Slot DecisionCache::slot_of(const Key& k) const noexcept {
     uint64_t h = fold(reinterpret_cast<uintptr_t>(k.zone), static_cast<uint32_t>(k.pool));
-    h = fold(h, load64(k.addr) ^ (static_cast<uint64_t>(k.prefix) << 56));
-    h = fold(h, load64(k.addr + 8) ^ (static_cast<uint64_t>(k.qfamily) << 8) ^ k.family);
+    h = fold(h, hash::load64(k.addr) ^ (static_cast<uint64_t>(k.prefix) << 56));
+    h = fold(h, hash::load64(k.addr + 8) ^ (static_cast<uint64_t>(k.qfamily) << 8) ^ k.family);
     return {static_cast<size_t>(h) & (sets_ - 1), static_cast<uint16_t>((h >> 48) | 1)};
 }
 

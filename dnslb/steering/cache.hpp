@@ -28,12 +28,13 @@
 
 namespace dnslb::steering {
 
-// Who is asking, as the responder sees it.
+// Who is asking: the Client Subnet of the query, or else its source address. The one type
+// for it, on the query path (answer/response.hpp builds it) and in explain.
 struct Asker {
-    int family = 4;                  // 4 or 6
-    const uint8_t* addr = nullptr;   // 4 or 16 bytes; zero beyond `prefix` for a subnet
-    uint8_t prefix = 32;             // ECS source prefix, else 32/128
-    bool ecs = false;                // a Client Subnet option, not the packet's source
+    int family = 4;         // 4 or 6
+    uint8_t addr[16] = {};  // zero beyond `prefix` for a subnet, and beyond 4 bytes for IPv4
+    uint8_t prefix = 32;    // ECS source prefix, else 32/128
+    bool ecs = false;       // a Client Subnet option, not the packet's source
 };
 
 // The decision and the length of the network the geo lookup decided (the ECS scope bound).

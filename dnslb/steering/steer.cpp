@@ -12,6 +12,8 @@
 #include <cmath>
 #include <limits>
 
+#include "dnslb/base/hash.hpp"
+
 namespace dnslb::steering {
 
 namespace {
@@ -20,22 +22,11 @@ constexpr size_t kMaxOrigins = kMaxPoolOrigins;
 constexpr double kTieKm = 1.0;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-uint64_t mix(uint64_t x) noexcept {  // splitmix64 finalizer
-    x += 0x9E3779B97F4A7C15ULL;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-    return x ^ (x >> 31);
-}
-
 // Hashing the origin's name rather than its index keeps a client's choice when origins are
 // added, removed or reordered in the zone file (rendezvous hashing moves only the clients of
 // the origin that changed).
 uint64_t origin_hash(uint64_t client_hash, const zone::Origin& o) noexcept {
-    uint64_t h = 0xCBF29CE484222325ULL;  // FNV-1a
-    for (char c : o.name) {
-        h = (h ^ static_cast<uint8_t>(c)) * 0x100000001B3ULL;
-    }
-    return mix(client_hash ^ mix(h));
+    return hash::splitmix64(client_hash ^ hash::splitmix64(hash::fnv1a(o.name)));
 }
 
 // (0, 1] from 64 random bits.
@@ -48,7 +39,7 @@ thread_local uint64_t t_rng = 0;
 uint64_t next_random(uint64_t seed_hint) noexcept {
     if (t_rng == 0) {
         const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-        t_rng = mix(seed_hint ^ static_cast<uint64_t>(now) ^
+        t_rng = hash::splitmix64(seed_hint ^ static_cast<uint64_t>(now) ^
                     static_cast<uint64_t>(reinterpret_cast<uintptr_t>(&t_rng))) |
                 1;
     }

@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include "dnslb/base/hash.hpp"
+
 namespace dnslb::zone {
 
 namespace {
@@ -19,19 +21,6 @@ void put32(std::string& out, uint32_t v) {
     put16(out, static_cast<uint16_t>(v & 0xffff));
 }
 
-uint64_t load64(const char* p) noexcept {
-    uint64_t v = 0;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
-
-__extension__ using Uint128 = unsigned __int128;  // GCC/Clang builtin; pedantic-clean
-
-// 64x64 -> 128 multiply, folded: the mixing step of wyhash.
-uint64_t mix(uint64_t a, uint64_t b) noexcept {
-    const Uint128 r = static_cast<Uint128>(a) * b;
-    return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
-}
 
 }  // namespace
 
@@ -58,13 +47,13 @@ void RRset::render() {
 // Names are at most 255 bytes (RFC 1035 section 2.3.4), so a word-at-a-time multiply-mix hash
 // is a handful of multiplications per lookup. Keys are already lower-cased wire format.
 size_t NameHash::operator()(std::string_view s) const noexcept {
-    constexpr uint64_t kSeed = 0xa0761d6478bd642fULL;
-    constexpr uint64_t kStep = 0xe7037ed1a0b428dbULL;
+    using hash::kSeed;
+    using hash::kStep;
     uint64_t h = kSeed ^ s.size();
     const char* p = s.data();
     size_t n = s.size();
     while (n >= 8) {
-        h = mix(h ^ load64(p), kStep);
+        h = hash::mul_fold(h ^ hash::load64(p), kStep);
         p += 8;
         n -= 8;
     }
@@ -72,8 +61,8 @@ size_t NameHash::operator()(std::string_view s) const noexcept {
     for (size_t i = 0; i < n; ++i) {
         tail |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
     }
-    h = mix(h ^ tail, kStep ^ n);
-    return static_cast<size_t>(mix(h, kSeed));
+    h = hash::mul_fold(h ^ tail, kStep ^ n);
+    return static_cast<size_t>(hash::mul_fold(h, kSeed));
 }
 
 namespace {

@@ -3,6 +3,7 @@
 #include "dnslb/steering/steer.hpp"
 #include "dnslb/steering/cache.hpp"
 
+#include <cstring>
 #include <arpa/inet.h>
 
 #include <atomic>
@@ -630,12 +631,12 @@ TEST_CASE("cached steering decisions equal uncached ones over many subnets", "[c
                                                 static_cast<uint8_t>(b), 0};
                             Asker asker;
                             asker.family = 4;
-                            asker.addr = addr;
                             asker.prefix = static_cast<uint8_t>(b % 5 == 0 ? 16 : 24);
                             asker.ecs = (a + b) % 7 != 0;
                             if (asker.prefix == 16) {
                                 addr[2] = 0;
                             }
+                            std::memcpy(asker.addr, addr, 16);
                             Steered plain = steer_for(z, pool, &geo, asker, qfamily, &table,
                                                       nullptr, generation);
                             Steered cached = steer_for(z, pool, &geo, asker, qfamily, &table,
@@ -664,7 +665,7 @@ TEST_CASE("cached steering decisions equal uncached ones over many subnets", "[c
     const uint64_t hits = cache.hits();
     uint8_t addr[16] = {10, 1, 1, 0};
     Asker asker;
-    asker.addr = addr;
+    std::memcpy(asker.addr, addr, 16);
     asker.prefix = 24;
     asker.ecs = true;
     steer_for(z, 0, &geo, asker, 4, &table, &cache, generation + 1);
@@ -683,7 +684,7 @@ TEST_CASE("random pools are never answered from the cache", "[cache]") {
     DecisionCache cache(64);
     uint8_t addr[16] = {192, 0, 2, 1};
     Asker asker;
-    asker.addr = addr;
+    std::memcpy(asker.addr, addr, 16);
     for (int i = 0; i < 10; ++i) {
         steer_for(z, 0, nullptr, asker, 4, nullptr, &cache, 1);
     }
@@ -704,7 +705,7 @@ TEST_CASE("a set cycled by more keys than ways keeps three of them hitting", "[c
             for (int k = 0; k < keys; ++k) {
                 uint8_t addr[16] = {198, 51, 100, static_cast<uint8_t>(k)};
                 Asker asker;
-                asker.addr = addr;
+                std::memcpy(asker.addr, addr, 16);
                 steer_for(z, 0, nullptr, asker, 4, nullptr, &cache, 1);
             }
         }
