@@ -70,9 +70,9 @@ Args parse(int argc, char** argv) {
         } else if (arg == "--chaos-id") {
             a.config.chaos_id = value();
         } else if (arg == "--tcp-idle-timeout") {
-            a.config.tcp_idle_timeout_ms = parse_count(arg, value(), 1, 3600) * 1000;
+            a.config.tcp.idle_timeout_ms = parse_count(arg, value(), 1, 3600) * 1000;
         } else if (arg == "--tcp-max-connections") {
-            a.config.tcp_max_connections = parse_count(arg, value(), 1, 1000000);
+            a.config.tcp.max_connections = parse_count(arg, value(), 1, 1000000);
         } else if (arg == "--query-log-sample") {
             a.config.query_log_sample = config::parse_sample_rate(value());
         } else if (arg == "--log-level") {

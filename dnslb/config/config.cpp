@@ -305,9 +305,9 @@ void load_config_file(const std::string& path, Config& cfg) {
             if (!v.is_number() || v.get<double>() <= 0 || v.get<double>() > 3600) {
                 fail(path, ptr, "expected seconds, more than 0 and at most 3600");
             }
-            cfg.tcp_idle_timeout_ms = static_cast<uint32_t>(v.get<double>() * 1000);
+            cfg.tcp.idle_timeout_ms = static_cast<uint32_t>(v.get<double>() * 1000);
         } else if (key == "tcp_max_connections") {
-            cfg.tcp_max_connections = get_uint(v, path, ptr, 1, 1000000);
+            cfg.tcp.max_connections = get_uint(v, path, ptr, 1, 1000000);
         } else if (key == "log_level") {
             cfg.log_level = get_string(v, path, ptr);
         } else if (key == "api_token") {

@@ -48,9 +48,8 @@ struct Config {
     bool has_default_location = false;
     double default_lat = 0;
     double default_lon = 0;
-    uint32_t tcp_idle_timeout_ms = 10000;
-    uint32_t tcp_max_connections = 4096;  // in total
-    GuardConfig guard;  // rrl, cookies, attack, tcp limits
+    TcpSettings tcp;    // the "tcp" key
+    GuardConfig guard;  // rrl, cookies, attack
     std::string log_level = "info";
     std::string api_token;  // bearer token of the API's POST endpoints; "" = they are refused
     double query_log_sample = 0;  // share of queries logged, 0..1

@@ -144,15 +144,15 @@ bool load_guard_key(const std::string& key, const json& v, const std::string& fi
     } else if (key == "tcp") {
         each(v, file, "/tcp", [&](const std::string& k, const json& x, const std::string& p) {
             if (k == "idle_timeout") {
-                cfg.tcp_idle_timeout_ms = number(x, file, p, 1, 3600) * 1000;
+                cfg.tcp.idle_timeout_ms = number(x, file, p, 1, 3600) * 1000;
             } else if (k == "max_connections") {
-                cfg.tcp_max_connections = number(x, file, p, 1, 1000000);
+                cfg.tcp.max_connections = number(x, file, p, 1, 1000000);
             } else if (k == "max_per_source") {
-                g.tcp.max_per_source = number(x, file, p, 1, 1000000);
+                cfg.tcp.max_per_source = number(x, file, p, 1, 1000000);
             } else if (k == "max_queries") {
-                g.tcp.max_queries = number(x, file, p, 1, 100000000);
+                cfg.tcp.max_queries = number(x, file, p, 1, 100000000);
             } else if (k == "query_timeout") {
-                g.tcp.query_timeout_ms = number(x, file, p, 1, 600) * 1000;
+                cfg.tcp.query_timeout_ms = number(x, file, p, 1, 600) * 1000;
             } else {
                 return false;
             }

@@ -35,10 +35,15 @@ struct AttackSettings {
     uint32_t rrl_divisor = 4;       // RRL rates are divided by this while on
 };
 
+// The "tcp" key (RFC 7766 section 6.2); tcp_idle_timeout and tcp_max_connections are its
+// deprecated aliases.
 struct TcpSettings {
-    uint32_t max_per_source = 64;
-    uint32_t max_queries = 10000;
-    uint32_t query_timeout_ms = 2000;
+    uint32_t idle_timeout_ms = 10000;
+    uint32_t max_connections = 4096;  // in total, shared out between the workers; past it
+                                      // the least recently active connection goes first
+    uint32_t max_per_source = 64;     // per client address, per worker
+    uint32_t max_queries = 10000;     // per connection, then it is closed
+    uint32_t query_timeout_ms = 2000;  // to receive one whole query once it has begun
 };
 
 struct GuardConfig {
@@ -47,7 +52,6 @@ struct GuardConfig {
     CookieSettings cookies;
     bool cookie_secret_set = false;  // else a random master secret at start
     AttackSettings attack;
-    TcpSettings tcp;
 };
 
 }  // namespace dnslb::config

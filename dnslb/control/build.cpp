@@ -35,6 +35,9 @@ std::shared_ptr<const geo::Resolver> make_resolver(const config::Config& cfg) {
     for (const auto& net : cfg.nets) {
         r->add_net(net.cidr, net.where);
     }
+    if (cfg.has_default_location) {
+        r->set_default_location(cfg.default_lat, cfg.default_lon);
+    }
     return r;
 }
 

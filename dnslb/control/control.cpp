@@ -432,10 +432,7 @@ int Control::run() {
     workers = workers == 0 ? 1 : workers;
     server_ =
         std::make_unique<Server>(snapshots_, cfg_.listen, workers,
-                                 TcpLimits{cfg_.tcp_idle_timeout_ms, cfg_.tcp_max_connections,
-                                           cfg_.guard.tcp.max_per_source,
-                                           cfg_.guard.tcp.max_queries,
-                                           cfg_.guard.tcp.query_timeout_ms});
+                                 cfg_.tcp);
     try {
         server_->open();
     } catch (const std::exception& e) {

@@ -354,6 +354,9 @@ struct Resolver::Impl {
     // Sorted by family, then longest prefix first: the first containing entry is the longest
     // match. A linear scan: nets lists are short (a few dozen entries at most).
     std::vector<Net> nets;
+    bool has_default = false;
+    double default_lat = 0;
+    double default_lon = 0;
 
     Location lookup(int family, const uint8_t* addr, uint8_t source_prefix,
                     Detail* detail) const noexcept;
@@ -536,7 +539,20 @@ Location Resolver::Impl::lookup(int family, const uint8_t* addr, uint8_t source_
     const unsigned bits = family == 4 ? 32 : 128;
     const unsigned src = std::min<unsigned>(source_prefix, bits);
     const Bytes a = masked(addr, family == 4 ? 4 : 16, src);
-    return family == 4 ? lookup_v4(a, src, detail) : lookup_v6(a, src, detail);
+    Location loc = family == 4 ? lookup_v4(a, src, detail) : lookup_v6(a, src, detail);
+    if (!loc.known && has_default) {
+        loc.has_coords = true;
+        loc.lat = default_lat;
+        loc.lon = default_lon;
+        loc.source = Location::Source::kDefault;
+    }
+    return loc;
+}
+
+void Resolver::set_default_location(double lat, double lon) noexcept {
+    impl_->has_default = true;
+    impl_->default_lat = lat;
+    impl_->default_lon = lon;
 }
 
 Resolver::Resolver() : impl_(std::make_unique<Impl>()) {}
@@ -680,7 +696,11 @@ std::string Resolver::describe(int family, const uint8_t* addr, uint8_t source_p
     } else if (d.no_db) {
         return out + "unknown (no database for IPv" + std::to_string(fam) + ")";
     } else if (!loc.known) {
-        return out + "unknown (no database match), scope /" + std::to_string(loc.prefix_len);
+        out += "unknown (no database match), scope /" + std::to_string(loc.prefix_len);
+        if (loc.source == Location::Source::kDefault) {
+            out += "; default_location " + std::to_string(loc.lat) + ", " + std::to_string(loc.lon);
+        }
+        return out;
     } else {
         const bool embedded = d.embedded != Embedded::kNone;
         const Bytes net = masked(embedded ? d.v4.data() : addr, fam == 4 ? 4 : 16,

@@ -27,7 +27,7 @@ struct Location {
     // 0..128 for IPv6), over which this result holds: the MMDB network or the nets entry.
     // Used as the upper bound of the ECS scope.
     uint8_t prefix_len = 0;
-    enum class Source : uint8_t { kNone, kNets, kDatabase } source = Source::kNone;
+    enum class Source : uint8_t { kNone, kNets, kDatabase, kDefault } source = Source::kNone;
 };
 
 // The continent of an ISO 3166-1 alpha-2 country (built-in table), 0 if unknown.
@@ -46,6 +46,10 @@ public:
     void open_database(const std::string& path);
     // nets override: "10.20.0.0/16" -> location and/or country. Throws std::invalid_argument.
     void add_net(std::string_view cidr, const Location& where);
+    // Coordinates for askers that nothing places (neither nets nor a database): proximity
+    // pools order their origins by distance from here instead of keeping the pool's order.
+    // Such a location stays `known == false` (country and continent pools still skip it).
+    void set_default_location(double lat, double lon) noexcept;
     bool has_database() const noexcept;
 
     // family 4: addr points at 4 bytes; family 6: 16 bytes. Only the first `source_prefix`

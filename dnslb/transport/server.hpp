@@ -17,14 +17,7 @@
 
 namespace dnslb::server {
 
-struct TcpLimits {
-    uint32_t idle_timeout_ms = 10000;
-    uint32_t max_connections = 4096;      // in total, shared out between the workers; past it
-                                          // the least recently active connection goes first
-    uint32_t max_per_source = 64;         // per client address, per worker
-    uint32_t max_queries = 10000;         // per connection, then it is closed
-    uint32_t query_timeout_ms = 2000;     // to receive one whole query once it has begun
-};
+using TcpLimits = config::TcpSettings;
 
 class Worker;
 class QueryLog;

@@ -478,3 +478,21 @@ TEST_CASE("lookup rejects bad input and does not allocate", "[geo]") {
     CHECK(after == before);
     CHECK(known == 600);
 }
+
+TEST_CASE("default_location gives coordinates to askers that nothing places", "[geo]") {
+    Resolver r;
+    r.add_net("10.20.0.0/16", nets_location('D', 'E', 50.11, 8.68));
+    r.set_default_location(35.68, 139.69);
+    const Location placed = look(r, "10.20.1.1");
+    CHECK(placed.source == Location::Source::kNets);
+    CHECK(placed.lat == Approx(50.11));
+    const Location unplaced = look(r, "8.8.8.8");
+    CHECK_FALSE(unplaced.known);  // country and continent pools still do not match it
+    CHECK(unplaced.has_coords);
+    CHECK(unplaced.source == Location::Source::kDefault);
+    CHECK(unplaced.lat == Approx(35.68));
+    CHECK(unplaced.lon == Approx(139.69));
+    CHECK(unplaced.prefix_len == 7);  // the scope is still that of the unplaced network
+    Resolver without;
+    CHECK_FALSE(look(without, "8.8.8.8").has_coords);
+}
