@@ -88,7 +88,7 @@ void attach_health(const std::vector<std::shared_ptr<const zone::Zone>>& all,
         }
         std::vector<probes::MonitorSpec> specs;
         for (const auto& m : zp->monitors) {
-            specs.push_back(probes::MonitorSpec::from_json(nlohmann::json::parse(m.json)));
+            specs.push_back(m.spec);
         }
         for (size_t pi = 0; pi < zp->pools.size(); ++pi) {
             const zone::Pool& pool = zp->pools[pi];
@@ -210,8 +210,7 @@ uint32_t longest_timeout_ms(const Snapshot& snap) {
     uint32_t longest = 0;
     for (const auto& z : snap.zones) {
         for (const auto& m : z->monitors) {
-            auto spec = probes::MonitorSpec::from_json(nlohmann::json::parse(m.json));
-            longest = std::max(longest, spec.timeout_ms);
+            longest = std::max(longest, m.spec.timeout_ms);
         }
     }
     return longest;

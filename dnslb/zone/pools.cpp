@@ -376,8 +376,9 @@ void load_monitors(const Ctx& ctx, const Json& root, Zone& zone) {
         }
         // Every monitor parameter is checked by the library that runs the checks, so the
         // zone file gets the same messages (prefixed with this monitor's pointer).
+        probes::MonitorSpec spec;
         try {
-            (void)probes::MonitorSpec::from_json(m);
+            spec = probes::MonitorSpec::from_json(m);
         } catch (const std::invalid_argument& e) {
             std::string msg = e.what();
             if (!msg.empty() && msg[0] == '/') {
@@ -387,7 +388,7 @@ void load_monitors(const Ctx& ctx, const Json& root, Zone& zone) {
             }
             ctx.fail(ptr, msg);
         }
-        zone.monitors.push_back(Monitor{name, t, m.dump()});
+        zone.monitors.push_back(Monitor{name, t, std::move(spec)});
     }
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dnslb/dns/constants.hpp"
+#include "probes/monitor.hpp"
 
 namespace dnslb::zone {
 
@@ -90,7 +91,7 @@ struct Pool {
 struct Monitor {
     std::string name;
     std::string type;  // tcp, http, https, dns
-    std::string json;  // the monitor's JSON object, as parsed by probes::MonitorSpec
+    probes::MonitorSpec spec;  // parsed and checked once, at load
 };
 
 // Lower-cased wire-format names are the keys; heterogeneous lookup keeps find() allocation-free.

@@ -71,7 +71,7 @@ TEST_CASE("the example zones load", "[zone][examples]") {
     REQUIRE(lb->monitors.size() == 1);
     CHECK(lb->monitors[0].name == "web-http");
     CHECK(lb->monitors[0].type == "http");
-    CHECK(Json::parse(lb->monitors[0].json)["path"] == "/healthz");
+    CHECK(lb->monitors[0].spec.path == "/healthz");
     CHECK(web.monitor == -1);  // documentation addresses cannot be probed
 
     const Node* api = lb->find(wire("api.lb.example.com."));
