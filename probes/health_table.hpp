@@ -88,8 +88,8 @@ private:
     struct Cell {
         std::atomic<uint8_t> state{0};
         std::atomic<uint8_t> override_state{0};
-        std::atomic<bool> fresh{true};
-        std::atomic<uint8_t> frozen_state{0};  // no result recorded since acquire() or reset()
+        std::atomic<bool> fresh{true};  // no result recorded since acquire() or reset()
+        std::atomic<uint8_t> frozen_state{0};
         std::atomic<int64_t> since_ms{0};
         std::atomic<uint32_t> successes{0};
         std::atomic<uint32_t> failures{0};

@@ -71,12 +71,8 @@ void explain_family(const Snapshot& snap, const zone::Zone& z, const zone::Node&
     } else if (d.pool != node.pool) {
         answer += " (fallback)";
     }
-    // The scope the responder sends: the network the lookup decided over, for a pool whose
-    // answer depends on the location, also when the lookup placed nobody.
-    uint8_t scope = 0;
-    if (d.location_used || steering::location_dependent(pool)) {
-        scope = asker.ecs ? std::min(asker.prefix, where.prefix_len) : where.prefix_len;
-    }
+    // The scope the responder sends (the same function decides it there).
+    const uint8_t scope = steering::answer_scope(z, d, asker, where.prefix_len);
     answer += asker.ecs ? ", ECS scope /" + std::to_string(scope) : "";
     out.push_back(answer);
 }

@@ -38,7 +38,7 @@ uint32_t rate_for(const RrlSettings& s, RrlClass k) noexcept {
     return s.responses_per_second;
 }
 
-constexpr uint32_t kCookieMaxAge_s = 3600;   // RFC 9018 section 4.3
+constexpr uint32_t kCookieMaxAgeS = 3600;   // RFC 9018 section 4.3
 constexpr uint32_t kCookieMaxAhead_s = 300;
 
 }  // namespace
@@ -181,7 +181,7 @@ bool WorkerGuard::valid_cookie(const CookieSettings& s, const uint8_t* cookie, s
                   (static_cast<uint32_t>(server[6]) << 8) | server[7];
     // Serial-number arithmetic (RFC 1982) on the 32-bit timestamp.
     auto age = static_cast<int32_t>(now_s - ts);
-    if (age > static_cast<int32_t>(kCookieMaxAge_s) ||
+    if (age > static_cast<int32_t>(kCookieMaxAgeS) ||
         age < -static_cast<int32_t>(kCookieMaxAhead_s)) {
         return false;
     }

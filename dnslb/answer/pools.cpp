@@ -19,14 +19,7 @@ void answer_pool(Response& r, const ZoneEntry& ze, const Node& node, const Name&
                             r.ctx.cache, r.snap.generation);
     const steering::Decision& d = steered.d;
     r.stats.bump(r.stats.pool_answers);
-    // A location-dependent answer holds over the network the lookup decided, also when it
-    // placed nobody (RFC 7871 section 7.3.1: scope 0 would cover every client).
-    if (d.kind == steering::Decision::Kind::kAnswer &&
-        (d.location_used ||
-         steering::location_dependent(z.pools[static_cast<size_t>(d.pool)]))) {
-        uint8_t src = r.q.has_ecs ? r.q.ecs.source_prefix : 0;
-        r.ecs_scope = std::min(src, steered.prefix_len);
-    }
+    r.ecs_scope = steering::answer_scope(z, d, asker, steered.prefix_len);
     if (note != nullptr) {
         note->pool = d.pool;
         note->origin_count = std::min<uint8_t>(d.count, 16);

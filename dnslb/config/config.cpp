@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 namespace dnslb::config {
 
@@ -153,6 +154,11 @@ ListenAddress parse_listen(const std::string& text) {
         out.port = static_cast<uint16_t>(p);
     }
     return out;
+}
+
+unsigned worker_count(const Config& cfg) noexcept {
+    const unsigned n = cfg.workers != 0 ? cfg.workers : std::thread::hardware_concurrency();
+    return n != 0 ? n : 1;
 }
 
 void parse_cidr(const std::string& text, uint8_t& family, uint8_t* bytes, uint8_t& prefix) {

@@ -93,5 +93,7 @@ void check_key(const std::string& file, const std::string& ptr, std::string_view
 
 // Parses "a.b.c.d/n" or "x::/n" into family/bytes/prefix; throws std::invalid_argument.
 void parse_cidr(const std::string& text, uint8_t& family, uint8_t* bytes, uint8_t& prefix);
+// The workers to start: `workers`, or one per CPU core when it is 0 (at least one).
+unsigned worker_count(const Config& cfg) noexcept;
 
 }  // namespace dnslb::config

@@ -55,8 +55,7 @@ Options make_options(const config::Config& cfg) {
     o.guard.attack = cfg.guard.attack;
     // Buckets are per worker and SO_REUSEPORT spreads a client's queries (random source ports)
     // over the workers: each worker enforces its share of the configured rate.
-    unsigned workers = cfg.workers != 0 ? cfg.workers : std::thread::hardware_concurrency();
-    workers = std::max(1U, workers);
+    const unsigned workers = config::worker_count(cfg);
     for (uint32_t* rate : {&o.guard.rrl.responses_per_second, &o.guard.rrl.nxdomains_per_second,
                            &o.guard.rrl.errors_per_second, &o.guard.rrl.referrals_per_second}) {
         *rate = std::max<uint32_t>(1, *rate / workers);

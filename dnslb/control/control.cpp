@@ -112,17 +112,6 @@ bool is_zone_file_name(const char* name) {
            !(n.size() > 12 && n.substr(n.size() - 12) == ".schema.json");
 }
 
-// Lets the control thread hand the query log rings to the workers once the server can take
-// them; until then sampling is off and the drain finds nothing.
-template <class S>
-bool attach_query_log(S& server, QueryLog* log) {
-    if constexpr (requires { server.set_query_log(log); }) {
-        server.set_query_log(log);
-        return true;
-    } else {
-        return false;
-    }
-}
 
 }  // namespace
 
@@ -428,8 +417,7 @@ int Control::run() {
     prober_->start();
     snapshots_.publish(std::move(first));
 
-    unsigned workers = cfg_.workers != 0 ? cfg_.workers : std::thread::hardware_concurrency();
-    workers = workers == 0 ? 1 : workers;
+    const unsigned workers = config::worker_count(cfg_);
     server_ =
         std::make_unique<Server>(snapshots_, cfg_.listen, workers,
                                  cfg_.tcp);
@@ -441,9 +429,7 @@ int Control::run() {
     }
     if (cfg_.query_log_sample > 0) {
         query_log_ = std::make_unique<QueryLog>(server_->thread_count(), cfg_.query_log_sample);
-        if (!attach_query_log(*server_, query_log_.get())) {
-            log::warn("query log: this build cannot sample queries; no query lines follow");
-        }
+        server_->set_query_log(query_log_.get());
     }
     start_loop();
     if (!start_api()) {

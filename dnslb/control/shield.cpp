@@ -9,7 +9,7 @@ namespace dnslb::server {
 namespace {
 
 constexpr uint32_t kLinesPerSecond = 10;  // RRL log lines, so the log cannot be flooded
-constexpr uint64_t kCalmBeforeOff_ms = 10000;
+constexpr uint64_t kCalmBeforeOffMs = 10000;
 
 const char* class_name(RrlClass k) {
     switch (k) {
@@ -80,7 +80,7 @@ void Shield::tick(Server& server, probes::HealthTable& health, const Snapshot* s
     } else if (on && (limit == 0 || qps < limit / 2)) {
         if (calm_since_ms_ == 0) {
             calm_since_ms_ = now_ms;
-        } else if (now_ms - calm_since_ms_ >= kCalmBeforeOff_ms) {
+        } else if (now_ms - calm_since_ms_ >= kCalmBeforeOffMs) {
             attack.automatic.store(false, std::memory_order_relaxed);
             log::info("under-attack mode off: " + std::to_string(qps) + " queries/s");
         }

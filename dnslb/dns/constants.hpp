@@ -32,7 +32,6 @@ inline constexpr uint16_t kTypeANY = 255;
 // Classes.
 inline constexpr uint16_t kClassIN = 1;
 inline constexpr uint16_t kClassCH = 3;
-inline constexpr uint16_t kClassANY = 255;
 
 // Response codes; above 15 they are extended (the upper bits travel in the OPT TTL).
 inline constexpr uint8_t kRcodeNoError = 0;
@@ -53,8 +52,6 @@ inline constexpr uint16_t kFlagQR = 0x8000;
 inline constexpr uint16_t kFlagAA = 0x0400;
 inline constexpr uint16_t kFlagTC = 0x0200;
 inline constexpr uint16_t kFlagRD = 0x0100;
-inline constexpr uint16_t kFlagRA = 0x0080;
-inline constexpr uint16_t kFlagCD = 0x0010;
 // EDNS flag (in the OPT TTL): DNSSEC OK (RFC 3225).
 inline constexpr uint16_t kEdnsFlagDO = 0x8000;
 

@@ -28,30 +28,4 @@ void Reader::skip_name() noexcept {
     }
 }
 
-size_t wire_name_length(const uint8_t* p, size_t n) noexcept {
-    size_t pos = 0;
-    while (pos < n) {
-        uint8_t len = p[pos];
-        if (len == 0) {
-            return pos + 1 <= kMaxNameWire ? pos + 1 : 0;
-        }
-        if ((len & 0xC0) != 0) {
-            return 0;
-        }
-        pos += len + 1U;
-        if (pos >= kMaxNameWire) {
-            return 0;
-        }
-    }
-    return 0;
-}
-
-size_t wire_name_labels(const uint8_t* name) noexcept {
-    size_t labels = 0;
-    for (size_t pos = 0; name[pos] != 0; pos += name[pos] + 1U) {
-        ++labels;
-    }
-    return labels;
-}
-
 }  // namespace dnslb::dns

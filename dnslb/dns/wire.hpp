@@ -160,13 +160,6 @@ inline uint16_t load_u16(const uint8_t* p) noexcept {
     return static_cast<uint16_t>((p[0] << 8) | p[1]);
 }
 
-// Length in bytes of an uncompressed wire name starting at p (within n bytes), or 0 if it is
-// malformed, compressed or longer than 255 bytes.
-size_t wire_name_length(const uint8_t* p, size_t n) noexcept;
-
-// Number of labels of an uncompressed, valid wire name (root = 0).
-size_t wire_name_labels(const uint8_t* name) noexcept;
-
 inline uint8_t ascii_lower(uint8_t c) noexcept {
     return (c >= 'A' && c <= 'Z') ? static_cast<uint8_t>(c + 32) : c;
 }

@@ -37,6 +37,18 @@ struct Asker {
     bool ecs = false;       // a Client Subnet option, not the packet's source
 };
 
+// The ECS scope prefix of a pool answer (RFC 7871 section 7.3.1). A location-dependent answer
+// holds over the network the lookup decided (`decided_prefix`), also when it placed nobody:
+// scope 0 would cover every client. Any other answer, and a query without ECS, gets 0.
+inline uint8_t answer_scope(const zone::Zone& z, const Decision& d, const Asker& asker,
+                            uint8_t decided_prefix) noexcept {
+    if (!asker.ecs || d.kind != Decision::Kind::kAnswer ||
+        !(d.location_used || location_dependent(z.pools[static_cast<size_t>(d.pool)]))) {
+        return 0;
+    }
+    return asker.prefix < decided_prefix ? asker.prefix : decided_prefix;
+}
+
 // The decision and the length of the network the geo lookup decided (the ECS scope bound).
 struct Steered {
     Decision d;

@@ -650,8 +650,8 @@ Server::Server(SnapshotHolder& snapshots, std::vector<config::ListenAddress> lis
     // spreads new connections evenly).
     TcpLimits per_worker = tcp_;
     per_worker.max_connections = std::max<uint32_t>(1, tcp_.max_connections / std::max(1U, workers));
-    // Per worker: one TCP thread for every address, then one UDP thread per address; open()
-    // hands out the sockets in the same order.
+    // Per worker: one TCP thread (it serves every address), then one UDP thread per address;
+    // open() hands out the sockets in the same order.
     for (unsigned i = 0; i < workers; ++i) {
         workers_.push_back(
             std::make_unique<Worker>(snapshots_, per_worker, attack_, Worker::Role::kTcp));
