@@ -1,5 +1,5 @@
 // The prober pool's http and https checks: libcurl multi, on the prober threads.
-#include "probes/prober_worker.hpp"
+#include "probes/prober_thread.hpp"
 
 namespace dnslb::probes {
 
@@ -17,7 +17,7 @@ size_t collect_body(char* data, size_t size, size_t nmemb, void* user) {
 }
 }  // namespace
 
-bool ProberPool::Worker::setup_easy(Check& c) {
+bool ProberPool::ProberThread::setup_easy(Check& c) {
     const MonitorSpec& s = c.spec;
     c.easy = curl_easy_init();
     if (c.easy == nullptr) {
@@ -74,7 +74,7 @@ bool ProberPool::Worker::setup_easy(Check& c) {
     return true;
 }
 
-void ProberPool::Worker::start_http(Check& c) {
+void ProberPool::ProberThread::start_http(Check& c) {
     if (c.easy == nullptr && !setup_easy(c)) {
         complete(c, false, "cannot create a transfer");
         return;
@@ -88,7 +88,7 @@ void ProberPool::Worker::start_http(Check& c) {
     ++curl_in_flight_;
 }
 
-void ProberPool::Worker::harvest_curl() {
+void ProberPool::ProberThread::harvest_curl() {
     int left = 0;
     while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
         if (msg->msg != CURLMSG_DONE) {
@@ -106,7 +106,7 @@ void ProberPool::Worker::harvest_curl() {
     }
 }
 
-void ProberPool::Worker::finish_http(Check& c, CURLcode rc) {
+void ProberPool::ProberThread::finish_http(Check& c, CURLcode rc) {
     const MonitorSpec& s = c.spec;
     std::string detail = c.errbuf[0] != '\0' ? c.errbuf : curl_easy_strerror(rc);
     switch (rc) {

@@ -1,12 +1,12 @@
 #include "probes/prober_pool.hpp"
 
-#include "probes/prober_worker.hpp"
+#include "probes/prober_thread.hpp"
 
 namespace dnslb::probes {
 
 using namespace detail;  // NOLINT(google-build-using-namespace): this library's own helpers
 
-void ProberPool::Worker::run() {
+void ProberPool::ProberThread::run() {
     std::vector<curl_waitfd> fds;
     std::vector<Check*> fd_checks;
     while (!stop_.load(std::memory_order_acquire)) {
@@ -38,7 +38,7 @@ void ProberPool::Worker::run() {
     heap_ = {};
 }
 
-void ProberPool::Worker::drain() {
+void ProberPool::ProberThread::drain() {
     std::vector<Command> cmds;
     {
         std::lock_guard lock(inbox_mutex_);
@@ -50,7 +50,7 @@ void ProberPool::Worker::drain() {
     }
 }
 
-void ProberPool::Worker::apply(Command& cmd, Clock::time_point now) {
+void ProberPool::ProberThread::apply(Command& cmd, Clock::time_point now) {
     if (cmd.cmd == Cmd::kStart) {
         started_ = true;
         for (auto& [ptr, check] : checks_) {
@@ -93,7 +93,7 @@ void ProberPool::Worker::apply(Command& cmd, Clock::time_point now) {
     }
 }
 
-void ProberPool::Worker::remove(Check& c) {
+void ProberPool::ProberThread::remove(Check& c) {
     c.removed = true;
     ++c.gen;
     if (c.in_flight) {
@@ -112,11 +112,11 @@ void ProberPool::Worker::remove(Check& c) {
     }
 }
 
-void ProberPool::Worker::schedule(const std::shared_ptr<Check>& c, Clock::time_point due) {
+void ProberPool::ProberThread::schedule(const std::shared_ptr<Check>& c, Clock::time_point due) {
     heap_.push(Entry{due, ++c->gen, c});
 }
 
-void ProberPool::Worker::launch_due(Clock::time_point now) {
+void ProberPool::ProberThread::launch_due(Clock::time_point now) {
     while (!heap_.empty() && in_flight() < max_in_flight_) {
         const Entry& top = heap_.top();
         if (top.gen != top.check->gen || top.check->removed) {
@@ -134,7 +134,7 @@ void ProberPool::Worker::launch_due(Clock::time_point now) {
     }
 }
 
-void ProberPool::Worker::launch(const std::shared_ptr<Check>& c, Clock::time_point due) {
+void ProberPool::ProberThread::launch(const std::shared_ptr<Check>& c, Clock::time_point due) {
     c->due = due;
     c->started = Clock::now();
     c->lateness_us =
@@ -159,7 +159,7 @@ void ProberPool::Worker::launch(const std::shared_ptr<Check>& c, Clock::time_poi
     }
 }
 
-int ProberPool::Worker::wait_ms(Clock::time_point now) {
+int ProberPool::ProberThread::wait_ms(Clock::time_point now) {
     Clock::time_point until = now + std::chrono::milliseconds(kMaxPollWaitMs);
     while (!heap_.empty() &&
            (heap_.top().gen != heap_.top().check->gen || heap_.top().check->removed)) {
@@ -179,7 +179,7 @@ int ProberPool::Worker::wait_ms(Clock::time_point now) {
     return static_cast<int>(std::min<int64_t>((us + 999) / 1000, kMaxPollWaitMs));
 }
 
-void ProberPool::Worker::complete(Check& c, bool ok, const std::string& reason) {
+void ProberPool::ProberThread::complete(Check& c, bool ok, const std::string& reason) {
     Clock::time_point now = Clock::now();
     c.in_flight = false;
     auto latency = std::chrono::duration_cast<std::chrono::microseconds>(now - c.started);
@@ -246,7 +246,7 @@ ProberPool::ProberPool(HealthTable& table, unsigned threads, LogFn log)
     threads = std::max(1U, threads);
     size_t cap = max_in_flight(threads);
     for (unsigned i = 0; i < threads; ++i) {
-        workers_.push_back(std::make_unique<Worker>(*this, cap));
+        workers_.push_back(std::make_unique<ProberThread>(*this, cap));
     }
 }
 
@@ -255,8 +255,8 @@ ProberPool::~ProberPool() { stop(); }
 void ProberPool::set_result_hook(ResultHook hook) { hook_ = std::move(hook); }
 
 std::vector<int32_t> ProberPool::set_checks(const std::vector<CheckRequest>& requests) {
-    using Cmd = Worker::Cmd;
-    std::vector<std::vector<Worker::Command>> cmds(workers_.size());
+    using Cmd = ProberThread::Cmd;
+    std::vector<std::vector<ProberThread::Command>> cmds(workers_.size());
     std::unordered_map<std::string, std::shared_ptr<Check>> next;
     std::unordered_map<std::string, std::vector<std::string>> labels;
     std::vector<int32_t> ids;
@@ -350,9 +350,9 @@ void ProberPool::run_initial_round(std::chrono::milliseconds max_wait) {
     auto deadline = Clock::now() + max_wait;
     auto round = std::make_shared<Round>();
     round->pending = checks_.size();
-    std::vector<std::vector<Worker::Command>> cmds(workers_.size());
+    std::vector<std::vector<ProberThread::Command>> cmds(workers_.size());
     for (auto& [key, c] : checks_) {
-        cmds[c->worker].push_back({Worker::Cmd::kRunNow, c, round});
+        cmds[c->worker].push_back({ProberThread::Cmd::kRunNow, c, round});
     }
     for (size_t i = 0; i < workers_.size(); ++i) {
         workers_[i]->post(std::move(cmds[i]));
@@ -368,8 +368,8 @@ void ProberPool::start() {
     }
     started_ = true;
     for (auto& w : workers_) {
-        std::vector<Worker::Command> cmd;
-        cmd.push_back({Worker::Cmd::kStart, nullptr, nullptr});
+        std::vector<ProberThread::Command> cmd;
+        cmd.push_back({ProberThread::Cmd::kStart, nullptr, nullptr});
         w->post(std::move(cmd));
     }
 }

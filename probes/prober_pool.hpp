@@ -97,7 +97,7 @@ public:
 
     struct Check;
     struct Round;
-    class Worker;
+    class ProberThread;
 
 private:
     void ensure_threads();
@@ -105,7 +105,7 @@ private:
     HealthTable& table_;
     LogFn log_;
     ResultHook hook_;
-    std::vector<std::unique_ptr<Worker>> workers_;
+    std::vector<std::unique_ptr<ProberThread>> workers_;
     std::unordered_map<std::string, std::shared_ptr<Check>> checks_;  // control thread
     std::atomic<size_t> configured_{0};
     bool threads_running_ = false;

@@ -1,12 +1,12 @@
 // The prober pool's tcp and dns checks: raw non-blocking sockets, on the prober threads.
-#include "probes/prober_worker.hpp"
+#include "probes/prober_thread.hpp"
 
 namespace dnslb::probes {
 
 using namespace detail;  // NOLINT(google-build-using-namespace): this library's own helpers
 
 
-void ProberPool::Worker::start_tcp(Check& c) {
+void ProberPool::ProberThread::start_tcp(Check& c) {
     c.fd = ::socket(c.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c.fd < 0) {
         complete(c, false, errno_reason("socket", errno));
@@ -33,7 +33,7 @@ void ProberPool::Worker::start_tcp(Check& c) {
     raw_in_flight_.push_back(&c);
 }
 
-void ProberPool::Worker::start_dns(Check& c) {
+void ProberPool::ProberThread::start_dns(Check& c) {
     if (c.query.empty()) {
         c.query = build_query(c.spec);
     }
@@ -61,7 +61,7 @@ void ProberPool::Worker::start_dns(Check& c) {
     raw_in_flight_.push_back(&c);
 }
 
-void ProberPool::Worker::forget_raw(Check& c) {
+void ProberPool::ProberThread::forget_raw(Check& c) {
     auto it = std::find(raw_in_flight_.begin(), raw_in_flight_.end(), &c);
     if (it != raw_in_flight_.end()) {
         *it = raw_in_flight_.back();
@@ -69,7 +69,7 @@ void ProberPool::Worker::forget_raw(Check& c) {
     }
 }
 
-void ProberPool::Worker::handle_raw(Check& c, short revents) {
+void ProberPool::ProberThread::handle_raw(Check& c, short revents) {
     if (c.spec.type == MonitorType::kDns) {
         read_dns(c);
         return;
@@ -89,7 +89,7 @@ void ProberPool::Worker::handle_raw(Check& c, short revents) {
     }
 }
 
-void ProberPool::Worker::read_dns(Check& c) {
+void ProberPool::ProberThread::read_dns(Check& c) {
     uint8_t buf[4096];
     for (;;) {
         ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
@@ -133,7 +133,7 @@ void ProberPool::Worker::read_dns(Check& c) {
     }
 }
 
-void ProberPool::Worker::expire_raw(Clock::time_point now) {
+void ProberPool::ProberThread::expire_raw(Clock::time_point now) {
     std::vector<Check*> expired;
     for (Check* c : raw_in_flight_) {
         if (c->deadline <= now) {

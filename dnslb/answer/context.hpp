@@ -46,7 +46,7 @@ struct QueryContext {
     Stats& stats;
     // The defences. Without a guard (tests, tools) no rate limiting, cookies or under-attack
     // behaviour applies; over TCP only cookies do.
-    WorkerGuard* guard = nullptr;
+    ThreadGuard* guard = nullptr;
     const AttackState* attack = nullptr;
     // The steering decision cache (steering/cache.hpp); null: every pool answer is steered
     // afresh.

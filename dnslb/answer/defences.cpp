@@ -43,7 +43,7 @@ void truncate_to_question(Response& r, size_t question_end) noexcept {
 // back. Returns true when the query carried a valid server cookie of ours.
 bool process_cookie(Response& r, const ClientAddress& client) noexcept {
     const CookieSettings& cs = r.snap.options.guard.cookies;
-    WorkerGuard* guard = r.ctx.guard;
+    ThreadGuard* guard = r.ctx.guard;
     if (!r.q.has_cookie || !cs.enabled || guard == nullptr) {
         return false;
     }
@@ -68,7 +68,7 @@ bool process_cookie(Response& r, const ClientAddress& client) noexcept {
 bool guard_udp(Response& r, size_t question_end, bool cookie_ok,
                const ClientAddress& client) noexcept {
     const GuardSettings& gs = r.snap.options.guard;
-    WorkerGuard& guard = *r.ctx.guard;
+    ThreadGuard& guard = *r.ctx.guard;
     const bool attack = r.ctx.attack != nullptr && r.ctx.attack->on();
     if (attack && !cookie_ok && r.w.pos() > gs.attack.tc_above_bytes) {
         truncate_to_question(r, question_end);
@@ -93,12 +93,12 @@ bool guard_udp(Response& r, size_t question_end, bool cookie_ok,
                        : r.rrl_key;
     switch (guard.rrl(gs.rrl, attack, gs.attack.rrl_divisor, client.family, client.bytes, k,
                       key, r.ctx.now_ms)) {
-        case WorkerGuard::Verdict::kSend:
+        case ThreadGuard::Verdict::kSend:
             return true;
-        case WorkerGuard::Verdict::kSlip:
+        case ThreadGuard::Verdict::kSlip:
             truncate_to_question(r, question_end);
             return true;
-        case WorkerGuard::Verdict::kDrop:
+        case ThreadGuard::Verdict::kDrop:
             break;
     }
     return false;

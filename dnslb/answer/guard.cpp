@@ -43,7 +43,7 @@ constexpr uint32_t kCookieMaxAhead_s = 300;
 
 }  // namespace
 
-WorkerGuard::WorkerGuard(uint32_t table_size) {
+ThreadGuard::ThreadGuard(uint32_t table_size) {
     uint32_t size = 1;
     while (size < table_size) {
         size <<= 1;
@@ -52,7 +52,7 @@ WorkerGuard::WorkerGuard(uint32_t table_size) {
     mask_ = size - 1;
 }
 
-WorkerGuard::Verdict WorkerGuard::rrl(const RrlSettings& s, bool attack, uint32_t divisor,
+ThreadGuard::Verdict ThreadGuard::rrl(const RrlSettings& s, bool attack, uint32_t divisor,
                                       int family, const uint8_t* addr, RrlClass klass,
                                       uint64_t key, uint64_t now_ms) noexcept {
     uint8_t net[16];
@@ -96,7 +96,7 @@ WorkerGuard::Verdict WorkerGuard::rrl(const RrlSettings& s, bool attack, uint32_
     return Verdict::kDrop;
 }
 
-void WorkerGuard::push_event(int family, const uint8_t* addr, uint8_t prefix,
+void ThreadGuard::push_event(int family, const uint8_t* addr, uint8_t prefix,
                              RrlClass k) noexcept {
     uint64_t head = ev_head_.load(std::memory_order_relaxed);
     if (head - ev_tail_.load(std::memory_order_acquire) >= kEvents) {
@@ -110,7 +110,7 @@ void WorkerGuard::push_event(int family, const uint8_t* addr, uint8_t prefix,
     ev_head_.store(head + 1, std::memory_order_release);
 }
 
-bool WorkerGuard::pop_event(LimitedEvent& out) noexcept {
+bool ThreadGuard::pop_event(LimitedEvent& out) noexcept {
     uint64_t tail = ev_tail_.load(std::memory_order_relaxed);
     if (tail == ev_head_.load(std::memory_order_acquire)) {
         return false;
@@ -120,7 +120,7 @@ bool WorkerGuard::pop_event(LimitedEvent& out) noexcept {
     return true;
 }
 
-const std::array<uint8_t, 16>& WorkerGuard::secret_for(const CookieSettings& s,
+const std::array<uint8_t, 16>& ThreadGuard::secret_for(const CookieSettings& s,
                                                        uint64_t epoch) noexcept {
     if (cached_master_ != s.master) {
         cached_master_ = s.master;
@@ -157,7 +157,7 @@ void cookie_hash(const std::array<uint8_t, 16>& secret, const uint8_t* client_co
 
 }  // namespace
 
-void WorkerGuard::make_server_cookie(const CookieSettings& s, const uint8_t* client_cookie,
+void ThreadGuard::make_server_cookie(const CookieSettings& s, const uint8_t* client_cookie,
                                      int family, const uint8_t* addr, uint32_t now_s,
                                      uint8_t* out) noexcept {
     uint64_t epoch = now_s / std::max<uint32_t>(1, s.rotate_s);
@@ -170,7 +170,7 @@ void WorkerGuard::make_server_cookie(const CookieSettings& s, const uint8_t* cli
     cookie_hash(secret_for(s, epoch), client_cookie, out, family, addr, out + 8);
 }
 
-bool WorkerGuard::valid_cookie(const CookieSettings& s, const uint8_t* cookie, size_t len,
+bool ThreadGuard::valid_cookie(const CookieSettings& s, const uint8_t* cookie, size_t len,
                                int family, const uint8_t* addr, uint32_t now_s) noexcept {
     if (len != 24 || cookie[8] != 1) {
         return false;

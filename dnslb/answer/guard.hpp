@@ -4,7 +4,7 @@
 //
 // Thread contract: GuardSettings are immutable (part of a Snapshot). AttackState is shared:
 // written by the control thread (API, automatic trigger), read relaxed by workers. Every
-// worker owns one WorkerGuard (its RRL table and cookie-secret cache): no locks, no
+// worker owns one ThreadGuard (its RRL table and cookie-secret cache): no locks, no
 // allocation after construction.
 #pragma once
 
@@ -65,9 +65,9 @@ struct LimitedEvent {
     RrlClass klass = RrlClass::kPositive;
 };
 
-class WorkerGuard {
+class ThreadGuard {
 public:
-    explicit WorkerGuard(uint32_t table_size = 65536);
+    explicit ThreadGuard(uint32_t table_size = 65536);
 
     enum class Verdict : uint8_t { kSend, kSlip, kDrop };
     // RRL decision for one UDP response. `key` identifies the name/zone/cut of the class.

@@ -152,7 +152,7 @@ void SnapshotHolder::publish(std::unique_ptr<Snapshot> next) {
 }
 
 std::vector<std::unique_ptr<const Snapshot>> SnapshotHolder::reclaim(
-    const std::vector<WorkerEpoch*>& workers) {
+    const std::vector<ThreadEpoch*>& workers) {
     std::lock_guard lock(mutex_);
     uint64_t oldest = UINT64_MAX;
     for (const auto* w : workers) {

@@ -80,7 +80,7 @@ struct Snapshot {
 };
 
 // Per-worker record of the generation it last used; see the thread contract above.
-struct WorkerEpoch {
+struct ThreadEpoch {
     alignas(64) std::atomic<uint64_t> seen{0};
 };
 
@@ -91,7 +91,7 @@ public:
     void publish(std::unique_ptr<Snapshot> next);
     // Control thread: hands over the retired snapshots that no worker can still hold, for the
     // caller to free.
-    std::vector<std::unique_ptr<const Snapshot>> reclaim(const std::vector<WorkerEpoch*>& workers);
+    std::vector<std::unique_ptr<const Snapshot>> reclaim(const std::vector<ThreadEpoch*>& workers);
     size_t retired() const noexcept;
     ~SnapshotHolder();
 

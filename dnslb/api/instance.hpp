@@ -64,7 +64,7 @@ public:
     virtual const probes::ProberPool& prober() const noexcept = 0;
     // One entry per query thread.
     virtual std::vector<const server::Stats*> stats() const = 0;
-    virtual std::vector<const server::WorkerGuard*> guards() const = 0;
+    virtual std::vector<const server::ThreadGuard*> guards() const = 0;
     virtual const server::AttackState& attack() const noexcept = 0;
     // Workers as configured (each is one TCP thread plus one UDP thread per listen address).
     virtual size_t worker_count() const noexcept = 0;

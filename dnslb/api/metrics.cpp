@@ -79,7 +79,7 @@ std::string rcode_name(size_t r) {
     return "RCODE" + std::to_string(r);
 }
 
-// One counter summed over the workers' copies (their Stats or WorkerGuard): `get` picks it.
+// One counter summed over the workers' copies (their Stats or ThreadGuard): `get` picks it.
 template <typename Part, typename Get>
 uint64_t total(const std::vector<const Part*>& parts, Get get) {
     uint64_t n = 0;
@@ -166,49 +166,49 @@ void query_metrics(Writer& w, const Instance& srv) {
 }
 
 void defence_metrics(Writer& w, const Instance& srv) {
-    std::vector<const server::WorkerGuard*> guards = srv.guards();
+    std::vector<const server::ThreadGuard*> guards = srv.guards();
     auto sum = [&](auto get) { return total(guards, get); };
     w.family("dnslb_rrl_limited_total", "counter",
              "UDP responses over the rate limit (then slipped or dropped), by response class.");
     constexpr const char* kClasses[] = {"positive", "nxdomain", "error", "referral"};
     for (size_t c = 0; c < std::size(kClasses); ++c) {
         w.sample("dnslb_rrl_limited_total", label("class", kClasses[c]),
-                 sum([c](const server::WorkerGuard& g) -> const auto& {
+                 sum([c](const server::ThreadGuard& g) -> const auto& {
                      return g.rrl_counters.limited[c];
                  }));
     }
     w.family("dnslb_rrl_slipped_total", "counter",
              "Rate-limited responses sent truncated (TC=1) so a real resolver retries over TCP.");
-    w.sample("dnslb_rrl_slipped_total", "", sum([](const server::WorkerGuard& g) -> const auto& {
+    w.sample("dnslb_rrl_slipped_total", "", sum([](const server::ThreadGuard& g) -> const auto& {
                  return g.rrl_counters.slipped;
              }));
     w.family("dnslb_rrl_dropped_total", "counter", "Rate-limited responses not sent at all.");
-    w.sample("dnslb_rrl_dropped_total", "", sum([](const server::WorkerGuard& g) -> const auto& {
+    w.sample("dnslb_rrl_dropped_total", "", sum([](const server::ThreadGuard& g) -> const auto& {
                  return g.rrl_counters.dropped;
              }));
     w.family("dnslb_rrl_cookie_exempt_total", "counter",
              "UDP responses not rate-limited because the client had a valid server cookie.");
     w.sample("dnslb_rrl_cookie_exempt_total", "",
-             sum([](const server::WorkerGuard& g) -> const auto& {
+             sum([](const server::ThreadGuard& g) -> const auto& {
                  return g.rrl_counters.exempt_cookie;
              }));
     w.family("dnslb_cookies_total", "counter",
              "Queries with a DNS COOKIE option (RFC 7873), by what it held: a client cookie "
              "only, a valid server cookie, an invalid one; badcookie counts BADCOOKIE answers.");
-    const std::pair<const char*, const std::atomic<uint64_t>& (*)(const server::WorkerGuard&)>
+    const std::pair<const char*, const std::atomic<uint64_t>& (*)(const server::ThreadGuard&)>
         cookies[] = {
             {"client_only",
-             [](const server::WorkerGuard& g) -> const auto& {
+             [](const server::ThreadGuard& g) -> const auto& {
                  return g.cookie_counters.client_only;
              }},
             {"valid",
-             [](const server::WorkerGuard& g) -> const auto& { return g.cookie_counters.valid; }},
+             [](const server::ThreadGuard& g) -> const auto& { return g.cookie_counters.valid; }},
             {"invalid",
-             [](const server::WorkerGuard& g) -> const auto& {
+             [](const server::ThreadGuard& g) -> const auto& {
                  return g.cookie_counters.invalid;
              }},
             {"badcookie",
-             [](const server::WorkerGuard& g) -> const auto& {
+             [](const server::ThreadGuard& g) -> const auto& {
                  return g.cookie_counters.badcookie;
              }},
         };

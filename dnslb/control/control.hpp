@@ -49,7 +49,7 @@ public:
     const probes::HealthTable& health() const noexcept override { return *health_; }
     const probes::ProberPool& prober() const noexcept override { return *prober_; }
     std::vector<const Stats*> stats() const override { return server_->stats(); }
-    std::vector<const WorkerGuard*> guards() const override {
+    std::vector<const ThreadGuard*> guards() const override {
         return static_cast<const Server&>(*server_).guards();
     }
     const AttackState& attack() const noexcept override { return server_->attack(); }

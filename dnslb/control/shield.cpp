@@ -38,7 +38,7 @@ void Shield::tick(Server& server, probes::HealthTable& health, const Snapshot* s
         logged_in_window_ = 0;
         suppressed_ = 0;
     }
-    for (WorkerGuard* g : server.guards()) {
+    for (ThreadGuard* g : server.guards()) {
         LimitedEvent e;
         while (g->pop_event(e)) {
             if (logged_in_window_ >= kLinesPerSecond) {

@@ -40,15 +40,15 @@ constexpr size_t kTcpMax = 65535;
 struct TcpConn;
 
 // One thread answering queries, with its own guard (RRL table, cookie secrets), counters,
-// decision cache and snapshot epoch. A UDP worker owns one UDP socket and blocks in recvmmsg
+// decision cache and snapshot epoch. A UDP thread owns one UDP socket and blocks in recvmmsg
 // on it, as gdnsd's UDP threads do: no event loop, and no epoll entry on the socket, whose
 // wait-queue wake-up the kernel would otherwise run for every datagram sent and received.
-// A TCP worker runs a libuv loop over its listening sockets and connections.
-class Worker {
+// A TCP thread runs a libuv loop over its listening sockets and connections.
+class QueryThread {
 public:
     enum class Role : uint8_t { kUdp, kTcp };
 
-    Worker(SnapshotHolder& snaps, TcpLimits limits, const AttackState& attack, Role role)
+    QueryThread(SnapshotHolder& snaps, TcpLimits limits, const AttackState& attack, Role role)
         : snaps_(snaps), limits_(limits), role_(role) {
         ctx_.guard = &guard;
         ctx_.attack = &attack;
@@ -64,7 +64,7 @@ public:
             tcp_read_.resize(kTcpMax + 2);
         }
     }
-    ~Worker() {
+    ~QueryThread() {
         if (udp_fd_ >= 0) {
             close(udp_fd_);
         }
@@ -118,16 +118,16 @@ public:
             uv_async_send(&async_);
         }
     }
-    // An idle UDP worker reports its epoch within kUdpIdleWakeUs by itself.
+    // An idle UDP thread reports its epoch within kUdpIdleWakeUs by itself.
     void wake() {
         if (role_ == Role::kTcp) {
             uv_async_send(&async_);
         }
     }
 
-    WorkerEpoch epoch;
+    ThreadEpoch epoch;
     Stats stats;
-    WorkerGuard guard;
+    ThreadGuard guard;
     QueryLogRing* qlog = nullptr;
 
     // Before start(): the sampled query log ring of this thread (null: off).
@@ -141,7 +141,7 @@ private:
         return s;
     }
     // Clocks once per batch: uv_now is the loop's cached time (CLOCK_MONOTONIC in ms, which a
-    // UDP worker reads itself), CLOCK_REALTIME_COARSE; from the vDSO, never a syscall.
+    // UDP thread reads itself), CLOCK_REALTIME_COARSE; from the vDSO, never a syscall.
     QueryContext& context() noexcept {
         if (role_ == Role::kTcp) {
             ctx_.now_ms = uv_now(&loop_);
@@ -163,7 +163,7 @@ private:
     }
 
     static void on_async(uv_async_t* a) {
-        auto* w = static_cast<Worker*>(a->data);
+        auto* w = static_cast<QueryThread*>(a->data);
         w->quiesce(w->current());
         if (w->stopping_.load(std::memory_order_acquire) && !w->shut_) {
             w->shut_ = true;
@@ -249,7 +249,7 @@ private:
                 continue;
             }
             if (s <= 0) {
-                // Socket buffer full: UDP may drop, the client retries; never block a worker.
+                // Socket buffer full: UDP may drop, the client retries; never block a query thread.
                 for (; sent < outn; ++sent) {
                     stats.bump(stats.dropped);
                 }
@@ -293,7 +293,7 @@ private:
 // One TCP connection (RFC 7766): 2-byte length framing, any number of queries in a row,
 // closed after the idle timeout. Allocated per connection, never per query.
 struct TcpConn {
-    Worker* worker;
+    QueryThread* thread;
     uv_tcp_t tcp{};
     uv_timer_t timer{};
     std::string in;
@@ -313,17 +313,17 @@ struct TcpConn {
     };
 
     void touch() {
-        worker->conns_.splice(worker->conns_.end(), worker->conns_, pos);
+        thread->conns_.splice(thread->conns_.end(), thread->conns_, pos);
         arm_timer();
     }
 
     // Idle connections get the idle timeout; one that has begun a query must finish it within
     // query_timeout_ms of its first byte, however slowly it trickles (slowloris).
     void arm_timer() {
-        uint64_t timeout = worker->limits_.idle_timeout_ms;
+        uint64_t timeout = thread->limits_.idle_timeout_ms;
         if (partial_since_ms != 0) {
-            uint64_t now = uv_now(&worker->loop_);
-            uint64_t deadline = partial_since_ms + worker->limits_.query_timeout_ms;
+            uint64_t now = uv_now(&thread->loop_);
+            uint64_t deadline = partial_since_ms + thread->limits_.query_timeout_ms;
             timeout = deadline > now ? std::min<uint64_t>(timeout, deadline - now) : 1;
         }
         uv_timer_start(&timer, on_idle, timeout, 0);
@@ -334,13 +334,13 @@ struct TcpConn {
             return;
         }
         closing = true;
-        worker->stats.tcp_open.fetch_sub(1, std::memory_order_relaxed);
-        if (auto it = worker->per_source_.find(source_key); it != worker->per_source_.end()) {
+        thread->stats.tcp_open.fetch_sub(1, std::memory_order_relaxed);
+        if (auto it = thread->per_source_.find(source_key); it != thread->per_source_.end()) {
             if (--it->second == 0) {
-                worker->per_source_.erase(it);
+                thread->per_source_.erase(it);
             }
         }
-        worker->conns_.erase(pos);
+        thread->conns_.erase(pos);
         uv_timer_stop(&timer);
         uv_close(reinterpret_cast<uv_handle_t*>(&tcp), on_closed);
         uv_close(reinterpret_cast<uv_handle_t*>(&timer), on_closed);
@@ -354,15 +354,15 @@ struct TcpConn {
     }
     static void on_idle(uv_timer_t* t) {
         auto* c = static_cast<TcpConn*>(t->data);
-        c->worker->stats.bump(c->partial_since_ms != 0 ? c->worker->stats.tcp_closed_slow
-                                                       : c->worker->stats.tcp_closed_idle);
+        c->thread->stats.bump(c->partial_since_ms != 0 ? c->thread->stats.tcp_closed_slow
+                                                       : c->thread->stats.tcp_closed_idle);
         c->close_now();
     }
 
     static void on_alloc(uv_handle_t* h, size_t /*suggested*/, uv_buf_t* buf) {
         auto* c = static_cast<TcpConn*>(h->data);
-        buf->base = reinterpret_cast<char*>(c->worker->tcp_read_.data());
-        buf->len = c->worker->tcp_read_.size();
+        buf->base = reinterpret_cast<char*>(c->thread->tcp_read_.data());
+        buf->len = c->thread->tcp_read_.size();
     }
 
     static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
@@ -380,14 +380,14 @@ struct TcpConn {
             if (c->in.empty()) {
                 c->partial_since_ms = 0;
             } else if (c->partial_since_ms == 0) {
-                c->partial_since_ms = uv_now(&c->worker->loop_);
+                c->partial_since_ms = uv_now(&c->thread->loop_);
             }
             c->touch();
         }
     }
 
     void drain() {
-        Worker& w = *worker;
+        QueryThread& w = *thread;
         const Snapshot* snap = w.current();
         size_t used = 0;
         while (in.size() - used >= 2 && !closing) {
@@ -463,14 +463,14 @@ struct TcpConn {
         TcpConn* c = wr->conn;
         delete wr;
         if (--c->pending_writes == 0 &&
-            (c->drain_then_close || c->worker->stopping_.load(std::memory_order_acquire))) {
+            (c->drain_then_close || c->thread->stopping_.load(std::memory_order_acquire))) {
             c->close_now();
         }
     }
 };
 
-void Worker::on_accept(uv_stream_t* server, int status) {
-    auto* w = static_cast<Worker*>(server->data);
+void QueryThread::on_accept(uv_stream_t* server, int status) {
+    auto* w = static_cast<QueryThread*>(server->data);
     if (status < 0) {
         return;
     }
@@ -482,9 +482,9 @@ void Worker::on_accept(uv_stream_t* server, int status) {
     w->admit(c);
 }
 
-TcpConn* Worker::new_conn() {
+TcpConn* QueryThread::new_conn() {
     auto* c = new TcpConn;
-    c->worker = this;
+    c->thread = this;
     stats.tcp_open.fetch_add(1, std::memory_order_relaxed);
     uv_tcp_init(&loop_, &c->tcp);
     uv_timer_init(&loop_, &c->timer);
@@ -495,7 +495,7 @@ TcpConn* Worker::new_conn() {
 }
 
 // A connection just accepted: the per-source and total caps, then reading.
-void Worker::admit(TcpConn* c) {
+void QueryThread::admit(TcpConn* c) {
     SockAddr peer{};
     int len = sizeof(peer);
     uv_tcp_getpeername(&c->tcp, &peer.sa, &len);
@@ -520,7 +520,7 @@ void Worker::admit(TcpConn* c) {
     uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), TcpConn::on_alloc, TcpConn::on_read);
 }
 
-void Worker::shutdown() {
+void QueryThread::shutdown() {
     // Connections the kernel completed but the loop has not accepted yet carry queries too
     // (a client may connect, send and see the signal land before this loop polled).
     for (auto* t : listeners_) {
@@ -589,11 +589,11 @@ Server::Server(SnapshotHolder& snapshots, std::vector<config::ListenAddress> lis
     // Per worker: one TCP thread (it serves every address), then one UDP thread per address;
     // open() hands out the sockets in the same order.
     for (unsigned i = 0; i < workers; ++i) {
-        workers_.push_back(
-            std::make_unique<Worker>(snapshots_, per_worker, attack_, Worker::Role::kTcp));
+        query_threads_.push_back(
+            std::make_unique<QueryThread>(snapshots_, per_worker, attack_, QueryThread::Role::kTcp));
         for (size_t a = 0; a < listen_.size(); ++a) {
-            workers_.push_back(
-                std::make_unique<Worker>(snapshots_, per_worker, attack_, Worker::Role::kUdp));
+            query_threads_.push_back(
+                std::make_unique<QueryThread>(snapshots_, per_worker, attack_, QueryThread::Role::kUdp));
         }
     }
 }
@@ -608,11 +608,11 @@ void Server::open() {
         setrlimit(RLIMIT_NOFILE, &lim);
     }
     const size_t per_worker = 1 + listen_.size();
-    for (size_t i = 0; i < workers_.size(); i += per_worker) {
-        Worker& tcp = *workers_[i];
+    for (size_t i = 0; i < query_threads_.size(); i += per_worker) {
+        QueryThread& tcp = *query_threads_[i];
         for (size_t a = 0; a < listen_.size(); ++a) {
             const auto& addr = listen_[a];
-            workers_[i + 1 + a]->set_udp(bound_socket(addr, SOCK_DGRAM));
+            query_threads_[i + 1 + a]->set_udp(bound_socket(addr, SOCK_DGRAM));
             int fd = bound_socket(addr, SOCK_STREAM);
             if (listen(fd, 1024) != 0) {
                 int err = errno;
@@ -625,13 +625,13 @@ void Server::open() {
 }
 
 void Server::start() {
-    for (auto& w : workers_) {
+    for (auto& w : query_threads_) {
         threads_.emplace_back([wp = w.get()] { wp->run(); });
     }
 }
 
 void Server::stop() {
-    for (auto& w : workers_) {
+    for (auto& w : query_threads_) {
         w->request_stop();
     }
     for (auto& t : threads_) {
@@ -643,36 +643,36 @@ void Server::stop() {
 }
 
 void Server::wake() {
-    for (auto& w : workers_) {
+    for (auto& w : query_threads_) {
         w->wake();
     }
 }
 
-std::vector<WorkerEpoch*> Server::epochs() {
-    std::vector<WorkerEpoch*> out;
-    for (auto& w : workers_) {
+std::vector<ThreadEpoch*> Server::epochs() {
+    std::vector<ThreadEpoch*> out;
+    for (auto& w : query_threads_) {
         out.push_back(&w->epoch);
     }
     return out;
 }
 
 void Server::set_query_log(QueryLog* log) {
-    for (size_t i = 0; i < workers_.size(); ++i) {
-        workers_[i]->set_query_log(log != nullptr ? log->ring(i) : nullptr);
+    for (size_t i = 0; i < query_threads_.size(); ++i) {
+        query_threads_[i]->set_query_log(log != nullptr ? log->ring(i) : nullptr);
     }
 }
 
-std::vector<WorkerGuard*> Server::guards() {
-    std::vector<WorkerGuard*> out;
-    for (auto& w : workers_) {
+std::vector<ThreadGuard*> Server::guards() {
+    std::vector<ThreadGuard*> out;
+    for (auto& w : query_threads_) {
         out.push_back(&w->guard);
     }
     return out;
 }
 
-std::vector<const WorkerGuard*> Server::guards() const {
-    std::vector<const WorkerGuard*> out;
-    for (const auto& w : workers_) {
+std::vector<const ThreadGuard*> Server::guards() const {
+    std::vector<const ThreadGuard*> out;
+    for (const auto& w : query_threads_) {
         out.push_back(&w->guard);
     }
     return out;
@@ -680,7 +680,7 @@ std::vector<const WorkerGuard*> Server::guards() const {
 
 std::vector<const Stats*> Server::stats() const {
     std::vector<const Stats*> out;
-    for (const auto& w : workers_) {
+    for (const auto& w : query_threads_) {
         out.push_back(&w->stats);
     }
     return out;

@@ -1,7 +1,8 @@
-// DNS workers, each with its own SO_REUSEPORT UDP and TCP sockets for every listen address, so
-// the kernel spreads packets and connections across them and no two workers ever share a
-// socket, a buffer or a lock. A worker is one thread per UDP socket (blocking recvmmsg) and one
-// thread with a libuv loop for its TCP sockets; every thread has its own counters, guard and
+// The DNS workers. A worker (the unit of the "workers" setting) is one UDP thread per listen
+// address, each blocking in recvmmsg on its own SO_REUSEPORT UDP socket, and one TCP thread
+// with a libuv loop over its SO_REUSEPORT TCP sockets; the kernel spreads packets and
+// connections across the workers, and no two threads ever share a socket, a buffer or a lock.
+// Every query thread (QueryThread) has its own counters, guard, decision cache (UDP) and
 // snapshot epoch.
 #pragma once
 
@@ -19,7 +20,7 @@ namespace dnslb::server {
 
 using TcpLimits = config::TcpSettings;
 
-class Worker;
+class QueryThread;
 class QueryLog;
 
 class Server {
@@ -38,10 +39,10 @@ public:
     void stop();
     // Makes idle workers report the current snapshot generation (for reclamation).
     void wake();
-    std::vector<WorkerEpoch*> epochs();
+    std::vector<ThreadEpoch*> epochs();
     std::vector<const Stats*> stats() const;
-    std::vector<WorkerGuard*> guards();
-    std::vector<const WorkerGuard*> guards() const;
+    std::vector<ThreadGuard*> guards();
+    std::vector<const ThreadGuard*> guards() const;
     // Sampled query log: thread i records into log->ring(i) (thread_count() rings); null
     // means off. Before start().
     void set_query_log(QueryLog* log);
@@ -49,7 +50,7 @@ public:
     const AttackState& attack() const noexcept { return attack_; }
     size_t worker_count() const noexcept { return worker_count_; }
     // Threads answering queries: per worker, one per listen address (UDP) plus one (TCP).
-    size_t thread_count() const noexcept { return workers_.size(); }
+    size_t thread_count() const noexcept { return query_threads_.size(); }
 
 private:
     SnapshotHolder& snapshots_;
@@ -57,7 +58,7 @@ private:
     TcpLimits tcp_;
     size_t worker_count_;
     AttackState attack_;
-    std::vector<std::unique_ptr<Worker>> workers_;
+    std::vector<std::unique_ptr<QueryThread>> query_threads_;
     std::vector<std::thread> threads_;
 };
 

@@ -12,8 +12,8 @@ using dnslb::server::CookieSettings;
 using dnslb::server::LimitedEvent;
 using dnslb::server::RrlClass;
 using dnslb::server::RrlSettings;
-using dnslb::server::WorkerGuard;
-using Verdict = dnslb::server::WorkerGuard::Verdict;
+using dnslb::server::ThreadGuard;
+using Verdict = dnslb::server::ThreadGuard::Verdict;
 
 namespace {
 
@@ -39,7 +39,7 @@ struct Tally {
     int slip = 0;
     int drop = 0;
 };
-Tally run(WorkerGuard& g, const RrlSettings& s, const V4& a, RrlClass k, uint64_t key, int n,
+Tally run(ThreadGuard& g, const RrlSettings& s, const V4& a, RrlClass k, uint64_t key, int n,
           uint64_t now_ms, bool attack = false, uint32_t divisor = 4) {
     Tally t;
     for (int i = 0; i < n; ++i) {
@@ -71,7 +71,7 @@ CookieSettings cookie_settings(uint8_t seed, uint32_t rotate_s = 3600) {
 }
 
 // Client cookie (8) followed by the server cookie we issue for it (16).
-std::array<uint8_t, 24> issue(WorkerGuard& g, const CookieSettings& s, const V4& client,
+std::array<uint8_t, 24> issue(ThreadGuard& g, const CookieSettings& s, const V4& client,
                               uint32_t now_s, uint8_t client_seed = 0x42) {
     std::array<uint8_t, 24> c{};
     for (size_t i = 0; i < 8; ++i) {
@@ -87,7 +87,7 @@ constexpr uint32_t kNow = 1'700'006'400;
 }  // namespace
 
 TEST_CASE("RRL: a burst of the rate, then limited; refills at the rate", "[guard][rrl]") {
-    WorkerGuard g(1024);
+    ThreadGuard g(1024);
     RrlSettings s = rrl_settings(5, 0);
     V4 a(198, 51, 100, 7);
     Tally t = run(g, s, a, RrlClass::kPositive, 1, 20, kT0);
@@ -108,7 +108,7 @@ TEST_CASE("RRL: a burst of the rate, then limited; refills at the rate", "[guard
 TEST_CASE("RRL: every slip-th limited response is slipped", "[guard][rrl]") {
     for (uint32_t slip : {1U, 2U, 3U}) {
         INFO("slip " << slip);
-        WorkerGuard g(1024);
+        ThreadGuard g(1024);
         RrlSettings s = rrl_settings(2, slip);
         V4 a(203, 0, 113, 9);
         Tally t = run(g, s, a, RrlClass::kPositive, 9, 2 + 30, kT0);
@@ -118,7 +118,7 @@ TEST_CASE("RRL: every slip-th limited response is slipped", "[guard][rrl]") {
         CHECK(g.rrl_counters.slipped.load() == 30 / slip);
     }
     // The first limited response of a bucket is dropped, the second slipped (slip 2).
-    WorkerGuard g(1024);
+    ThreadGuard g(1024);
     RrlSettings s = rrl_settings(1, 2);
     V4 a(203, 0, 113, 9);
     CHECK(g.rrl(s, false, 1, 4, a.b, RrlClass::kPositive, 5, kT0) == Verdict::kSend);
@@ -129,7 +129,7 @@ TEST_CASE("RRL: every slip-th limited response is slipped", "[guard][rrl]") {
 
 TEST_CASE("RRL: the client network is the /24, another /24 has its own bucket",
           "[guard][rrl]") {
-    WorkerGuard g(1 << 16);
+    ThreadGuard g(1 << 16);
     RrlSettings s = rrl_settings(4, 0);
     // Addresses of one /24 share the bucket.
     int sent = 0;
@@ -141,13 +141,13 @@ TEST_CASE("RRL: the client network is the /24, another /24 has its own bucket",
     CHECK(run(g, s, V4(192, 0, 3, 1), RrlClass::kPositive, 7, 10, kT0).send == 4);
     CHECK(run(g, s, V4(10, 0, 2, 1), RrlClass::kPositive, 7, 10, kT0).send == 4);
     // A /16 setting joins them.
-    WorkerGuard g16(1 << 16);
+    ThreadGuard g16(1 << 16);
     RrlSettings s16 = s;
     s16.ipv4_prefix = 16;
     CHECK(run(g16, s16, V4(192, 0, 2, 1), RrlClass::kPositive, 7, 10, kT0).send == 4);
     CHECK(run(g16, s16, V4(192, 0, 3, 1), RrlClass::kPositive, 7, 10, kT0).send == 0);
     // IPv6: one /56 shares, the next /56 does not.
-    WorkerGuard g6(1 << 16);
+    ThreadGuard g6(1 << 16);
     uint8_t a6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0x11};
     uint8_t b6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0x22};
     uint8_t c6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 1, 0x11};
@@ -165,7 +165,7 @@ TEST_CASE("RRL: the client network is the /24, another /24 has its own bucket",
 }
 
 TEST_CASE("RRL: classes and keys are separate buckets; rates per class", "[guard][rrl]") {
-    WorkerGuard g(1 << 16);
+    ThreadGuard g(1 << 16);
     RrlSettings s = rrl_settings(3, 0);
     s.nxdomains_per_second = 1;
     s.errors_per_second = 2;
@@ -181,17 +181,17 @@ TEST_CASE("RRL: classes and keys are separate buckets; rates per class", "[guard
 }
 
 TEST_CASE("RRL: under attack the rates are divided", "[guard][rrl]") {
-    WorkerGuard g(1024);
+    ThreadGuard g(1024);
     RrlSettings s = rrl_settings(20, 0);
     V4 a(192, 0, 2, 60);
     CHECK(run(g, s, a, RrlClass::kPositive, 1, 50, kT0, true, 4).send == 5);
-    WorkerGuard g2(1024);
+    ThreadGuard g2(1024);
     // Never below one per second.
     CHECK(run(g2, s, a, RrlClass::kPositive, 1, 50, kT0, true, 1000).send == 1);
 }
 
 TEST_CASE("RRL: each newly limited network is reported once", "[guard][rrl]") {
-    WorkerGuard g(1 << 16);
+    ThreadGuard g(1 << 16);
     RrlSettings s = rrl_settings(2, 2);
     LimitedEvent e;
     CHECK_FALSE(g.pop_event(e));
@@ -220,9 +220,9 @@ TEST_CASE("RRL: each newly limited network is reported once", "[guard][rrl]") {
 }
 
 TEST_CASE("RRL: the event ring drops when full instead of overwriting", "[guard][rrl]") {
-    WorkerGuard g(1 << 16);
+    ThreadGuard g(1 << 16);
     RrlSettings s = rrl_settings(1, 0);
-    size_t networks = WorkerGuard::kEvents + 20;
+    size_t networks = ThreadGuard::kEvents + 20;
     for (size_t i = 0; i < networks; ++i) {
         run(g, s, V4(10, static_cast<uint8_t>(i / 256), static_cast<uint8_t>(i % 256), 1),
             RrlClass::kPositive, 1, 3, kT0);
@@ -235,12 +235,12 @@ TEST_CASE("RRL: the event ring drops when full instead of overwriting", "[guard]
         }
         ++popped;
     }
-    CHECK(popped == WorkerGuard::kEvents);
+    CHECK(popped == ThreadGuard::kEvents);
 }
 
 TEST_CASE("cookies: issued cookies verify; tampering and other clients do not",
           "[guard][cookies]") {
-    WorkerGuard g;
+    ThreadGuard g;
     CookieSettings s = cookie_settings(1);
     V4 client(192, 0, 2, 33);
     auto c = issue(g, s, client, kNow);
@@ -276,12 +276,12 @@ TEST_CASE("cookies: issued cookies verify; tampering and other clients do not",
     CHECK_FALSE(g.valid_cookie(s, c.data(), 8, 4, client.b, kNow));
     CHECK_FALSE(g.valid_cookie(s, c.data(), 16, 4, client.b, kNow));
     // Another master secret: not ours.
-    WorkerGuard g2;
+    ThreadGuard g2;
     CHECK_FALSE(g2.valid_cookie(cookie_settings(2), c.data(), c.size(), 4, client.b, kNow));
 }
 
 TEST_CASE("cookies: IPv6 clients", "[guard][cookies]") {
-    WorkerGuard g;
+    ThreadGuard g;
     CookieSettings s = cookie_settings(3);
     uint8_t a[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
     uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
@@ -293,7 +293,7 @@ TEST_CASE("cookies: IPv6 clients", "[guard][cookies]") {
 
 TEST_CASE("cookies: the timestamp window is one hour back, five minutes ahead",
           "[guard][cookies]") {
-    WorkerGuard g;
+    ThreadGuard g;
     // A day-long rotation, so only the timestamp window decides here.
     CookieSettings s = cookie_settings(4, 86400);
     uint32_t day = kNow - kNow % 86400;
@@ -310,7 +310,7 @@ TEST_CASE("cookies: the timestamp window is one hour back, five minutes ahead",
 
 TEST_CASE("cookies: the previous rotation's secret still counts, older ones do not",
           "[guard][cookies]") {
-    WorkerGuard g;
+    ThreadGuard g;
     CookieSettings s = cookie_settings(5, 600);
     uint32_t epoch_start = kNow - kNow % 600;
     uint32_t issued = epoch_start + 550;
@@ -329,8 +329,8 @@ TEST_CASE("cookies: the previous rotation's secret still counts, older ones do n
 
 TEST_CASE("cookies: servers sharing the master secret accept each other's cookies",
           "[guard][cookies]") {
-    WorkerGuard a;
-    WorkerGuard b(2048);
+    ThreadGuard a;
+    ThreadGuard b(2048);
     CookieSettings sa = cookie_settings(6);
     CookieSettings sb = cookie_settings(6);
     V4 client(192, 0, 2, 99);

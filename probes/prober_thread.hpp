@@ -196,7 +196,7 @@ struct ProberPool::Check {
     }
 };
 
-class ProberPool::Worker {
+class ProberPool::ProberThread {
 public:
     enum class Cmd : uint8_t { kAdd, kRemove, kRunNow, kStart };
     struct Command {
@@ -205,17 +205,17 @@ public:
         std::shared_ptr<Round> round;
     };
 
-    Worker(ProberPool& pool, size_t max_in_flight)
+    ProberThread(ProberPool& pool, size_t max_in_flight)
         : pool_(pool), max_in_flight_(max_in_flight), rng_(std::random_device{}()) {
         multi_ = curl_multi_init();
     }
-    ~Worker() {
+    ~ProberThread() {
         request_stop();
         join();
         curl_multi_cleanup(multi_);
     }
-    Worker(const Worker&) = delete;
-    Worker& operator=(const Worker&) = delete;
+    ProberThread(const ProberThread&) = delete;
+    ProberThread& operator=(const ProberThread&) = delete;
 
     void post(std::vector<Command>&& cmds) {
         if (cmds.empty()) {
