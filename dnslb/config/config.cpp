@@ -94,7 +94,7 @@ void load_nets(const json& nets, const std::string& file, Config& cfg) {
                     !std::isupper(static_cast<unsigned char>(cc[1]))) {
                     fail(file, ptr + "/country", "expected a two-letter ISO 3166 code like DE");
                 }
-                n.where.country = zone::country_code(cc[0], cc[1]);
+                n.where.country = geo::country_code(cc[0], cc[1]);
                 n.where.continent = geo::continent_of(n.where.country);
             }
         }

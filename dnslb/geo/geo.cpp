@@ -33,8 +33,6 @@ namespace dnslb::geo {
 
 namespace {
 
-using zone::country_code;
-using zone::CountryCode;
 
 // ISO 3166-1 alpha-2 by continent, following the GeoNames/GeoIP2 assignment (Turkey, the
 // Caucasus and Cyprus as GeoNames has them; Central America and the Caribbean in NA). XK is

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "dnslb/zone/zone.hpp"
+#include "dnslb/geo/country.hpp"
 
 namespace dnslb::geo {
 
@@ -21,8 +21,8 @@ struct Location {
     bool has_coords = false;
     double lat = 0;
     double lon = 0;
-    zone::CountryCode country = 0;    // 0: unknown
-    zone::CountryCode continent = 0;  // AF AN AS EU NA OC SA packed as CountryCode; 0: unknown
+    CountryCode country = 0;    // 0: unknown
+    CountryCode continent = 0;  // AF AN AS EU NA OC SA packed as CountryCode; 0: unknown
     // Length of the network, in bits of the looked-up address's own family (0..32 for IPv4,
     // 0..128 for IPv6), over which this result holds: the MMDB network or the nets entry.
     // Used as the upper bound of the ECS scope.
@@ -31,7 +31,7 @@ struct Location {
 };
 
 // The continent of an ISO 3166-1 alpha-2 country (built-in table), 0 if unknown.
-zone::CountryCode continent_of(zone::CountryCode country) noexcept;
+CountryCode continent_of(CountryCode country) noexcept;
 
 class Resolver {
 public:

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dnslb/dns/constants.hpp"
+#include "dnslb/geo/country.hpp"
 #include "probes/monitor.hpp"
 
 namespace dnslb::zone {
@@ -63,11 +64,8 @@ struct Origin {
     int32_t counter = -1;
 };
 
-// Two-letter ISO 3166 country code packed as (c0 << 8) | c1, upper case. 0 = unknown.
-using CountryCode = uint16_t;
-constexpr CountryCode country_code(char c0, char c1) {
-    return static_cast<CountryCode>((static_cast<uint8_t>(c0) << 8) | static_cast<uint8_t>(c1));
-}
+using geo::CountryCode;
+using geo::country_code;
 
 struct Pool {
     std::string name;

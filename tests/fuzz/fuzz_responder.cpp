@@ -180,11 +180,11 @@ const Setup& setup() {
         berlin.has_coords = true;
         berlin.lat = 52.52;
         berlin.lon = 13.40;
-        berlin.country = zone::country_code('D', 'E');
+        berlin.country = geo::country_code('D', 'E');
         resolver->add_net("10.20.0.0/16", berlin);
         geo::Location tokyo;
         tokyo.known = true;
-        tokyo.country = zone::country_code('J', 'P');
+        tokyo.country = geo::country_code('J', 'P');
         resolver->add_net("fd00:20::/32", tokyo);
         out->placed.geo = std::move(resolver);
         out->placed.options.chaos_version = "dnslb fuzz";

@@ -35,7 +35,7 @@ namespace {
 
 using dnslb::geo::Location;
 using dnslb::geo::Resolver;
-using dnslb::zone::country_code;
+using dnslb::geo::country_code;
 using Source = Location::Source;
 
 const std::string kDir = DNSLB_TEST_GEODB_DIR;

@@ -43,7 +43,7 @@ using dnslb::steering::Decision;
 using dnslb::steering::kMaxAnswers;
 using dnslb::steering::steer;
 using dnslb::zone::AllDown;
-using dnslb::zone::country_code;
+using dnslb::geo::country_code;
 using dnslb::zone::Origin;
 using dnslb::zone::Pool;
 using dnslb::zone::Steering;
