@@ -43,9 +43,7 @@ void answer_explain(Response& r, const ClientAddress& client) noexcept {
                 r.w.u8(static_cast<uint8_t>(n));
                 r.w.bytes(line.data() + at, n);
             }
-            if (!r.w.ok()) {
-                r.w.rewind(mark);
-                r.truncated = true;
+            if (!r.fits(mark)) {
                 return;
             }
             r.w.put_u16_at(rdlen_at, static_cast<uint16_t>(r.w.pos() - rdlen_at - 2));
@@ -91,9 +89,7 @@ void answer_chaos(Response& r, const ClientAddress& client) noexcept {
     r.w.u16(static_cast<uint16_t>(len + 1));
     r.w.u8(static_cast<uint8_t>(len));
     r.w.bytes(text->data(), len);
-    if (!r.w.ok()) {
-        r.w.rewind(mark);
-        r.truncated = true;
+    if (!r.fits(mark)) {
         return;
     }
     r.an++;

@@ -62,9 +62,7 @@ void answer_pool(Response& r, const ZoneEntry& ze, const Node& node, const Name&
             counted[n_counted++] = static_cast<uint16_t>(o.counter);
         }
     }
-    if (!r.w.ok()) {
-        r.w.rewind(mark);
-        r.truncated = true;
+    if (!r.fits(mark)) {
         return;
     }
     r.an = static_cast<uint16_t>(r.an + count);
@@ -90,9 +88,7 @@ void answer_any(Response& r, const Node& node, const Name& name) noexcept {
     r.w.u32(3600);
     r.w.u16(sizeof(kHinfo));
     r.w.bytes(kHinfo, sizeof(kHinfo));
-    if (!r.w.ok()) {
-        r.w.rewind(mark);
-        r.truncated = true;
+    if (!r.fits(mark)) {
         return;
     }
     r.an++;

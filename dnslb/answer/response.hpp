@@ -81,6 +81,17 @@ struct Response {
     bool send_cookie = false;
     size_t opt_at = 0;     // where the OPT RR (always the last RR) starts; 0: none
 
+    // After writing a piece that must go whole: true when it fitted; otherwise rewinds to
+    // `mark`, marks the response truncated and returns false.
+    bool fits(size_t mark) noexcept {
+        if (w.ok()) {
+            return true;
+        }
+        w.rewind(mark);
+        truncated = true;
+        return false;
+    }
+
     // Owner name: a pointer where possible, else the literal name.
     void owner(size_t offset, std::string_view literal) noexcept {
         if (offset <= kMaxPointerOffset) {
