@@ -535,6 +535,27 @@ std::vector<RRset> nsec_chain(std::vector<NameTypes> names, uint32_t ttl) {
     return out;
 }
 
+std::string nsec3_label(const std::string& name) {
+    Bytes w = name_to_wire(name);
+    Bytes h(20);
+    unsigned len = 0;
+    EVP_Digest(w.data(), w.size(), h.data(), &len, EVP_sha1(), nullptr);
+    static const char* kAlphabet = "0123456789abcdefghijklmnopqrstuv";
+    std::string out;
+    for (size_t i = 0; i < h.size(); i += 5) {  // 20 bytes: four 40-bit groups, 32 characters
+        uint64_t v = 0;
+        for (size_t j = 0; j < 5; ++j) {
+            v = (v << 8) | h[i + j];
+        }
+        for (int k = 7; k >= 0; --k) {
+            out += kAlphabet[(v >> (5 * k)) & 31];
+        }
+    }
+    return out;
+}
+
+Bytes nsec3param_rdata() { return {1, 0, 0, 0, 0}; }
+
 Validity validity_for(int64_t now_s, uint64_t name_hash) {
     constexpr int64_t kDay = 86400;
     int64_t shift = static_cast<int64_t>(name_hash % kDay);

@@ -81,6 +81,16 @@ std::vector<RRset> nsec_chain(std::vector<NameTypes> names, uint32_t ttl);
 // Canonical name order (RFC 4034 §6.1).
 bool canonical_less(const std::string& a, const std::string& b);
 
+// CDS and CDNSKEY (RFC 7344) carry the same RDATA as DS and DNSKEY.
+inline Bytes cds_rdata(const Key& key) { return ds_rdata(key); }
+inline Bytes cdnskey_rdata(const Key& key) { return dnskey_rdata(key); }
+
+// NSEC3 owner label (RFC 5155 §5) with RFC 9276 parameters: SHA-1, 0 iterations, empty salt,
+// in lower-case base32hex without padding.
+std::string nsec3_label(const std::string& name);
+// NSEC3PARAM RDATA for those parameters: 1 0 0 -.
+Bytes nsec3param_rdata();
+
 struct Validity {
     uint32_t inception = 0;
     uint32_t expiration = 0;

@@ -233,3 +233,21 @@ TEST_CASE("a signed zone with an NSEC chain passes ldns-verify-zone") {
           0);
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("NSEC3 owner labels match ldns (RFC 9276: 0 iterations, empty salt)") {
+    for (const char* name : {"lb.test.", "www.lb.test.", "*.w.lb.test."}) {
+        ldns_rdf* n = ldns_dname_new_frm_str(name);
+        ldns_rdf* h = ldns_nsec3_hash_name(n, 1, 0, 0, nullptr);
+        char* text = ldns_rdf2str(h);
+        std::string theirs(text);
+        free(text);  // NOLINT(cppcoreguidelines-no-malloc)
+        ldns_rdf_deep_free(h);
+        ldns_rdf_deep_free(n);
+        theirs = theirs.substr(0, theirs.find('.'));
+        for (auto& c : theirs) {
+            c = static_cast<char>(std::tolower(c));
+        }
+        CHECK(nsec3_label(name) == theirs);
+    }
+    CHECK(nsec3_label("WWW.lb.test") == nsec3_label("www.lb.test."));
+}
