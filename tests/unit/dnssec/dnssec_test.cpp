@@ -162,6 +162,16 @@ TEST_CASE("keys written by dnslb and by ldns-keygen load and sign; DS matches ld
     Key back = load_key((dir / base).string());
     CHECK(key_tag(dnskey_rdata(back)) == key_tag(dnskey_rdata(made)));
     CHECK_THROWS_AS(write_key(made, dir.string()), Error);  // O_EXCL: never overwrites
+    CHECK(back.publish == 0);
+    // BIND's timing metadata lines.
+    std::ofstream(dir / (base + ".private"), std::ios::app)
+        << "Created: 20260101000000\nPublish: 20260101000000\nActivate: 20260102000000\n"
+        << "Inactive: 20270101000000\nDelete: 20270201000000\n";
+    Key timed = load_key((dir / base).string());
+    CHECK(timed.publish == 1767225600);
+    CHECK(timed.activate == 1767225600 + 86400);
+    CHECK(timed.inactive == 1798761600);
+    CHECK(timed.remove == 1798761600 + 31 * 86400);
     std::filesystem::remove_all(dir);
 }
 
