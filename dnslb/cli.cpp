@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "dnslb/dnssec/dnssec.hpp"
 #include "dnslb/import/import.hpp"
 #include "dnslb/control/build.hpp"
 #include "dnslb/answer/explain.hpp"
@@ -89,6 +90,17 @@ Args parse(int argc, char** argv) {
             a.axfr = value();
         } else if (arg == "--gdnsd") {
             a.gdnsd = value();
+        } else if (arg == "--algorithm") {
+            a.algorithm = parse_count(arg, value(), 13, 15);
+            if (a.algorithm == 14) {
+                throw UsageError("--algorithm expects 13 (ECDSAP256SHA256) or 15 (Ed25519)");
+            }
+        } else if (arg == "--ksk") {
+            a.key_flags = dnssec::kFlagsCsk;
+        } else if (arg == "--zsk") {
+            a.key_flags = dnssec::kFlagsZsk;
+        } else if (arg == "--key-dir") {
+            a.key_dir = value();
         } else if (arg.size() > 1 && arg[0] == '-') {
             throw UsageError("unknown option '" + arg + "'");
         } else if (a.command.empty()) {
@@ -101,7 +113,7 @@ Args parse(int argc, char** argv) {
         a.config.listen.push_back(config::parse_listen("127.0.0.1:5353"));
     }
     if (a.command.empty() && !a.help && !a.version) {
-        throw UsageError("missing command (serve, check, explain or import)");
+        throw UsageError("missing command (serve, check, explain, import or keygen)");
     }
     return a;
 }
@@ -211,6 +223,26 @@ int import(const Args& args) {
     o.gdnsd = args.gdnsd;
     o.files = args.positional;
     return import::run(o);
+}
+
+// Prints the key's base name, then its DS record for the parent. The private key is never printed.
+int keygen(const Args& args) {
+    if (args.positional.size() != 1) {
+        throw UsageError("keygen expects one zone name");
+    }
+    try {
+        dnssec::Key key = dnssec::generate_key(args.positional[0],
+                                               static_cast<uint8_t>(args.algorithm),
+                                               static_cast<uint16_t>(args.key_flags));
+        std::cout << dnssec::write_key(key, args.key_dir) << "\n";
+        if (key.flags == dnssec::kFlagsCsk) {
+            std::cout << dnssec::ds_text(key) << "\n";
+        }
+    } catch (const dnssec::Error& e) {
+        std::cerr << "dnslb keygen: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
 }
 
 }  // namespace dnslb::cli

@@ -24,6 +24,9 @@ struct Args {
     std::string output;  // import --output
     std::string axfr;    // import --axfr
     std::string gdnsd;   // import --gdnsd
+    unsigned algorithm = 13;  // keygen --algorithm
+    unsigned key_flags = 257; // keygen: CSK; --ksk 257, --zsk 256
+    std::string key_dir = ".";  // keygen --key-dir
     bool help = false;
     bool version = false;
 };
@@ -33,5 +36,6 @@ Args parse(int argc, char** argv);
 int check(const Args& args);
 int explain(const Args& args);
 int import(const Args& args);  // the converters live in dnslb/import/
+int keygen(const Args& args);  // DNSSEC key files, dnslb/dnssec/
 
 }  // namespace dnslb::cli

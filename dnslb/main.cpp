@@ -26,6 +26,7 @@ SYNOPSIS
     dnslb import  [--origin ZONE] [--output FILE] ZONEFILE
     dnslb import  --axfr ADDR[:PORT] --origin ZONE [--output FILE]
     dnslb import  --gdnsd DIR [--output DIR]
+    dnslb keygen  [--algorithm 13|15] [--ksk|--zsk] [--key-dir DIR] ZONE
     dnslb --help | --version
 
 DESCRIPTION
@@ -189,6 +190,9 @@ int main(int argc, char** argv) {
     }
     if (args.command == "import") {
         return dnslb::cli::import(args);
+    }
+    if (args.command == "keygen") {
+        return dnslb::cli::keygen(args);
     }
     std::cerr << "dnslb: unknown command '" << args.command << "'\nTry 'dnslb --help'.\n";
     return 2;
