@@ -13,7 +13,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "dnslb/ldns.hpp"
+#include "dnslb/base/ldns.hpp"
 
 using namespace dnslb::dnssec;
 
