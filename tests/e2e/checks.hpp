@@ -67,6 +67,14 @@ inline std::vector<ldns_rr*> records(const Pkt& pkt, ldns_pkt_section section,
     return out;
 }
 
+// The mnemonic of an RR type ("AAAA"); ldns_rr_type2str's string is freed here.
+inline std::string type_name(ldns_rr_type type) {
+    char* s = ldns_rr_type2str(type);
+    std::string out = s != nullptr ? s : "";
+    std::free(s);
+    return out;
+}
+
 inline std::string owner(const ldns_rr* rr) {
     char* s = ldns_rdf2str(ldns_rr_owner(rr));
     std::string out = s != nullptr ? s : "";

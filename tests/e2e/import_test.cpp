@@ -174,7 +174,7 @@ struct Tally {
 // be equal.
 void compare(Transport t, uint16_t nsd_port, uint16_t lb_port, const std::string& name,
              ldns_rr_type type, const RecSet& apex_ns, Tally& tally) {
-    INFO(transport_name(t) << " " << name << " " << ldns_rr_type2str(type));
+    INFO(transport_name(t) << " " << name << " " << type_name(type));
     auto a = ask(t, nsd_port, name, type);
     auto b = ask(t, lb_port, name, type);
     REQUIRE(a);
@@ -676,7 +676,7 @@ TEST_CASE("import --gdnsd: the converted zone steers as gdnsd does with the same
         for (const auto& n : names) {
             for (ldns_rr_type type : {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA}) {
                 const std::string name = n + ".gslb.example.";
-                INFO(name << " " << ldns_rr_type2str(type) << " from " << net << "/24");
+                INFO(name << " " << type_name(type) << " from " << net << "/24");
                 const auto g = steered(port, name, type, net);
                 const auto d = steered(lb.port(), name, type, net);
                 if (g == d) {
