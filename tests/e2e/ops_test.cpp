@@ -14,7 +14,6 @@
 #include <thread>
 #include <vector>
 
-#include "dnslb/server/query_log.hpp"
 #include "tests/e2e/backends.hpp"
 #include "tests/e2e/checks.hpp"
 #include "tests/e2e/harness.hpp"
@@ -812,64 +811,6 @@ TEST_CASE("HTTP API: POST /reload applies good zones and reports bad ones",
     CHECK(metric_value(m, "dnslb_reload_results_total{result=\"error\"}") >= 1);
     CHECK(metric_value(m, "dnslb_last_reload_success") == 0);
     E2E_STOP_CLEAN(*fx.server);
-}
-
-TEST_CASE("query log ring: one producer, one consumer, bounded, lines as documented",
-          "[e2e][ops][querylog]") {
-    using dnslb::server::QueryLogRing;
-    QueryLogRing ring(1.0, 7);
-    dnslb::server::ClientAddress client;
-    client.family = 4;
-    client.bytes[0] = 192;
-    client.bytes[1] = 0;
-    client.bytes[2] = 2;
-    client.bytes[3] = 9;
-    Bytes q = make_query("WWW.Example.", LDNS_RR_TYPE_AAAA);
-    dnslb::server::AnswerNote note;
-    note.rcode = 3;
-    size_t pushed = 0;
-    for (size_t i = 0; i < QueryLogRing::kCapacity + 10; ++i) {
-        REQUIRE(ring.sample());
-        pushed += ring.push(q.data(), q.size(), client, dnslb::server::Transport::kTcp, note);
-    }
-    CHECK(pushed == QueryLogRing::kCapacity);
-    CHECK(ring.dropped() == 10);
-    std::vector<std::string> lines;
-    CHECK(ring.drain([&](const dnslb::server::QueryLogRecord& r) {
-        lines.push_back(dnslb::server::format_query_record(r));
-    }) == QueryLogRing::kCapacity);
-    REQUIRE(!lines.empty());
-    CHECK(lines[0] ==
-          "query client=192.0.2.9/32 name=www.example. type=AAAA rcode=NXDOMAIN "
-          "pool=- origin=- scope=0 transport=tcp");
-    CHECK(ring.drain([](const auto&) {}) == 0);
-
-    // Sampling follows the rate; a concurrent producer and consumer lose nothing but drops.
-    QueryLogRing tenth(0.1, 99);
-    int hits = 0;
-    for (int i = 0; i < 100000; ++i) {
-        hits += tenth.sample() ? 1 : 0;
-    }
-    CHECK(hits > 9000);
-    CHECK(hits < 11000);
-    CHECK_FALSE(QueryLogRing(0, 1).sample());
-    QueryLogRing busy(1.0, 3);
-    std::atomic<bool> done{false};
-    uint64_t consumed = 0;
-    std::thread consumer([&] {
-        while (!done.load()) {
-            consumed += busy.drain([](const auto&) {});
-        }
-        consumed += busy.drain([](const auto&) {});
-    });
-    uint64_t accepted = 0;
-    for (int i = 0; i < 200000; ++i) {
-        accepted += busy.push(q.data(), q.size(), client, dnslb::server::Transport::kUdp, note);
-    }
-    done = true;
-    consumer.join();
-    CHECK(consumed == accepted);
-    CHECK(accepted + busy.dropped() == 200000);
 }
 
 TEST_CASE("sampled query log lines name client, name, type, rcode, pool, origin and scope",
