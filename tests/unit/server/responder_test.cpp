@@ -426,6 +426,69 @@ TEST_CASE("the responder does not allocate once warm, with every defence, geo an
     }
 }
 
+// e273bb5: a response slipped by RRL went through finish() twice (once as the answer, once cut
+// to its question) and was counted twice in the rcode counters.
+TEST_CASE("regression: a response slipped by RRL was counted twice", "[regression]") {
+    Worker w;
+    const auto q = query("ns1.test.example.", LDNS_RR_TYPE_A, false);
+    const server::ClientAddress client = v4(5, 9, 77, 1);
+    std::vector<uint8_t> out(65535);
+    server::QueryEnv env{&w.guard, &w.attack, 1000000, kNowS};
+    constexpr int kQueries = 40;
+    for (int i = 0; i < kQueries; ++i) {
+        server::respond(w.snap, q.data(), q.size(), client, server::Transport::kUdp, out.data(),
+                        out.size(), w.stats, nullptr, &env);
+    }
+    uint64_t counted = 0;
+    for (const auto& c : w.stats.rcodes) {
+        counted += get(c);
+    }
+    REQUIRE(get(w.guard.rrl_counters.slipped) > 0);
+    CHECK(counted == kQueries);
+}
+
+// 16d348b: a reply cut to its question (an RRL slip, or TC=1 under attack) was rewound past its
+// OPT: an EDNS client got no OPT back (RFC 6891 section 7) and a cookie client no server
+// cookie to retry with (RFC 7873 section 5.4).
+TEST_CASE("regression: a reply cut to its question lost its OPT and server cookie",
+          "[regression]") {
+    Worker w;
+    const uint8_t client_cookie[8] = {9, 8, 7, 6, 5, 4, 3, 2};
+    const auto q = query_opts("big.test.example.", LDNS_RR_TYPE_TXT,
+                              "000a0008" + hex_of(client_cookie, 8));
+    const server::ClientAddress client = v4(5, 9, 77, 1);
+    std::vector<uint8_t> out(65535);
+    for (bool attack : {true, false}) {
+        INFO("under attack: " << attack);
+        w.attack.manual = attack;
+        server::QueryEnv env{&w.guard, &w.attack, 2000000, kNowS};
+        bool cut = false;
+        for (int i = 0; i < 40 && !cut; ++i) {
+            size_t n = server::respond(w.snap, q.data(), q.size(), client,
+                                       server::Transport::kUdp, out.data(), out.size(), w.stats,
+                                       nullptr, &env);
+            if (n == 0 || (out[2] & 0x02) == 0) {
+                continue;  // dropped by RRL, or sent whole
+            }
+            cut = true;
+            ldns_pkt* resp = nullptr;
+            REQUIRE(ldns_wire2pkt(&resp, out.data(), n) == LDNS_STATUS_OK);
+            CHECK(ldns_pkt_ancount(resp) == 0);
+            CHECK(ldns_pkt_edns(resp));
+            ldns_rdf* data = ldns_pkt_edns_data(resp);
+            REQUIRE(data != nullptr);
+            // One option: COOKIE (10), 24 bytes, starting with the client cookie.
+            REQUIRE(ldns_rdf_size(data) == 28);
+            const uint8_t* o = ldns_rdf_data(data);
+            CHECK((o[0] << 8 | o[1]) == 10);
+            CHECK((o[2] << 8 | o[3]) == 24);
+            CHECK(std::memcmp(o + 4, client_cookie, 8) == 0);
+            ldns_pkt_free(resp);
+        }
+        CHECK(cut);
+    }
+}
+
 TEST_CASE("100,000 random, mutated and truncated packets neither crash nor over-read") {
     auto snap = make_snapshot();
     server::Stats stats;
