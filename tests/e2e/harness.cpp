@@ -504,6 +504,16 @@ TcpConnection::~TcpConnection() {
     }
 }
 
+void TcpConnection::reset() {
+    if (fd_ < 0) {
+        return;
+    }
+    linger l{1, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    close(fd_);
+    fd_ = -1;
+}
+
 bool TcpConnection::send_raw(const Bytes& bytes) {
     size_t done = 0;
     while (fd_ >= 0 && done < bytes.size()) {

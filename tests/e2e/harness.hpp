@@ -77,6 +77,7 @@ public:
     // Sends `sig` without waiting (e.g. SIGHUP to reload).
     void signal(int sig) const;
     bool running() const { return pid_ > 0; }
+    pid_t pid() const { return pid_; }
     uint16_t port() const { return port_; }
     const std::string& error() const { return error_; }
     // Everything the server wrote to stderr so far.
@@ -173,6 +174,8 @@ public:
     std::optional<Bytes> receive_message(std::chrono::milliseconds timeout = 2000ms);
     // Waits until the peer closes the connection; true when it did within `timeout`.
     bool wait_closed(std::chrono::milliseconds timeout);
+    // Closes with a RST (SO_LINGER 0) instead of a FIN.
+    void reset();
 
 private:
     bool read_exact(uint8_t* out, size_t n, std::chrono::steady_clock::time_point deadline);

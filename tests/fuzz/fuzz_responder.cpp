@@ -1,11 +1,14 @@
 // Fuzz target: the query path. One input is one DNS message as it arrives on a socket; it is
 // answered over UDP and TCP, from snapshots with and without a geo resolver, health cells, CHAOS
 // options and explain access, into exact-size heap buffers so that any write or read past the
-// end is caught by AddressSanitizer.
+// end is caught by AddressSanitizer. Then it is answered as a query thread answers it: with the
+// defences (RRL, cookies, under-attack mode) and the decision cache, the bits of the message ID
+// choosing which defences are on, and a server cookie of the message signed so that the valid
+// cookie branches run too.
 //
-// Oracle: no crash, no sanitizer report, the length returned fits the buffer and the transport
-// (UDP: at most the advertised EDNS size; RFC 6891 section 6.2.5), and every response parses
-// back as a DNS message with the query's ID.
+// Oracle: no crash, no sanitizer report, no allocation, the length returned fits the buffer and
+// the transport (UDP: at most the advertised EDNS size; RFC 6891 section 6.2.5), and every
+// response parses back as a DNS message with the query's ID.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -18,8 +21,10 @@
 #include "dnslb/geo/geo.hpp"
 #include "dnslb/answer/responder.hpp"
 #include "dnslb/zone/loader.hpp"
+#include "dnslb/steering/cache.hpp"
 #include "probes/health_table.hpp"
 #include "tests/fuzz/fuzz_common.hpp"
+#include "tests/support/counting_alloc.hpp"
 
 #ifndef DNSLB_TEST_GEODB_DIR
 #define DNSLB_TEST_GEODB_DIR ""
@@ -134,6 +139,26 @@ struct Setup {
     probes::HealthTable health{256};
     server::Snapshot plain;   // no geo, no CHAOS answers, no explain access
     server::Snapshot placed;  // geo databases and nets, CHAOS and explain enabled
+    // As `placed`, with RRL on (low rates, so that slips and drops happen) and cookies on or off.
+    server::Snapshot defended[2];
+};
+
+constexpr uint32_t kNowS = 1800000000;
+
+// The query-thread state that outlives one packet, as in a UDP thread.
+struct ThreadState {
+    server::Stats stats;
+    server::ThreadGuard guard{1024};
+    server::AttackState attack;
+    steering::DecisionCache cache{1024};
+    server::QueryContext ctx{stats};
+    ThreadState() {
+        ctx.guard = &guard;
+        ctx.attack = &attack;
+        ctx.cache = &cache;
+        ctx.now_ms = 1000000;
+        ctx.now_s = kNowS;
+    }
 };
 
 // Marks every other monitored address down, and the "dead" pool entirely, so that steering,
@@ -200,6 +225,23 @@ const Setup& setup() {
         const uint8_t doc[4] = {0x2a, 0x01, 0x04, 0xf8};
         std::memcpy(v6.bytes, doc, sizeof doc);
         out->placed.options.explain_from.push_back(v6);
+        for (int cookies = 0; cookies < 2; ++cookies) {
+            server::Snapshot& d = out->defended[cookies];
+            fill(d, out->health);
+            d.geo = out->placed.geo;
+            d.options = out->placed.options;
+            auto& g = d.options.guard;
+            g.rrl.enabled = true;
+            g.rrl.responses_per_second = 4;
+            g.rrl.nxdomains_per_second = 2;
+            g.rrl.errors_per_second = 2;
+            g.rrl.referrals_per_second = 2;
+            g.rrl.slip = 2;
+            g.cookies.enabled = cookies == 1;
+            g.cookies.master = server::parse_secret("000102030405060708090a0b0c0d0e0f");
+            g.attack.tc_above_bytes = 256;
+            d.options.rrl_exempt.push_back(loopback);
+        }
         return out;
     }();
     return *s;
@@ -226,14 +268,34 @@ server::ClientAddress v6(std::initializer_list<uint8_t> prefix) {
     return ca;
 }
 
+// A CHAOS query from a client allowed to ask for explanations: the explain answer is built with
+// strings (dnslb/answer/explain.cpp), the one part of respond() that allocates. Only clients in
+// explain_from (default: loopback) can reach it.
+bool explain_query(const server::Snapshot& snap, const uint8_t* pkt, size_t len,
+                   const server::ClientAddress& client) {
+    dns::Query q;
+    if (dns::parse_query(pkt, len, q) != dns::ParseStatus::kOk || q.qclass != dns::kClassCH) {
+        return false;
+    }
+    return std::any_of(snap.options.explain_from.begin(), snap.options.explain_from.end(),
+                       [&](const server::Network& n) {
+                           return n.contains(client.family, client.bytes);
+                       });
+}
+
 void answer(const server::Snapshot& snap, const uint8_t* pkt, size_t len,
-            const server::ClientAddress& client, server::Transport transport, size_t cap) {
+            const server::ClientAddress& client, server::Transport transport, size_t cap,
+            server::QueryContext* thread = nullptr) {
     static server::Stats stats;
-    static server::QueryContext ctx{stats};
+    static server::QueryContext plain{stats};
     // Exact size: one byte past the end is a heap-buffer-overflow under ASan.
     std::unique_ptr<uint8_t[]> out(new uint8_t[cap]);
     server::AnswerNote note;
-    size_t n = server::respond(snap, pkt, len, client, transport, out.get(), cap, ctx, &note);
+    dnslb::test::AllocationWindow window;
+    size_t n = server::respond(snap, pkt, len, client, transport, out.get(), cap,
+                               thread != nullptr ? *thread : plain, &note);
+    fuzz::check(window.count() == 0 || explain_query(snap, pkt, len, client),
+                "the query path allocated");
     fuzz::check(n <= cap, "response longer than the buffer");
     if (transport == server::Transport::kUdp) {
         // RFC 1035 section 4.2.1: 512 bytes without EDNS; RFC 6891 section 6.2.5: with EDNS, no
@@ -252,6 +314,50 @@ void answer(const server::Snapshot& snap, const uint8_t* pkt, size_t len,
     }
 }
 
+// The packet as the query thread sees it: when it carries a client and a server cookie, and
+// bit 3 of the ID asks for it, the server cookie is replaced by the one this server would issue,
+// so that valid cookies (RRL and under-attack exemptions) are reached as well as invalid ones.
+std::vector<uint8_t> with_signed_cookie(const uint8_t* data, size_t size, ThreadState& w,
+                                        const server::Snapshot& snap,
+                                        const server::ClientAddress& client) {
+    std::vector<uint8_t> pkt(data, data + size);
+    dns::Query q;
+    if (size < 2 || (data[1] & 0x08) == 0 || dns::parse_query(data, size, q) ==
+                                                 dns::ParseStatus::kDrop ||
+        !q.has_cookie || q.cookie_len != 24) {
+        return pkt;
+    }
+    auto at = std::search(pkt.begin(), pkt.end(), q.cookie, q.cookie + q.cookie_len);
+    if (at == pkt.end()) {
+        return pkt;
+    }
+    uint8_t server_cookie[16];
+    w.guard.make_server_cookie(snap.options.guard.cookies, q.cookie, client.family,
+                               client.bytes, kNowS, server_cookie);
+    std::copy_n(server_cookie, 16, at + 8);
+    return pkt;
+}
+
+// The message ID chooses the query-thread state: bit 0 under-attack mode, bit 1 cookies, bit 2 the
+// source (a client or loopback, which is RRL-exempt); the other bits move the RRL clock.
+void answer_defended(const Setup& s, const uint8_t* data, size_t size) {
+    static ThreadState* w = new ThreadState;
+    uint8_t bits = size >= 2 ? data[1] : 0;
+    const server::Snapshot& snap = s.defended[(bits >> 1) & 1];
+    w->attack.manual = (bits & 1) != 0;
+    w->ctx.now_ms += (bits >> 4) * 100U;
+    const server::ClientAddress client = (bits & 4) != 0 ? v4(127, 0, 0, 1) : v4(5, 9, 77, 1);
+    std::vector<uint8_t> pkt = with_signed_cookie(data, size, *w, snap, client);
+    std::unique_ptr<uint8_t[]> exact(new uint8_t[pkt.size() + 1]);
+    std::copy(pkt.begin(), pkt.end(), exact.get());
+    // Twice over UDP, so that a second answer meets a bucket the first one drained.
+    answer(snap, exact.get(), pkt.size(), client, server::Transport::kUdp, 4096, &w->ctx);
+    answer(snap, exact.get(), pkt.size(), client, server::Transport::kUdp, 512, &w->ctx);
+    answer(snap, exact.get(), pkt.size(), v6({0x2a, 0x01, 0x04, 0xf8, 0x01, 0x00}),
+           server::Transport::kUdp, 4096, &w->ctx);
+    answer(snap, exact.get(), pkt.size(), client, server::Transport::kTcp, 65535, &w->ctx);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -266,5 +372,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     answer(s.placed, data, size, v4(5, 9, 77, 1), udp, 512);
     answer(s.placed, data, size, v6({0x2a, 0x01, 0x04, 0xf8, 0x01, 0x00}), tcp, 65535);
     answer(s.placed, data, size, v4(10, 20, 1, 2), tcp, 65535);
+    answer_defended(s, data, size);
     return 0;
 }

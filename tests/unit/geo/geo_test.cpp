@@ -12,24 +12,7 @@
 #include <stdexcept>
 #include <string>
 
-// Counts allocations so that the query-path contract (lookup allocates nothing) is checked.
-static std::atomic<size_t> g_allocations{0};
-
-// Out of line: GCC 12 otherwise sees malloc/free through the inlined operators and warns
-// (-Wmismatched-new-delete).
-[[gnu::noinline]] void* operator new(size_t size) {
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size == 0 ? 1 : size)) {
-        return p;
-    }
-    throw std::bad_alloc();
-}
-[[gnu::noinline]] void* operator new(size_t size, const std::nothrow_t&) noexcept {
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    return std::malloc(size == 0 ? 1 : size);
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, size_t) noexcept { std::free(p); }
+#include "tests/support/counting_alloc.hpp"
 
 namespace {
 
@@ -468,13 +451,13 @@ TEST_CASE("lookup rejects bad input and does not allocate", "[geo]") {
                           parse("2001:0:4136:e378:8000:63bf:fefe:fefe"),
                           parse("fe80::1")};
     size_t known = 0;
-    const size_t before = g_allocations.load();
+    const size_t before = dnslb::test::allocations();
     for (int round = 0; round < 100; ++round) {
         for (const Addr& a : addrs) {
             known += r.lookup(a.family, a.bytes.data(), a.family == 4 ? 32 : 128).known ? 1 : 0;
         }
     }
-    const size_t after = g_allocations.load();
+    const size_t after = dnslb::test::allocations();
     CHECK(after == before);
     CHECK(known == 600);
 }

@@ -1,39 +1,25 @@
 // The responder fed real queries, then 100,000+ random, mutated and truncated packets: it must
-// never crash, never read out of bounds (run under ASan in CI) and never allocate.
+// never crash, never read out of bounds (run under ASan in CI) and never allocate, also with
+// the defences, the geo databases and the decision cache of a real query thread.
 #include "dnslb/answer/responder.hpp"
 
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
 #include <new>
 #include <random>
 #include <vector>
 
 #include "dnslb/base/ldns.hpp"
+#include "dnslb/geo/geo.hpp"
+#include "dnslb/answer/query_log.hpp"
+#include "dnslb/steering/cache.hpp"
 #include "dnslb/zone/loader.hpp"
-
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-}  // namespace
-
-// Counting allocator for this test binary: the query path must not allocate. malloc/free
-// back it, which GCC's -Wmismatched-new-delete cannot see through.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(size_t n) {
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n == 0 ? 1 : n)) {
-        return p;
-    }
-    throw std::bad_alloc();
-}
-// Catch2 allocates with the nothrow form: it must come from the same malloc, or ASan reports
-// an alloc-dealloc mismatch when our delete frees it.
-void* operator new(size_t n, const std::nothrow_t&) noexcept {
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    return std::malloc(n == 0 ? 1 : n);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
+#include "probes/health_table.hpp"
+#include "tests/support/counting_alloc.hpp"
 
 using namespace dnslb;
 
@@ -133,37 +119,374 @@ TEST_CASE("responses to well-formed queries parse back with ldns") {
     }
 }
 
-TEST_CASE("the responder does not allocate once warm") {
-    auto snap = make_snapshot();
+namespace {
+
+// Proximity and geo pools, one of them monitored with an origin down (fallback and health run).
+constexpr const char* kPoolZone = R"({
+  "origin": "lb.example.",
+  "ttl": 3600,
+  "soa": { "mname": "ns1", "rname": "hostmaster", "serial": 2, "refresh": 3600,
+           "retry": 600, "expire": 1209600, "minimum": 60 },
+  "records": {
+    "@": { "NS": ["ns1"] },
+    "ns1": { "A": ["192.0.2.53"] },
+    "near": { "pool": "near" },
+    "geo": { "pool": "geo" }
+  },
+  "pools": {
+    "near": { "steering": "proximity", "answers": 2, "fallback": "geo", "monitor": "m",
+      "origins": {
+        "fra": { "addresses": ["198.51.100.10", "2001:db8:10::10"], "lat": 50.11, "lon": 8.68 },
+        "iad": { "addresses": ["198.51.100.20", "2001:db8:20::20"], "lat": 38.95, "lon": -77.45 },
+        "syd": { "addresses": ["198.51.100.50"], "lat": -33.87, "lon": 151.21 } } },
+    "geo": { "steering": "geo",
+      "origins": { "fra": { "addresses": ["198.51.100.10"] },
+                   "iad": { "addresses": ["198.51.100.20", "2001:db8:20::20"] } },
+      "geo": { "countries": { "DE": ["fra"] }, "continents": { "NA": ["iad"] },
+               "default": ["iad", "fra"] } }
+  },
+  "monitors": { "m": { "type": "tcp", "port": 80 } }
+})";
+
+constexpr uint32_t kNowS = 1800000000;
+
+// A query with EDNS options given as hex (ECS, COOKIE), built before any counting starts.
+std::vector<uint8_t> query_opts(const char* name, ldns_rr_type type, const std::string& hex,
+                                uint8_t version = 0) {
+    ldns_pkt* pkt = ldns_pkt_query_new(ldns_dname_new_frm_str(name), type, LDNS_RR_CLASS_IN,
+                                       LDNS_RD);
+    ldns_pkt_set_id(pkt, 4343);
+    ldns_pkt_set_edns_udp_size(pkt, 1232);
+    ldns_pkt_set_edns_version(pkt, version);
+    if (!hex.empty()) {
+        ldns_pkt_set_edns_data(pkt, ldns_rdf_new_frm_str(LDNS_RDF_TYPE_HEX, hex.c_str()));
+    }
+    uint8_t* wire = nullptr;
+    size_t len = 0;
+    REQUIRE(ldns_pkt2wire(&wire, pkt, &len) == LDNS_STATUS_OK);
+    std::vector<uint8_t> out(wire, wire + len);
+    std::free(wire);
+    ldns_pkt_free(pkt);
+    return out;
+}
+
+std::string hex_of(const uint8_t* b, size_t n) {
+    static const char* digits = "0123456789abcdef";
+    std::string out;
+    for (size_t i = 0; i < n; ++i) {
+        out += digits[b[i] >> 4];
+        out += digits[b[i] & 15];
+    }
+    return out;
+}
+
+// A query thread's whole context: a snapshot with geo databases, health and every defence on,
+// its guard, the shared attack switch, a decision cache and a query log ring.
+struct Thread {
+    probes::HealthTable health{64};
+    server::Snapshot snap;
+    server::ThreadGuard guard{1024};
+    server::AttackState attack;
+    steering::DecisionCache cache{4096};
+    server::QueryLogRing log{1.0, 5};
     server::Stats stats;
     server::QueryContext ctx{stats};
-    server::ClientAddress client;
-    std::vector<uint8_t> out(65535);
-    std::vector<std::vector<uint8_t>> corpus = {
-        query("ns1.test.example.", LDNS_RR_TYPE_A, true),
-        query("WWW.test.example.", LDNS_RR_TYPE_AAAA, false),
-        query("app.test.example.", LDNS_RR_TYPE_A, true),
-        query("q.wild.test.example.", LDNS_RR_TYPE_MX, true),
-        query("nope.test.example.", LDNS_RR_TYPE_A, false),
-        query("x.child.test.example.", LDNS_RR_TYPE_A, false),
-        query("big.test.example.", LDNS_RR_TYPE_TXT, false),
-        query("test.example.", LDNS_RR_TYPE_ANY, true),
-    };
-    for (const auto& q : corpus) {
-        server::respond(snap, q.data(), q.size(), client, server::Transport::kUdp, out.data(),
-                        out.size(), ctx);
+
+    Thread() {
+        snap.zones.emplace_back(zone::load_zone_text(kZone, "test.json"));
+        auto pools = zone::load_zone_text(kPoolZone, "pools.json");
+        for (auto& pool : pools->pools) {
+            for (auto& origin : pool.origins) {
+                for (auto& addr : origin.addresses) {
+                    bool down = origin.name == "fra" && pool.name == "near";
+                    addr.health = health.acquire(pool.name + origin.name + addr.text,
+                                                 down ? probes::State::kDown : probes::State::kUp);
+                }
+            }
+        }
+        snap.zones.emplace_back(std::move(pools));
+        snap.health = &health;
+        auto geo = std::make_shared<geo::Resolver>();
+        geo->open_database(std::string(DNSLB_TEST_GEODB_DIR) + "/test-city-v4.mmdb");
+        geo->open_database(std::string(DNSLB_TEST_GEODB_DIR) + "/test-city-v6.mmdb");
+        snap.geo = std::move(geo);
+        auto& g = snap.options.guard;
+        g.rrl.enabled = true;
+        g.rrl.responses_per_second = 5;
+        g.rrl.nxdomains_per_second = 2;
+        g.rrl.errors_per_second = 2;
+        g.rrl.referrals_per_second = 2;
+        g.rrl.slip = 2;
+        g.cookies.enabled = true;
+        g.cookies.master = server::parse_secret("000102030405060708090a0b0c0d0e0f");
+        g.attack.tc_above_bytes = 200;
+        snap.index();
+        ctx.guard = &guard;
+        ctx.attack = &attack;
+        ctx.cache = &cache;
+        ctx.log = &log;
+        ctx.now_s = kNowS;
     }
-    uint64_t before = g_allocations.load();
-    size_t answered = 0;
-    for (int round = 0; round < 1000; ++round) {
-        for (const auto& q : corpus) {
-            answered += server::respond(snap, q.data(), q.size(), client,
-                                        server::Transport::kUdp, out.data(), out.size(),
-                                        ctx) > 0;
+    Thread(const Thread&) = delete;
+    Thread& operator=(const Thread&) = delete;
+};
+
+struct Packet {
+    std::vector<uint8_t> wire;
+    server::ClientAddress client;
+    server::Transport transport = server::Transport::kUdp;
+};
+
+server::ClientAddress v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+    server::ClientAddress ca;
+    ca.bytes[0] = a;
+    ca.bytes[1] = b;
+    ca.bytes[2] = c;
+    ca.bytes[3] = d;
+    return ca;
+}
+
+// Queries that reach every branch of respond() with the defences on: cookies (client only,
+// valid, invalid: BADCOOKIE under attack), RRL (sent, slipped, dropped), ECS into geo and
+// proximity pools (cache hits and misses), NXDOMAIN, referral, ANY, truncation, FORMERR,
+// NOTIMP, BADVERS, a dropped response packet, and TCP (no guard).
+std::vector<Packet> branch_corpus(Thread& w) {
+    const server::ClientAddress berlin = v4(5, 9, 77, 1);
+    const server::ClientAddress sydney = v4(1, 1, 1, 9);
+    server::ClientAddress v6client;
+    v6client.family = 6;
+    const uint8_t frankfurt6[] = {0x2a, 0x01, 0x04, 0xf8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    std::memcpy(v6client.bytes, frankfurt6, 16);
+    const uint8_t client_cookie[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    uint8_t server_cookie[16];
+    w.guard.make_server_cookie(w.snap.options.guard.cookies, client_cookie, 4, berlin.bytes,
+                               kNowS, server_cookie);
+    const std::string cc = hex_of(client_cookie, 8);
+    const std::string valid = "000a0018" + cc + hex_of(server_cookie, 16);
+    const std::string invalid = "000a0018" + cc + std::string(32, 'e');
+    const std::string client_only = "000a0008" + cc;
+    const std::string ecs_sydney = "0008000700011800010101";     // 1.1.1.0/24
+    const std::string ecs_ashburn = "000800070001100003500000";  // 3.80.0.0/16
+    std::vector<uint8_t> two_questions = query("ns1.test.example.", LDNS_RR_TYPE_A, false);
+    two_questions[5] = 2;  // QDCOUNT 2: FORMERR
+    std::vector<uint8_t> status_opcode = query("ns1.test.example.", LDNS_RR_TYPE_A, false);
+    status_opcode[2] |= 0x10;  // opcode 2 (STATUS): NOTIMP
+    std::vector<uint8_t> response = query("ns1.test.example.", LDNS_RR_TYPE_A, false);
+    response[2] |= 0x80;  // QR=1: dropped
+    const auto udp = server::Transport::kUdp;
+    const auto tcp = server::Transport::kTcp;
+    std::vector<Packet> c = {
+        {query("ns1.test.example.", LDNS_RR_TYPE_A, true), berlin, udp},
+        {query("WWW.test.example.", LDNS_RR_TYPE_AAAA, false), berlin, udp},
+        {query("q.wild.test.example.", LDNS_RR_TYPE_MX, true), sydney, udp},
+        {query("nope.test.example.", LDNS_RR_TYPE_A, false), berlin, udp},
+        {query("x.child.test.example.", LDNS_RR_TYPE_A, false), berlin, udp},
+        {query("big.test.example.", LDNS_RR_TYPE_TXT, false), berlin, udp},
+        {query("big.test.example.", LDNS_RR_TYPE_TXT, true), sydney, udp},
+        {query("test.example.", LDNS_RR_TYPE_ANY, true), berlin, udp},
+        {query("other.example.", LDNS_RR_TYPE_A, false), berlin, udp},
+        {query_opts("near.lb.example.", LDNS_RR_TYPE_A, ecs_sydney), berlin, udp},
+        {query_opts("near.lb.example.", LDNS_RR_TYPE_A, ecs_ashburn), berlin, udp},
+        {query_opts("geo.lb.example.", LDNS_RR_TYPE_A, ecs_ashburn), sydney, udp},
+        {query_opts("geo.lb.example.", LDNS_RR_TYPE_AAAA, ""), v6client, udp},
+        {query_opts("near.lb.example.", LDNS_RR_TYPE_AAAA, ""), v6client, udp},
+        {query_opts("big.test.example.", LDNS_RR_TYPE_TXT, client_only), berlin, udp},
+        {query_opts("big.test.example.", LDNS_RR_TYPE_TXT, valid), berlin, udp},
+        {query_opts("ns1.test.example.", LDNS_RR_TYPE_A, invalid), berlin, udp},
+        {query_opts("near.lb.example.", LDNS_RR_TYPE_A, valid + ecs_sydney), berlin, udp},
+        {query_opts("ns1.test.example.", LDNS_RR_TYPE_A, "", 1), berlin, udp},
+        {two_questions, berlin, udp},
+        {status_opcode, berlin, udp},
+        {response, berlin, udp},
+        {query("big.test.example.", LDNS_RR_TYPE_TXT, false), berlin, tcp},
+        {query_opts("near.lb.example.", LDNS_RR_TYPE_A, valid + ecs_ashburn), berlin, tcp},
+        {query("x.child.test.example.", LDNS_RR_TYPE_A, true), sydney, tcp},
+    };
+    return c;
+}
+
+struct Tally {
+    uint64_t allocations = 0;
+    uint64_t answered = 0;
+    uint64_t slipped = 0, rrl_dropped = 0, badcookie = 0, valid = 0, invalid = 0,
+             client_only = 0, cookie_exempt = 0, truncated = 0, referrals = 0, pool_answers = 0,
+             ecs = 0, cache_hits = 0, cache_misses = 0, formerr = 0, notimp = 0, badvers = 0,
+             nxdomain = 0, dropped = 0, logged = 0;
+};
+
+uint64_t get(const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); }
+
+// `rounds` passes over the corpus as a worker makes them, 50 ms apart (RRL refills a little).
+Tally run_rounds(Thread& w, const std::vector<Packet>& corpus, int rounds, uint64_t& now_ms) {
+    std::vector<uint8_t> out(65535);
+    const server::Stats& st = w.stats;
+    auto snap_counters = [&] {
+        Tally t;
+        t.slipped = get(w.guard.rrl_counters.slipped);
+        t.rrl_dropped = get(w.guard.rrl_counters.dropped);
+        t.cookie_exempt = get(w.guard.rrl_counters.exempt_cookie);
+        t.badcookie = get(w.guard.cookie_counters.badcookie);
+        t.valid = get(w.guard.cookie_counters.valid);
+        t.invalid = get(w.guard.cookie_counters.invalid);
+        t.client_only = get(w.guard.cookie_counters.client_only);
+        t.truncated = get(st.truncated);
+        t.referrals = get(st.referrals);
+        t.pool_answers = get(st.pool_answers);
+        t.ecs = get(st.ecs);
+        t.cache_hits = w.cache.hits();
+        t.cache_misses = w.cache.misses();
+        t.formerr = get(st.rcodes[1]);
+        t.notimp = get(st.rcodes[4]);
+        t.nxdomain = get(st.rcodes[3]);
+        t.badvers = get(st.rcodes[16]);
+        t.dropped = get(st.dropped);
+        return t;
+    };
+    Tally before = snap_counters();
+    Tally t;
+    dnslb::test::AllocationWindow window;
+    for (int round = 0; round < rounds; ++round) {
+        now_ms += 50;
+        w.ctx.now_ms = now_ms;
+        for (const auto& p : corpus) {
+            size_t n = server::respond(w.snap, p.wire.data(), p.wire.size(), p.client,
+                                       p.transport, out.data(), out.size(), w.ctx);
+            t.answered += n > 0;
+        }
+        // The control thread's side, as it drains every 100 ms (not counted: another thread).
+        if (round % 2 == 1) {
+            uint64_t a = window.count();
+            w.log.drain([&t](const server::QueryLogRecord&) { ++t.logged; });
+            t.allocations -= window.count() - a;
         }
     }
-    CHECK(answered == 1000 * corpus.size());
-    CHECK(g_allocations.load() - before == 0);
+    t.allocations += window.count();
+    Tally after = snap_counters();
+    t.slipped = after.slipped - before.slipped;
+    t.rrl_dropped = after.rrl_dropped - before.rrl_dropped;
+    t.cookie_exempt = after.cookie_exempt - before.cookie_exempt;
+    t.badcookie = after.badcookie - before.badcookie;
+    t.valid = after.valid - before.valid;
+    t.invalid = after.invalid - before.invalid;
+    t.client_only = after.client_only - before.client_only;
+    t.truncated = after.truncated - before.truncated;
+    t.referrals = after.referrals - before.referrals;
+    t.pool_answers = after.pool_answers - before.pool_answers;
+    t.ecs = after.ecs - before.ecs;
+    t.cache_hits = after.cache_hits - before.cache_hits;
+    t.cache_misses = after.cache_misses - before.cache_misses;
+    t.formerr = after.formerr - before.formerr;
+    t.notimp = after.notimp - before.notimp;
+    t.nxdomain = after.nxdomain - before.nxdomain;
+    t.badvers = after.badvers - before.badvers;
+    t.dropped = after.dropped - before.dropped;
+    return t;
+}
+
+}  // namespace
+
+TEST_CASE("the responder does not allocate once warm, with every defence, geo and the cache") {
+    {
+        dnslb::test::AllocationWindow probe;  // the counter itself sees an allocation
+        auto p = std::make_unique<int>(1);
+        REQUIRE(probe.count() == 1);
+    }
+    Thread w;
+    const std::vector<Packet> corpus = branch_corpus(w);
+    uint64_t now_ms = 1000000;
+    for (bool attack : {false, true}) {
+        w.attack.manual = attack;
+        run_rounds(w, corpus, 2, now_ms);  // warm-up
+        Tally t = run_rounds(w, corpus, 500, now_ms);
+        INFO("under attack: " << attack);
+        CHECK(t.allocations == 0);
+        // Every branch was taken inside the counted window.
+        CHECK(t.answered > 500 * 5);
+        CHECK(t.slipped > 0);
+        CHECK(t.rrl_dropped > 0);
+        CHECK(t.cookie_exempt > 0);
+        CHECK(t.valid > 0);
+        CHECK(t.invalid > 0);
+        CHECK(t.client_only > 0);
+        CHECK(t.truncated > 0);
+        CHECK(t.referrals > 0);
+        CHECK(t.pool_answers > 0);
+        CHECK(t.ecs > 0);
+        CHECK(t.cache_hits > 0);
+        CHECK(t.formerr > 0);
+        CHECK(t.notimp > 0);
+        CHECK(t.badvers > 0);
+        CHECK(t.nxdomain > 0);
+        CHECK(t.dropped >= 500);
+        CHECK(t.logged > 0);
+        if (attack) {
+            CHECK(t.badcookie > 0);
+        } else {
+            CHECK(t.badcookie == 0);
+        }
+    }
+}
+
+// e273bb5: a response slipped by RRL went through finish() twice (once as the answer, once cut
+// to its question) and was counted twice in the rcode counters.
+TEST_CASE("regression: a response slipped by RRL was counted twice", "[regression]") {
+    Thread w;
+    const auto q = query("ns1.test.example.", LDNS_RR_TYPE_A, false);
+    const server::ClientAddress client = v4(5, 9, 77, 1);
+    std::vector<uint8_t> out(65535);
+    w.ctx.now_ms = 1000000;
+    constexpr int kQueries = 40;
+    for (int i = 0; i < kQueries; ++i) {
+        server::respond(w.snap, q.data(), q.size(), client, server::Transport::kUdp, out.data(),
+                        out.size(), w.ctx);
+    }
+    uint64_t counted = 0;
+    for (const auto& c : w.stats.rcodes) {
+        counted += get(c);
+    }
+    REQUIRE(get(w.guard.rrl_counters.slipped) > 0);
+    CHECK(counted == kQueries);
+}
+
+// 16d348b: a reply cut to its question (an RRL slip, or TC=1 under attack) was rewound past its
+// OPT: an EDNS client got no OPT back (RFC 6891 section 7) and a cookie client no server
+// cookie to retry with (RFC 7873 section 5.4).
+TEST_CASE("regression: a reply cut to its question lost its OPT and server cookie",
+          "[regression]") {
+    Thread w;
+    const uint8_t client_cookie[8] = {9, 8, 7, 6, 5, 4, 3, 2};
+    const auto q = query_opts("big.test.example.", LDNS_RR_TYPE_TXT,
+                              "000a0008" + hex_of(client_cookie, 8));
+    const server::ClientAddress client = v4(5, 9, 77, 1);
+    std::vector<uint8_t> out(65535);
+    for (bool attack : {true, false}) {
+        INFO("under attack: " << attack);
+        w.attack.manual = attack;
+        w.ctx.now_ms = 2000000;
+        bool cut = false;
+        for (int i = 0; i < 40 && !cut; ++i) {
+            size_t n = server::respond(w.snap, q.data(), q.size(), client,
+                                       server::Transport::kUdp, out.data(), out.size(), w.ctx);
+            if (n == 0 || (out[2] & 0x02) == 0) {
+                continue;  // dropped by RRL, or sent whole
+            }
+            cut = true;
+            ldns_pkt* resp = nullptr;
+            REQUIRE(ldns_wire2pkt(&resp, out.data(), n) == LDNS_STATUS_OK);
+            CHECK(ldns_pkt_ancount(resp) == 0);
+            CHECK(ldns_pkt_edns(resp));
+            ldns_rdf* data = ldns_pkt_edns_data(resp);
+            REQUIRE(data != nullptr);
+            // One option: COOKIE (10), 24 bytes, starting with the client cookie.
+            REQUIRE(ldns_rdf_size(data) == 28);
+            const uint8_t* o = ldns_rdf_data(data);
+            CHECK((o[0] << 8 | o[1]) == 10);
+            CHECK((o[2] << 8 | o[3]) == 24);
+            CHECK(std::memcmp(o + 4, client_cookie, 8) == 0);
+            ldns_pkt_free(resp);
+        }
+        CHECK(cut);
+    }
 }
 
 TEST_CASE("100,000 random, mutated and truncated packets neither crash nor over-read") {

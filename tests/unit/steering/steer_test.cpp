@@ -15,24 +15,7 @@
 #include <string>
 #include <vector>
 
-// Counts allocations: steer() must not allocate.
-static std::atomic<size_t> g_allocations{0};
-
-// Out of line: GCC 12 otherwise sees malloc/free through the inlined operators and warns
-// (-Wmismatched-new-delete).
-[[gnu::noinline]] void* operator new(size_t size) {
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size == 0 ? 1 : size)) {
-        return p;
-    }
-    throw std::bad_alloc();
-}
-[[gnu::noinline]] void* operator new(size_t size, const std::nothrow_t&) noexcept {
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    return std::malloc(size == 0 ? 1 : size);
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, size_t) noexcept { std::free(p); }
+#include "tests/support/counting_alloc.hpp"
 
 namespace {
 
@@ -562,7 +545,7 @@ TEST_CASE("steer does not allocate", "[steering]") {
     set_origin(z, table, 0, 0, false);
     const Location where[] = {kBerlin, kSydney, kUnknown, in_country("CN")};
     size_t answered = 0;
-    const size_t before = g_allocations.load();
+    const size_t before = dnslb::test::allocations();
     for (int round = 0; round < 50; ++round) {
         for (auto s : {Steering::kProximity, Steering::kGeo, Steering::kFailover,
                        Steering::kWeighted, Steering::kRandom}) {
@@ -573,7 +556,7 @@ TEST_CASE("steer does not allocate", "[steering]") {
             }
         }
     }
-    CHECK(g_allocations.load() == before);
+    CHECK(dnslb::test::allocations() == before);
     CHECK(answered == 50 * 5 * 4);
 }
 
@@ -648,7 +631,7 @@ TEST_CASE("cached steering decisions equal uncached ones over many subnets", "[c
             }
         }
     };
-    const auto allocations = g_allocations.load();
+    const auto allocations = dnslb::test::allocations();
     check_all();
     CHECK(cache.hits() > 0);
     CHECK(cache.misses() > 0);
@@ -660,7 +643,7 @@ TEST_CASE("cached steering decisions equal uncached ones over many subnets", "[c
     check_all();
     set_origin(z, table, 0, 0, true);
     check_all();
-    CHECK(g_allocations.load() == allocations);  // lookups and stores never allocate
+    CHECK(dnslb::test::allocations() == allocations);  // lookups and stores never allocate
     // A new snapshot generation empties it too, even with the same zone object.
     const uint64_t hits = cache.hits();
     uint8_t addr[16] = {10, 1, 1, 0};

@@ -573,4 +573,13 @@ TEST_CASE("the schema is JSON Schema 2020-12 and the examples refer to it", "[zo
     }
 }
 
+// e273bb5: nlohmann::json reports a number too large for a double as out_of_range, not as a
+// parse_error; it escaped the loader as an uncaught exception (found by fuzz-zone).
+TEST_CASE("regression: a number too large for a double (1e400) escaped the zone loader",
+          "[zone][regression]") {
+    const char* text = R"({"origin": "x.example.", "ttl": 1e400})";
+    CHECK_THROWS_AS(load_zone_text(text, "big.json"), LoadError);
+    CHECK_THROWS_WITH(load_zone_text(text, "big.json"), Contains("big.json"));
+}
+
 }  // namespace dnslb::zone::test
