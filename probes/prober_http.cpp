@@ -1,10 +1,11 @@
 // The prober pool's http and https checks: libcurl multi, on the prober threads.
 #include "probes/prober_thread.hpp"
 
+#include "dnslb/base/concat.hpp"
+
 namespace dnslb::probes {
 
 using namespace detail;  // NOLINT(google-build-using-namespace): this library's own helpers
-
 
 namespace {
 size_t collect_body(char* data, size_t size, size_t nmemb, void* user) {
@@ -39,7 +40,7 @@ bool ProberPool::ProberThread::setup_easy(Check& c) {
     }
     for (const auto& [name, value] : s.headers) {
         // "Name;" sends an empty header; "Name:" would remove it.
-        std::string line = value.empty() ? name + ";" : name + ": " + value;
+        std::string line = base::concat(name, value.empty() ? ";" : ": ", value);
         c.header_list = curl_slist_append(c.header_list, line.c_str());
     }
     if (c.header_list != nullptr) {

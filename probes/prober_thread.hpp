@@ -21,6 +21,7 @@
 #include <random>
 #include <thread>
 
+#include "dnslb/base/errno_text.hpp"
 #include "probes/prober_pool.hpp"
 
 namespace dnslb::probes {
@@ -29,7 +30,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace detail {
 
-inline constexpr size_t kMaxBodyBytes = 64 * 1024;  // a body match looks at this much, no more
+inline constexpr size_t kMaxBodyBytes = size_t{64} * 1024;  // a body match looks at this much, no more
 inline constexpr int kMaxPollWaitMs = 1000;
 inline constexpr long kMaxRedirects = 5;
 inline constexpr uint16_t kClassIn = 1;
@@ -75,7 +76,7 @@ inline std::string errno_reason(const char* what, int err) {
     if (err == ENETUNREACH || err == EHOSTUNREACH) {
         return "unreachable";
     }
-    return std::string(what) + ": " + std::strerror(err);
+    return std::string(what) + ": " + base::errno_text(err);
 }
 
 inline socklen_t make_sockaddr(int family, const std::array<uint8_t, 16>& addr, uint16_t port,

@@ -71,6 +71,12 @@ struct Options {
     bool bench_range = false;  // also allow 198.18.0.0/15 targets
 };
 
+// Thrown to end the program with an exit status (std::exit is not thread-safe, and this
+// unwinds through the destructors): caught in main.
+struct Exit {
+    int status;
+};
+
 [[noreturn]] void usage(const char* why) {
     if (why != nullptr) {
         std::fprintf(stderr, "loadgen: %s\n", why);
@@ -81,7 +87,7 @@ struct Options {
                  "               [--no-edns] [--bench-range] [--json]\n"
                  "  QUERYFILE: 'name type [subnet/len]' per line (dnsperf format + ECS column)\n"
                  "  --bench-range: also allow targets in 198.18.0.0/15 (RFC 2544)\n");
-    std::exit(2);
+    throw Exit{2};
 }
 
 Options parse_args(int argc, char** argv) {
@@ -230,7 +236,7 @@ std::vector<Query> load_queries(const Options& o) {
     std::ifstream in(o.file);
     if (!in) {
         std::fprintf(stderr, "loadgen: cannot read %s\n", o.file.c_str());
-        std::exit(1);
+        throw Exit{1};
     }
     std::vector<Query> out;
     std::string line;
@@ -257,7 +263,7 @@ std::vector<Query> load_queries(const Options& o) {
         if (!ok) {
             std::fprintf(stderr, "loadgen: %s:%zu: cannot use '%s'\n", o.file.c_str(), lineno,
                          line.c_str());
-            std::exit(1);
+            throw Exit{1};
         }
         put16(w, qtype);
         put16(w, 1);  // IN
@@ -273,7 +279,7 @@ std::vector<Query> load_queries(const Options& o) {
         }
         if (w.size() > kMaxQuery) {
             std::fprintf(stderr, "loadgen: %s:%zu: query too long\n", o.file.c_str(), lineno);
-            std::exit(1);
+            throw Exit{1};
         }
         Query q;
         std::memcpy(q.wire.data(), w.data(), w.size());
@@ -282,7 +288,7 @@ std::vector<Query> load_queries(const Options& o) {
     }
     if (out.empty()) {
         std::fprintf(stderr, "loadgen: %s has no queries\n", o.file.c_str());
-        std::exit(1);
+        throw Exit{1};
     }
     return out;
 }
@@ -351,7 +357,7 @@ public:
             if (c.fd < 0 ||
                 connect(c.fd, reinterpret_cast<const sockaddr*>(&addr_), addr_len_) != 0) {
                 std::perror("loadgen: socket");
-                std::exit(1);
+                throw Exit{1};
             }
             // Large buffers so that a load generator descheduled for a few milliseconds does not
             // drop replies itself; the *FORCE variants pass net.core.rmem_max (root only).
@@ -673,7 +679,7 @@ private:
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     Options o = parse_args(argc, argv);
     std::vector<Query> queries = load_queries(o);
     std::signal(SIGINT, on_signal);
@@ -682,4 +688,9 @@ int main(int argc, char** argv) {
     g.run();
     g.report();
     return g.totals().received > 0 ? 0 : 1;
+} catch (const Exit& e) {
+    return e.status;
+} catch (const std::exception& e) {
+    std::fprintf(stderr, "loadgen: %s\n", e.what());
+    return 1;
 }

@@ -24,11 +24,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "dnslb/base/errno_text.hpp"
 #include "probes/health_table.hpp"
 #include "probes/prober_pool.hpp"
 
@@ -54,6 +56,11 @@ struct Options {
 
 std::string address(int i) { return "127.0.1." + std::to_string(1 + i); }
 
+// A bad command line: main prints the message and exits with status 2.
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 Options parse_options(int argc, char** argv, int first) {
     Options o;
     for (int i = first; i + 1 < argc; i += 2) {
@@ -76,8 +83,7 @@ Options parse_options(int argc, char** argv, int first) {
         } else if (k == "--type") {
             o.type = v;
         } else {
-            std::fprintf(stderr, "unknown option %s\n", k.c_str());
-            std::exit(2);
+            throw UsageError("unknown option " + k);
         }
     }
     return o;
@@ -104,7 +110,7 @@ int serve(const Options& o) {
             if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
                 listen(fd, 4096) != 0) {
                 std::fprintf(stderr, "cannot listen on %s:%d: %s\n", address(a).c_str(),
-                             o.base_port + p, std::strerror(errno));
+                             o.base_port + p, dnslb::base::errno_text(errno).c_str());
                 return 1;
             }
             epoll_event ev{};
@@ -199,15 +205,16 @@ int probe(const Options& o) {
     int endpoints = o.addrs * o.ports;
     for (int i = 0; i < o.checks; ++i) {
         int ep = i % endpoints;
+        int round = i / endpoints;  // checks on the same endpoint are told apart by it
         nlohmann::json j = {{"type", o.type},
                             {"port", o.base_port + ep % o.ports},
                             {"interval", o.interval_s},
                             {"timeout", 2}};
         if (o.type == "tcp") {
             // Same endpoint, distinct check: a timeout differing by a millisecond.
-            j["timeout"] = 2.0 + 0.001 * (i / endpoints);
+            j["timeout"] = 2.0 + 0.001 * round;
         } else {
-            j["path"] = "/check/" + std::to_string(i / endpoints);
+            j["path"] = "/check/" + std::to_string(round);
         }
         CheckRequest r;
         r.spec = MonitorSpec::from_json(j);
@@ -266,7 +273,7 @@ int probe(const Options& o) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     if (argc < 2) {
         std::fprintf(stderr, "usage: probe_bench serve|probe [options]\n");
         return 2;
@@ -281,4 +288,10 @@ int main(int argc, char** argv) {
     }
     std::fprintf(stderr, "usage: probe_bench serve|probe [options]\n");
     return 2;
+} catch (const UsageError& e) {
+    std::fprintf(stderr, "probe_bench: %s\n", e.what());
+    return 2;
+} catch (const std::exception& e) {
+    std::fprintf(stderr, "probe_bench: %s\n", e.what());
+    return 1;
 }

@@ -30,7 +30,7 @@ struct MHD_Daemon;
 namespace dnslb::api {
 
 inline constexpr size_t kMaxBody = 4096;
-inline constexpr size_t kConnectionMemory = 64 * 1024;
+inline constexpr size_t kConnectionMemory = size_t{64} * 1024;
 inline constexpr unsigned kTimeoutS = 10;
 inline constexpr unsigned kMaxConnections = 64;
 

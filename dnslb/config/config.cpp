@@ -1,3 +1,4 @@
+#include "dnslb/base/errno_text.hpp"
 #include "dnslb/config/config.hpp"
 
 #include <arpa/inet.h>
@@ -228,7 +229,7 @@ double parse_sample_rate(const std::string& text) {
 void load_config_file(const std::string& path, Config& cfg) {
     std::ifstream in(path);
     if (!in) {
-        throw ConfigError(path + ": cannot open: " + std::strerror(errno));
+        throw ConfigError(path + ": cannot open: " + base::errno_text(errno));
     }
     std::stringstream ss;
     ss << in.rdbuf();

@@ -37,8 +37,11 @@ void each(const json& v, const std::string& file, const std::string& ptr, F&& f)
     }
     for (const auto& [key, val] : v.items()) {
         check_key(file, ptr, std::string_view(ptr).substr(1), key);
-        if (!f(key, val, ptr + "/" + key)) {
-            fail(file, ptr + "/" + key, "key listed in kConfigKeys but not read");
+        std::string at = ptr;
+        at += '/';
+        at += key;
+        if (!f(key, val, at)) {
+            fail(file, at, "key listed in kConfigKeys but not read");
         }
     }
 }
@@ -122,7 +125,7 @@ bool load_guard_key(const std::string& key, const json& v, const std::string& fi
                 g.cookies.master = hex_secret(x, file, p);
                 g.cookie_secret_set = true;
             } else if (k == "rotate") {
-                g.cookies.rotate_s = number(x, file, p, 60, 86400 * 30);
+                g.cookies.rotate_s = number(x, file, p, 60, uint64_t{86400} * 30);
             } else {
                 return false;
             }

@@ -8,13 +8,15 @@
 
 #include "dnslb/base/log.hpp"
 #include "dnslb/answer/snapshot.hpp"
+#include "dnslb/base/errno_text.hpp"
 #include "dnslb/steering/steer.hpp"
 #include "probes/health_table.hpp"
 
 namespace dnslb::server {
 
 Notifier::Notifier() {
-    const char* socket = std::getenv("NOTIFY_SOCKET");
+    // dnslb never calls setenv, so reading the environment cannot race.
+    const char* socket = std::getenv("NOTIFY_SOCKET");  // NOLINT(concurrency-mt-unsafe)
     enabled_ = socket != nullptr && socket[0] != '\0';
 }
 
@@ -25,7 +27,7 @@ void Notifier::send(const std::string& message) {
     // unset_environment 0: a reload or a restart of the loop may notify again.
     int rc = sd_notify(0, message.c_str());
     if (rc < 0) {
-        log::warn("service manager notification failed: " + std::string(std::strerror(-rc)));
+        log::warn("service manager notification failed: " + base::errno_text(-rc));
     }
 }
 

@@ -1,3 +1,4 @@
+#include "dnslb/base/errno_text.hpp"
 #include "dnslb/dnssec/dnssec.hpp"
 
 #include <fcntl.h>
@@ -83,10 +84,7 @@ Bytes canonical_rdata(uint16_t type, Bytes r) {
         case 2: case 3: case 4: case 5: case 7: case 8: case 9: case 12: case 39:  // NS..PTR, DNAME
             lower_name(r, 0);
             break;
-        case 6:  // SOA
-            lower_name(r, lower_name(r, 0));
-            break;
-        case 14: case 17:  // MINFO, RP
+        case 6: case 14: case 17:  // SOA (MNAME, RNAME), MINFO, RP: two names first
             lower_name(r, lower_name(r, 0));
             break;
         case 15: case 18: case 21: case 36:  // MX, AFSDB, RT, KX
@@ -364,7 +362,7 @@ std::string write_key(const Key& key, const std::string& dir) {
     OPENSSL_cleanse(priv.data(), priv.size());
     int fd = ::open((path + ".private").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
-        throw Error("cannot create " + path + ".private: " + std::strerror(errno));
+        throw Error("cannot create " + path + ".private: " + base::errno_text(errno));
     }
     bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
     OPENSSL_cleanse(text.data(), text.size());

@@ -14,6 +14,7 @@
 // the maximum over those entries, still capped by the source prefix (when the client subnet
 // itself straddles an override, no scope can separate them; the source prefix is the most
 // precise answer we can give).
+#include "dnslb/base/errno_text.hpp"
 #include "dnslb/geo/geo.hpp"
 
 #include <arpa/inet.h>
@@ -60,12 +61,12 @@ constexpr ContinentList kContinents[] = {
 };
 
 // 26 x 26 table indexed by the two letters, built at compile time from the lists above.
-constexpr std::array<CountryCode, 26 * 26> build_continent_table() {
-    std::array<CountryCode, 26 * 26> table{};
+constexpr std::array<CountryCode, size_t{26} * 26> build_continent_table() {
+    std::array<CountryCode, size_t{26} * 26> table{};
     for (const auto& list : kContinents) {
         const CountryCode cont = country_code(list.continent[0], list.continent[1]);
         for (const char* p = list.countries; p[0] != '\0' && p[1] != '\0';) {
-            table[static_cast<size_t>((p[0] - 'A') * 26 + (p[1] - 'A'))] = cont;
+            table[static_cast<size_t>(p[0] - 'A') * 26 + static_cast<size_t>(p[1] - 'A')] = cont;
             p += 2;
             while (*p == ' ') {
                 ++p;
@@ -330,7 +331,7 @@ CountryCode continent_of(CountryCode country) noexcept {
     if (!is_upper(c0) || !is_upper(c1)) {
         return 0;
     }
-    return kContinentTable[static_cast<size_t>((c0 - 'A') * 26 + (c1 - 'A'))];
+    return kContinentTable[static_cast<size_t>(c0 - 'A') * 26 + static_cast<size_t>(c1 - 'A')];
 }
 
 double distance_km(double lat1, double lon1, double lat2, double lon2) noexcept {
@@ -562,7 +563,7 @@ void Resolver::open_database(const std::string& path) {
     if (status != MMDB_SUCCESS) {
         std::string reason = MMDB_strerror(status);
         if (status == MMDB_IO_ERROR) {
-            reason += std::string(": ") + std::strerror(errno);
+            reason += std::string(": ") + base::errno_text(errno);
         }
         throw std::runtime_error(path + ": cannot open MaxMind database: " + reason);
     }

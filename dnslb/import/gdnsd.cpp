@@ -20,6 +20,7 @@
 #include <optional>
 #include <set>
 
+#include "dnslb/base/concat.hpp"
 #include "dnslb/import/import.hpp"
 #include "dnslb/import/master_file.hpp"
 #include "dnslb/import/vscf.hpp"
@@ -76,7 +77,7 @@ bool is_country(const std::string& c) {
 }
 
 // A converted resource: the pool and the monitors it names.
-struct PoolSpec {
+struct PoolSpec {  // NOLINT(bugprone-exception-escape): nlohmann::json moves do not throw
     Json pool;
     std::set<std::string> monitors;
     std::vector<std::string> notes;
@@ -159,8 +160,9 @@ void Gdnsd::load_config() {
     for (const auto& [name, t] : service_types_.items()) {
         const std::string plugin = t.is_object() ? t.value("plugin", "") : "";
         if (plugin != "http_status" && plugin != "tcp_connect") {
-            report_.push_back("config: service_types/" + name + ": plugin '" + plugin +
-                              "' has no equivalent (dnslb monitors: tcp, http, https, dns)");
+            report_.push_back(base::concat(
+                "config: service_types/", name, ": plugin '", plugin,
+                "' has no equivalent (dnslb monitors: tcp, http, https, dns)"));
         }
     }
     for (const auto& [plugin, v] : plugins_.items()) {
@@ -245,15 +247,15 @@ std::optional<std::string> Gdnsd::monitor_for(const Json& service_types, const s
             const auto count = static_cast<int64_t>(*n);
             m[key == "up_thresh" ? "rise" : "fall"] = std::clamp<int64_t>(count, 1, 1000);
             if (count > 1000) {
-                notes.push_back(at + ": " + key + " " + std::to_string(count) +
-                                " lowered to 1000, dnslb's limit");
+                notes.push_back(base::concat(at, ": ", key, " ", std::to_string(count),
+                                             " lowered to 1000, dnslb's limit"));
             }
         } else if (key == "ok_thresh") {
             notes.push_back(at + ": ok_thresh has no equivalent (dnslb goes down after 'fall' " +
                             "consecutive failures; gdnsd's down_thresh counts failures until " +
                             "ok_thresh successes in a row reset them)");
         } else {
-            notes.push_back(at + ": '" + key + "' is not converted");
+            notes.push_back(base::concat(at, ": '", key, "' is not converted"));
         }
     }
     if (!t.contains("up_thresh")) {
@@ -319,13 +321,14 @@ bool Gdnsd::addresses(const Json& v, const std::string& where, Inherited inh,
         if (key == "addrs_v4" || key == "addrs_v6") {
             std::vector<std::pair<std::string, std::string>> sub;
             Json sub_st;
-            if (!addresses(value, where + "/" + key, inh, sub, sub_st, spec)) {
-                spec.notes.push_back(where + "/" + key + ": not a list of addresses");
+            const std::string at = base::concat(where, "/", key);
+            if (!addresses(value, at, inh, sub, sub_st, spec)) {
+                spec.notes.push_back(at + ": not a list of addresses");
                 continue;
             }
             if (!sub_st.is_null() && sub_st != service_types) {
-                spec.notes.push_back(where + "/" + key + ": its own service_types are not " +
-                                     "converted (the resource's apply)");
+                spec.notes.push_back(
+                    at + ": its own service_types are not converted (the resource's apply)");
             }
             for (const auto& [l, a] : sub) {
                 add(l, a, key == "addrs_v6" ? "-v6" : "-v4");
@@ -333,8 +336,8 @@ bool Gdnsd::addresses(const Json& v, const std::string& where, Inherited inh,
         } else if (value.is_string() && is_address(value.get<std::string>())) {
             add(key, value.get<std::string>(), "-2");
         } else {
-            spec.notes.push_back(where + "/" + key + ": '" + value.dump() +
-                                 "' is not an address; not converted");
+            spec.notes.push_back(base::concat(where, "/", key, ": '", value.dump(),
+                                              "' is not an address; not converted"));
         }
     }
     return !out.empty();
@@ -500,7 +503,8 @@ void Gdnsd::geo_map(const Json& map, const std::vector<std::string>& dcs, const 
             continue;
         }
         if (!is_continent(cont)) {
-            spec.notes.push_back(where + "/" + cont + ": not a continent code; not converted");
+            spec.notes.push_back(
+                base::concat(where, "/", cont, ": not a continent code; not converted"));
             continue;
         }
         if (!v.is_object()) {
@@ -510,13 +514,14 @@ void Gdnsd::geo_map(const Json& map, const std::vector<std::string>& dcs, const 
             continue;
         }
         for (const auto& [cc, cv] : v.items()) {
-            const std::string at = cont + "/" + cc;
+            const std::string at = base::concat(cont, "/", cc);
             if (cc == "default") {
                 if (auto l = list(cv, at)) {
                     geo["continents"][cont] = *l;
                 }
             } else if (!is_country(cc)) {
-                spec.notes.push_back(where + "/" + at + ": not a country code; not converted");
+                spec.notes.push_back(
+                    base::concat(where, "/", at, ": not a country code; not converted"));
             } else if (!cv.is_object()) {
                 if (auto l = list(cv, at)) {
                     geo["countries"][cc] = *l;
@@ -529,10 +534,10 @@ void Gdnsd::geo_map(const Json& map, const std::vector<std::string>& dcs, const 
                 }
                 for (const auto& [sub, sv] : cv.items()) {
                     if (sub != "default") {
-                        spec.notes.push_back(where + "/" + at + "/" + sub +
-                                             ": subdivision and city entries have no " +
-                                             "equivalent (dnslb maps countries and " +
-                                             "continents); not converted");
+                        spec.notes.push_back(base::concat(
+                            where, "/", at, "/", sub,
+                            ": subdivision and city entries have no equivalent (dnslb maps "
+                            "countries and continents); not converted"));
                     }
                 }
             }
@@ -558,10 +563,11 @@ void note_families(const Json& origins, const std::string& where, PoolSpec& spec
             }
         }
         if (some_with && !without.empty()) {
-            spec.notes.push_back(
-                where + ": " + without + " without " + (v6 ? "IPv6" : "IPv4") + ": gdnsd answers " +
-                (v6 ? "AAAA" : "A") + " queries steered " +
-                "there with no address, dnslb from the next datacenter that has one");
+            spec.notes.push_back(base::concat(
+                where, ": ", without, " without ", v6 ? "IPv6" : "IPv4", ": gdnsd answers ",
+                v6 ? "AAAA" : "A",
+                " queries steered there with no address, dnslb from the next datacenter that "
+                "has one"));
         }
     }
 }
@@ -614,7 +620,8 @@ PoolSpec Gdnsd::meta(const std::string& plugin, const std::string& name,
             continue;
         }
         if (!dcmap.contains(dc)) {
-            spec.notes.push_back(where + "/dcmap: datacenter '" + dc + "' is not defined");
+            spec.notes.push_back(
+                base::concat(where, "/dcmap: datacenter '", dc, "' is not defined"));
             continue;
         }
         std::optional<std::string> monitor;
@@ -655,7 +662,7 @@ PoolSpec Gdnsd::meta(const std::string& plugin, const std::string& name,
                                      "equivalent; dnslb.json 'nets' places networks at a " +
                                      "location instead");
             } else if (key != "datacenters" && key != "map" && key != "auto_dc_coords") {
-                spec.notes.push_back(map_where + ": " + key + " is not converted");
+                spec.notes.push_back(base::concat(map_where, ": ", key, " is not converted"));
             }
         }
         if (map->contains("auto_dc_coords")) {

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <system_error>
 
+#include "dnslb/base/concat.hpp"
+
 namespace dnslb::import {
 
 namespace {
@@ -164,7 +166,7 @@ void Reader::read(const std::string& path, ldns_rdf* origin_in, uint32_t ttl_in,
             if (origin_raw == nullptr) {
                 why += " (no $ORIGIN before it: give the zone's name with --origin)";
             }
-            throw ImportError(at.str() + ": " + why + ": '" + line + "'");
+            throw ImportError(base::concat(at.str(), ": ", why, ": '", line, "'"));
         }
         if (std::feof(f.get()) != 0) {
             break;

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "dnslb/base/concat.hpp"
 #include "dnslb/import/master_file.hpp"
 
 namespace dnslb::import {
@@ -224,7 +225,7 @@ private:
                     }
                     for (auto& [k, v] : inc.items()) {
                         if (out.contains(k)) {
-                            fail("key '" + k + "' from " + f + " is already set");
+                            fail(base::concat("key '", k, "' from ", f, " is already set"));
                         }
                         out[k] = v;
                     }

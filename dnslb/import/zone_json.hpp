@@ -12,7 +12,7 @@ namespace dnslb::import {
 
 using Json = nlohmann::ordered_json;
 
-struct ZoneJson {
+struct ZoneJson {  // NOLINT(bugprone-exception-escape): nlohmann::json moves do not throw
     Json zone;  // origin, ttl, soa, records (canonical name order, types by number)
     std::vector<const ldns_rr*> kept;  // the records written, for verify()
 };

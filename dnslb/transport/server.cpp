@@ -17,6 +17,7 @@
 
 #include "dnslb/dns/wire.hpp"
 #include "dnslb/answer/query_log.hpp"
+#include "dnslb/base/errno_text.hpp"
 #include "dnslb/steering/cache.hpp"
 #include "dnslb/transport/sockets.hpp"
 
@@ -617,7 +618,7 @@ void Server::open() {
             if (listen(fd, 1024) != 0) {
                 int err = errno;
                 close(fd);
-                throw std::runtime_error(addr.text() + " (tcp): listen: " + std::strerror(err));
+                throw std::runtime_error(addr.text() + " (tcp): listen: " + base::errno_text(err));
             }
             tcp.add_tcp(fd);
         }

@@ -1,3 +1,4 @@
+#include "dnslb/base/errno_text.hpp"
 #include "dnslb/transport/sockets.hpp"
 
 #include <arpa/inet.h>
@@ -43,7 +44,7 @@ int bound_socket(const config::ListenAddress& a, int type) {
     SockAddr sa = to_sockaddr(a, len);
     int fd = socket(sa.sa.sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        throw std::runtime_error(a.text() + ": socket: " + std::strerror(errno));
+        throw std::runtime_error(a.text() + ": socket: " + base::errno_text(errno));
     }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -63,7 +64,7 @@ int bound_socket(const config::ListenAddress& a, int type) {
         int err = errno;
         close(fd);
         throw std::runtime_error(a.text() + (type == SOCK_DGRAM ? " (udp)" : " (tcp)") +
-                                 ": bind: " + std::strerror(err));
+                                 ": bind: " + base::errno_text(err));
     }
     return fd;
 }

@@ -40,7 +40,7 @@ using RrPtr = std::unique_ptr<ldns_rr, RrFree>;
 // Where a node came from in the file, for messages about relations between nodes. Found again
 // by reading the records once more (see locate()): keeping it for every node cost more memory
 // and time than the rest of the load.
-struct Source {
+struct Source {  // NOLINT(bugprone-exception-escape): nlohmann::json moves do not throw
     std::string ptr;  // /records/<key>, empty for an apex that only has the SOA
     Json value;       // the member's value
 

@@ -1,6 +1,7 @@
 // RRset rendering and the name hash. render() runs at load; NameHash runs on every lookup.
 #include "dnslb/zone/zone.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "dnslb/base/hash.hpp"
@@ -129,15 +130,14 @@ void NodeIndex::build(const std::unordered_map<std::string, Node, NameHash, Name
         auto* entry = reinterpret_cast<unsigned char*>(arena_.data() + at);
         at += entry_words(name, node);
         const Node* ptr = &node;
-        std::memcpy(entry, &ptr, sizeof ptr);
+        std::memcpy(entry, static_cast<const void*>(&ptr), sizeof(void*));
         entry[NodeRef::kNameLen] = static_cast<unsigned char>(name.size());  // <= 255 bytes
         uint8_t flags = 0;
         flags |= node.delegation ? NodeRef::kDelegation : 0;
         flags |= node.empty() ? NodeRef::kEmpty : 0;
         flags |= node.pool >= 0 ? NodeRef::kPooled : 0;
         unsigned char* p = entry + NodeRef::kName;
-        std::memcpy(p, name.data(), name.size());
-        p += name.size();
+        p = std::copy(name.begin(), name.end(), p);
         if (!node.rrsets.empty() && inline_bytes(node) != 0) {
             flags |= NodeRef::kInline;
             entry[NodeRef::kSets] = static_cast<unsigned char>(node.rrsets.size());
@@ -145,8 +145,7 @@ void NodeIndex::build(const std::unordered_map<std::string, Node, NameHash, Name
                 put_u16(p, set.type);
                 put_u16(p + 2, static_cast<uint16_t>(set.rr_offsets.size()));
                 put_u16(p + 4, static_cast<uint16_t>(set.wire.size()));
-                std::memcpy(p + 6, set.wire.data(), set.wire.size());
-                p += 6 + set.wire.size();
+                p = std::copy(set.wire.begin(), set.wire.end(), p + 6);
             }
         }
         entry[NodeRef::kFlags] = flags;

@@ -144,7 +144,7 @@ public:
 
     const Node& node() const noexcept {
         const Node* n = nullptr;
-        std::memcpy(&n, e_, sizeof n);
+        std::memcpy(static_cast<void*>(&n), e_, sizeof(void*));
         return *n;
     }
     bool delegation() const noexcept { return (e_[kFlags] & kDelegation) != 0; }
