@@ -3,10 +3,10 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "dnslb/answer/explain.hpp"
+#include "dnslb/control/build.hpp"
 #include "dnslb/dnssec/dnssec.hpp"
 #include "dnslb/import/import.hpp"
-#include "dnslb/control/build.hpp"
-#include "dnslb/answer/explain.hpp"
 #include "dnslb/zone/loader.hpp"
 
 namespace dnslb::cli {
@@ -194,14 +194,13 @@ int explain(const Args& args) {
         return 2;
     }
     try {
-        steering::Asker asker = args.subnet.empty()
-                                  ? server::parse_asker(args.client.empty() ? "127.0.0.1"
-                                                                            : args.client,
-                                                        false)
-                                  : server::parse_asker(args.subnet, true);
+        steering::Asker asker =
+            args.subnet.empty()
+                ? server::parse_asker(args.client.empty() ? "127.0.0.1" : args.client, false)
+                : server::parse_asker(args.subnet, true);
         std::vector<std::string> errors;
-        auto snap = server::build_snapshot(args.config, nullptr,
-                                           server::make_resolver(args.config), errors);
+        auto snap = server::build_snapshot(args.config, nullptr, server::make_resolver(args.config),
+                                           errors);
         for (const auto& e : errors) {
             std::cerr << "error: " << e << "\n";
         }
@@ -231,9 +230,9 @@ int keygen(const Args& args) {
         throw UsageError("keygen expects one zone name");
     }
     try {
-        dnssec::Key key = dnssec::generate_key(args.positional[0],
-                                               static_cast<uint8_t>(args.algorithm),
-                                               static_cast<uint16_t>(args.key_flags));
+        dnssec::Key key =
+            dnssec::generate_key(args.positional[0], static_cast<uint8_t>(args.algorithm),
+                                 static_cast<uint16_t>(args.key_flags));
         std::cout << dnssec::write_key(key, args.key_dir) << "\n";
         if (key.flags == dnssec::kFlagsCsk) {
             std::cout << dnssec::ds_text(key) << "\n";

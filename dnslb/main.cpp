@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "dnslb/base/log.hpp"
 #include "dnslb/cli.hpp"
 #include "dnslb/config/config.hpp"
-#include "dnslb/base/log.hpp"
 #include "dnslb/control/control.hpp"
 
 namespace {

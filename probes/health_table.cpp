@@ -95,8 +95,8 @@ void HealthTable::reset(int32_t id, State initial) {
     c.successes.store(0, std::memory_order_relaxed);
     c.failures.store(0, std::memory_order_relaxed);
     c.fresh.store(true, std::memory_order_relaxed);
-    auto old = static_cast<State>(c.state.exchange(static_cast<uint8_t>(initial),
-                                                   std::memory_order_acq_rel));
+    auto old = static_cast<State>(
+        c.state.exchange(static_cast<uint8_t>(initial), std::memory_order_acq_rel));
     if (old != initial) {
         c.since_ms.store(now_ms(), std::memory_order_relaxed);
         epoch_.fetch_add(1, std::memory_order_acq_rel);

@@ -25,12 +25,12 @@ enum class Override : uint8_t { kAuto = 0, kUp = 1, kDown = 2 };
 const char* state_name(State s) noexcept;
 
 struct CellSnapshot {
-    State state = State::kUnknown;  // effective state (override applied)
+    State state = State::kUnknown;   // effective state (override applied)
     State probed = State::kUnknown;  // what the probes say
     Override override_state = Override::kAuto;
-    int64_t since_ms = 0;            // unix ms of the last transition
-    uint32_t successes = 0;          // consecutive
-    uint32_t failures = 0;           // consecutive
+    int64_t since_ms = 0;    // unix ms of the last transition
+    uint32_t successes = 0;  // consecutive
+    uint32_t failures = 0;   // consecutive
     uint32_t last_latency_us = 0;
     uint64_t checks = 0;
     uint64_t transitions = 0;
@@ -76,8 +76,8 @@ public:
 
     // Prober side: one check result. Applies rise/fall; returns true on a transition and then
     // fills `old_state`.
-    bool record(int32_t id, bool ok, uint32_t latency_us, const std::string& error,
-                uint32_t rise, uint32_t fall, State* old_state = nullptr);
+    bool record(int32_t id, bool ok, uint32_t latency_us, const std::string& error, uint32_t rise,
+                uint32_t fall, State* old_state = nullptr);
     // Control thread: a check (re)starts on this cell. Its state becomes `initial` and the next
     // record() decides at once, as for an unknown cell; consecutive counters restart.
     void reset(int32_t id, State initial);

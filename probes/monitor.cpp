@@ -47,17 +47,16 @@ struct NamedCode {
 };
 
 constexpr NamedCode kQtypes[] = {
-    {"A", 1},       {"NS", 2},     {"CNAME", 5},   {"SOA", 6},     {"PTR", 12},
-    {"MX", 15},     {"TXT", 16},   {"AAAA", 28},   {"SRV", 33},    {"NAPTR", 35},
-    {"DS", 43},     {"DNSKEY", 48}, {"SVCB", 64},  {"HTTPS", 65},  {"ANY", 255},
-    {"CAA", 257},
+    {"A", 1},     {"NS", 2},     {"CNAME", 5}, {"SOA", 6},    {"PTR", 12}, {"MX", 15},
+    {"TXT", 16},  {"AAAA", 28},  {"SRV", 33},  {"NAPTR", 35}, {"DS", 43},  {"DNSKEY", 48},
+    {"SVCB", 64}, {"HTTPS", 65}, {"ANY", 255}, {"CAA", 257},
 };
 
 // RFC 1035 section 4.1.1 and RFC 2136 section 2.2 (header RCODE values, 4 bits).
 constexpr NamedCode kRcodes[] = {
-    {"NOERROR", 0}, {"FORMERR", 1},  {"SERVFAIL", 2}, {"NXDOMAIN", 3}, {"NOTIMP", 4},
-    {"REFUSED", 5}, {"YXDOMAIN", 6}, {"YXRRSET", 7},  {"NXRRSET", 8},  {"NOTAUTH", 9},
-    {"NOTZONE", 10},
+    {"NOERROR", 0}, {"FORMERR", 1}, {"SERVFAIL", 2}, {"NXDOMAIN", 3},
+    {"NOTIMP", 4},  {"REFUSED", 5}, {"YXDOMAIN", 6}, {"YXRRSET", 7},
+    {"NXRRSET", 8}, {"NOTAUTH", 9}, {"NOTZONE", 10},
 };
 
 template <typename J>
@@ -159,7 +158,7 @@ std::vector<StatusRange> parse_expect(const J& v, std::string_view pointer) {
 
 template <typename J>
 std::vector<std::pair<std::string, std::string>> parse_headers(const J& v,
-                                                                std::string_view pointer) {
+                                                               std::string_view pointer) {
     if (!v.is_object()) {
         fail(pointer, "expected an object of header names to values");
     }
@@ -235,9 +234,8 @@ std::string parse_dns_name(const std::string& s, std::string_view pointer) {
 // "$comment" as everywhere in a zone file (zone.schema.json allows it in a monitor too).
 const std::set<std::string_view> kCommonKeys = {"$comment", "type", "port", "interval",
                                                 "timeout",  "rise", "fall", "initial"};
-const std::set<std::string_view> kHttpKeys = {"method", "path",       "host",
-                                              "headers", "expect",    "body",
-                                              "verify_tls", "follow_redirects"};
+const std::set<std::string_view> kHttpKeys = {"method", "path", "host",       "headers",
+                                              "expect", "body", "verify_tls", "follow_redirects"};
 const std::set<std::string_view> kDnsKeys = {"name", "qtype", "rcode"};
 
 template <typename J>

@@ -7,10 +7,11 @@
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "probes/health_table.hpp"
 
@@ -32,8 +33,8 @@ struct MonitorSpec {
     uint16_t port = 0;
     uint32_t interval_ms = 5000;
     uint32_t timeout_ms = 2000;
-    uint32_t rise = 2;  // consecutive successes to go down -> up
-    uint32_t fall = 3;  // consecutive failures to go up -> down
+    uint32_t rise = 2;           // consecutive successes to go down -> up
+    uint32_t fall = 3;           // consecutive failures to go up -> down
     State initial = State::kUp;  // state until the first check finishes
 
     // http, https
@@ -47,9 +48,9 @@ struct MonitorSpec {
     bool follow_redirects = false;
 
     // dns
-    std::string name;  // absolute, lower case, trailing dot
+    std::string name;    // absolute, lower case, trailing dot
     uint16_t qtype = 1;  // A
-    uint8_t rcode = 0;  // NOERROR; with NOERROR the answer section must not be empty
+    uint8_t rcode = 0;   // NOERROR; with NOERROR the answer section must not be empty
 
     // Throws std::invalid_argument("/<pointer>: <expectation>").
     static MonitorSpec from_json(const nlohmann::json& j);

@@ -1,7 +1,6 @@
 // The prober pool's http and https checks: libcurl multi, on the prober threads.
-#include "probes/prober_thread.hpp"
-
 #include "dnslb/base/concat.hpp"
+#include "probes/prober_thread.hpp"
 
 namespace dnslb::probes {
 
@@ -119,8 +118,9 @@ void ProberPool::ProberThread::finish_http(Check& c, CURLcode rc) {
         case CURLE_COULDNT_CONNECT: {
             long err = 0;
             curl_easy_getinfo(c.easy, CURLINFO_OS_ERRNO, &err);
-            complete(c, false, err != 0 ? errno_reason("connect failed", static_cast<int>(err))
-                                        : "connect failed: " + detail);
+            complete(c, false,
+                     err != 0 ? errno_reason("connect failed", static_cast<int>(err))
+                              : "connect failed: " + detail);
             return;
         }
         case CURLE_PEER_FAILED_VERIFICATION:

@@ -198,10 +198,9 @@ void ProberPool::ProberThread::complete(Check& c, bool ok, const std::string& re
         transitions_.fetch_add(1, std::memory_order_relaxed);
         if (pool_.log_) {
             std::string label = c.current_label();
-            std::string line = "health: " + label + (label.empty() ? "" : " ") + c.endpoint +
-                               " (" + monitor_type_name(spec.type) + ") " +
-                               state_name(old_state) + " -> " +
-                               state_name(ok ? State::kUp : State::kDown);
+            std::string line = "health: " + label + (label.empty() ? "" : " ") + c.endpoint + " (" +
+                               monitor_type_name(spec.type) + ") " + state_name(old_state) +
+                               " -> " + state_name(ok ? State::kUp : State::kDown);
             if (!ok) {
                 line += ": " + reason;
             }
@@ -300,10 +299,9 @@ std::vector<int32_t> ProberPool::set_checks(const std::vector<CheckRequest>& req
         c->endpoint = (req.family == AF_INET6 ? "[" + shown + "]" : shown) + ":" +
                       std::to_string(req.spec.port);
         c->cell = cell;
-        auto least = std::min_element(workers_.begin(), workers_.end(),
-                                      [](const auto& a, const auto& b) {
-                                          return a->assigned < b->assigned;
-                                      });
+        auto least = std::min_element(
+            workers_.begin(), workers_.end(),
+            [](const auto& a, const auto& b) { return a->assigned < b->assigned; });
         c->worker = static_cast<size_t>(least - workers_.begin());
         ++(*least)->assigned;
         cmds[c->worker].push_back({Cmd::kAdd, c, nullptr});

@@ -29,10 +29,10 @@ namespace dnslb::probes {
 // One monitored address as a consumer (the zone loader) asks for it.
 struct CheckRequest {
     MonitorSpec spec;
-    int family = AF_INET;  // AF_INET or AF_INET6
+    int family = AF_INET;            // AF_INET or AF_INET6
     std::array<uint8_t, 16> addr{};  // network order; the first 4 bytes for AF_INET
-    std::string addr_text;  // for logs; empty: formatted from addr
-    std::string label;  // for logs, e.g. "pool web origin fra"
+    std::string addr_text;           // for logs; empty: formatted from addr
+    std::string label;               // for logs, e.g. "pool web origin fra"
 };
 
 // Counters over every check the pool ran, summed over prober threads on read.
@@ -42,8 +42,8 @@ struct ProbeStats {
     static constexpr std::array<uint32_t, kBuckets - 1> kBucketUpperUs = {
         1000, 5000, 10000, 50000, 100000, 500000, 1000000, 5000000};
     std::array<uint64_t, kBuckets> latency_buckets{};  // per bucket, not cumulative
-    uint64_t checks = 0;  // finished checks
-    uint64_t failures = 0;  // of which failed
+    uint64_t checks = 0;                               // finished checks
+    uint64_t failures = 0;                             // of which failed
     uint64_t latency_sum_us = 0;
     // Start of each periodic check minus its scheduled time, in the same buckets: a prober that
     // cannot keep up shows here before checks are missed.
@@ -58,7 +58,7 @@ struct CheckResult {
     int32_t cell;
     bool ok;
     uint32_t latency_us;
-    int64_t lateness_us;  // start of the check minus its scheduled time
+    int64_t lateness_us;       // start of the check minus its scheduled time
     const std::string& error;  // reason of a failure, empty on success
 };
 

@@ -5,7 +5,6 @@ namespace dnslb::probes {
 
 using namespace detail;  // NOLINT(google-build-using-namespace): this library's own helpers
 
-
 void ProberPool::ProberThread::start_tcp(Check& c) {
     c.fd = ::socket(c.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c.fd < 0) {

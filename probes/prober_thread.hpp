@@ -5,7 +5,6 @@
 #pragma once
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/resource.h>
@@ -21,6 +20,8 @@
 #include <random>
 #include <thread>
 
+#include <curl/curl.h>
+
 #include "dnslb/base/errno_text.hpp"
 #include "probes/prober_pool.hpp"
 
@@ -30,7 +31,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace detail {
 
-inline constexpr size_t kMaxBodyBytes = size_t{64} * 1024;  // a body match looks at this much, no more
+inline constexpr size_t kMaxBodyBytes =
+    size_t{64} * 1024;  // a body match looks at this much, no more
 inline constexpr int kMaxPollWaitMs = 1000;
 inline constexpr long kMaxRedirects = 5;
 inline constexpr uint16_t kClassIn = 1;
@@ -80,7 +82,7 @@ inline std::string errno_reason(const char* what, int err) {
 }
 
 inline socklen_t make_sockaddr(int family, const std::array<uint8_t, 16>& addr, uint16_t port,
-                        sockaddr_storage& ss) {
+                               sockaddr_storage& ss) {
     std::memset(&ss, 0, sizeof ss);
     if (family == AF_INET6) {
         auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
@@ -230,7 +232,9 @@ public:
         }
         curl_multi_wakeup(multi_);
     }
-    void start_thread() { thread_ = std::thread([this] { run(); }); }
+    void start_thread() {
+        thread_ = std::thread([this] { run(); });
+    }
     void request_stop() {
         stop_.store(true, std::memory_order_release);
         curl_multi_wakeup(multi_);

@@ -21,8 +21,10 @@ int main(int argc, char** argv) {
             }
         }
         double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        std::printf("algorithm %u: %.0f signatures/s on one core, RRSIG RDATA %zu bytes "
-                    "(signature 64)\n", alg, static_cast<double>(n) / el, bytes);
+        std::printf(
+            "algorithm %u: %.0f signatures/s on one core, RRSIG RDATA %zu bytes "
+            "(signature 64)\n",
+            alg, static_cast<double>(n) / el, bytes);
     }
     return 0;
 }

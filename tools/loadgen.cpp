@@ -43,7 +43,7 @@ constexpr size_t kMaxQuery = 512;      // our queries are small: name, OPT, ECS
 constexpr size_t kMaxResponse = 4096;  // we ask for 1232 (EDNS) but take anything
 constexpr uint32_t kSlotBits = 12;     // per-socket in-flight slots: ID = gen << 12 | slot
 constexpr uint32_t kSlotsPerSocket = 1u << kSlotBits;
-constexpr uint64_t kHistUs = 200000;   // 1 us buckets up to 200 ms; above goes in the last
+constexpr uint64_t kHistUs = 200000;  // 1 us buckets up to 200 ms; above goes in the last
 
 using Clock = std::chrono::steady_clock;
 
@@ -147,12 +147,13 @@ Options parse_args(int argc, char** argv) {
 
 uint16_t type_code(const std::string& t) {
     static const std::pair<const char*, uint16_t> kTypes[] = {
-        {"A", 1},     {"NS", 2},     {"CNAME", 5}, {"SOA", 6},    {"PTR", 12},
-        {"MX", 15},   {"TXT", 16},   {"AAAA", 28}, {"SRV", 33},   {"DS", 43},
+        {"A", 1},       {"NS", 2},     {"CNAME", 5}, {"SOA", 6},   {"PTR", 12},
+        {"MX", 15},     {"TXT", 16},   {"AAAA", 28}, {"SRV", 33},  {"DS", 43},
         {"DNSKEY", 48}, {"HTTPS", 65}, {"CAA", 257}, {"ANY", 255}, {"SVCB", 64},
     };
     std::string up = t;
-    std::transform(up.begin(), up.end(), up.begin(), [](unsigned char c) { return std::toupper(c); });
+    std::transform(up.begin(), up.end(), up.begin(),
+                   [](unsigned char c) { return std::toupper(c); });
     for (const auto& [name, code] : kTypes) {
         if (up == name) {
             return code;
@@ -209,8 +210,9 @@ bool put_ecs(std::vector<uint8_t>& opt, const std::string& subnet) {
     } else {
         return false;
     }
-    unsigned prefix = slash == std::string::npos ? (family == 1 ? 24 : 56)
-                                                 : static_cast<unsigned>(std::stoul(subnet.substr(slash + 1)));
+    unsigned prefix = slash == std::string::npos
+                          ? (family == 1 ? 24 : 56)
+                          : static_cast<unsigned>(std::stoul(subnet.substr(slash + 1)));
     if (prefix > max_prefix) {
         return false;
     }
@@ -408,8 +410,8 @@ public:
             // Wait for replies, at most until the next send is due (fixed rate) or 1 ms.
             int64_t wait_ns = 1'000'000;
             if (sending && opt_.rate > 0) {
-                wait_ns = std::min<int64_t>(wait_ns, static_cast<int64_t>(next_due_ns()) -
-                                                          static_cast<int64_t>(now_ns()));
+                wait_ns = std::min<int64_t>(
+                    wait_ns, static_cast<int64_t>(next_due_ns()) - static_cast<int64_t>(now_ns()));
             }
             timespec ts{0, std::max<int64_t>(wait_ns, 0)};
             int r = ppoll(pfds.data(), pfds.size(), &ts, nullptr);
@@ -454,8 +456,8 @@ public:
                         ", \"truncated\": %" PRIu64 ", \"behind\": %" PRIu64
                         ", \"qps\": %.1f, \"avg_us\": %.1f, \"p50_us\": %.1f, \"p99_us\": %.1f"
                         ", \"p999_us\": %.1f, \"max_us\": %.1f, \"cpu_s\": %.3f, \"rcodes\": {",
-                        secs, t_.sent, t_.received, t_.lost, t_.unexpected, t_.truncated,
-                        t_.behind, qps, avg_us, p50, p99, p999,
+                        secs, t_.sent, t_.received, t_.lost, t_.unexpected, t_.truncated, t_.behind,
+                        qps, avg_us, p50, p99, p999,
                         static_cast<double>(t_.latency_max_ns) / 1000.0, cpu);
             bool first = true;
             for (size_t i = 0; i < t_.rcodes.size(); ++i) {
@@ -500,8 +502,8 @@ private:
     bool limit_reached() const { return opt_.max_queries != 0 && t_.sent >= opt_.max_queries; }
 
     uint64_t next_due_ns() const {
-        return start_ns_ + static_cast<uint64_t>(static_cast<double>(t_.sent + t_.behind) * 1e9 /
-                                                 opt_.rate);
+        return start_ns_ +
+               static_cast<uint64_t>(static_cast<double>(t_.sent + t_.behind) * 1e9 / opt_.rate);
     }
 
     // How many queries may go out now: closed loop tops up to --in-flight; fixed rate sends
@@ -509,8 +511,8 @@ private:
     uint64_t due(uint64_t now) {
         uint64_t want = 0;
         if (opt_.rate > 0) {
-            auto scheduled = static_cast<uint64_t>(static_cast<double>(now - start_ns_) *
-                                                   opt_.rate / 1e9) + 1;
+            auto scheduled =
+                static_cast<uint64_t>(static_cast<double>(now - start_ns_) * opt_.rate / 1e9) + 1;
             uint64_t done = t_.sent + t_.behind;
             want = scheduled > done ? scheduled - done : 0;
         } else {

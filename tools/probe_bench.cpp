@@ -247,9 +247,10 @@ int probe(const Options& o) {
     pool.stop();
 
     std::lock_guard lock(mutex);
-    std::printf("checks configured:     %zu distinct (%d requested; %s, interval %.2fs, "
-                "%d addresses x %d ports, %u prober threads)\n",
-                distinct, o.checks, o.type.c_str(), o.interval_s, o.addrs, o.ports, o.threads);
+    std::printf(
+        "checks configured:     %zu distinct (%d requested; %s, interval %.2fs, "
+        "%d addresses x %d ports, %u prober threads)\n",
+        distinct, o.checks, o.type.c_str(), o.interval_s, o.addrs, o.ports, o.threads);
     std::printf("initial round:         %zu/%zu up in %.0f ms\n", up, ids.size(), initial_ms);
     std::printf("measured window:       %.1f s\n", wall);
     std::printf("checks completed/s:    %.1f (expected %.1f)\n",

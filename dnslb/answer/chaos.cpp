@@ -29,8 +29,8 @@ void answer_explain(Response& r, const ClientAddress& client) noexcept {
     }
     const steering::Asker asker = make_asker(r.q, client);
     try {
-        for (const std::string& line : explain_wire(r.snap, r.q.qname_lower, r.q.qname_len,
-                                                    asker)) {
+        for (const std::string& line :
+             explain_wire(r.snap, r.q.qname_lower, r.q.qname_len, asker)) {
             size_t mark = r.w.pos();
             r.w.pointer(dns::kHeaderSize);
             r.w.u16(dns::kTypeTXT);

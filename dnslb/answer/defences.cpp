@@ -87,12 +87,13 @@ bool guard_udp(Response& r, size_t question_end, bool cookie_ok,
         }
     }
     RrlClass k = rrl_class(r);
-    uint64_t key = k == RrlClass::kPositive
-                       ? zone::NameHash{}({reinterpret_cast<const char*>(r.q.qname_lower),
-                                           r.q.qname_len}) ^ r.q.qtype
-                       : r.rrl_key;
-    switch (guard.rrl(gs.rrl, attack, gs.attack.rrl_divisor, client.family, client.bytes, k,
-                      key, r.ctx.now_ms)) {
+    uint64_t key =
+        k == RrlClass::kPositive
+            ? zone::NameHash{}({reinterpret_cast<const char*>(r.q.qname_lower), r.q.qname_len}) ^
+                  r.q.qtype
+            : r.rrl_key;
+    switch (guard.rrl(gs.rrl, attack, gs.attack.rrl_divisor, client.family, client.bytes, k, key,
+                      r.ctx.now_ms)) {
         case ThreadGuard::Verdict::kSend:
             return true;
         case ThreadGuard::Verdict::kSlip:

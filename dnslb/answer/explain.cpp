@@ -108,9 +108,9 @@ std::vector<std::string> explain_wire(const Snapshot& snap, const uint8_t* lower
     }
     const zone::Pool& pool = z->pools[static_cast<size_t>(node->pool)];
     out.push_back(name_text + ": zone " + z->origin_text + ", pool " + pool.name + " (" +
-                  steering::steering_name(pool.steering) + ", answers " + std::to_string(pool.answers) +
-                  ", ttl " + std::to_string(node->pool_ttl_s ? node->pool_ttl_s : pool.ttl_s) +
-                  ")");
+                  steering::steering_name(pool.steering) + ", answers " +
+                  std::to_string(pool.answers) + ", ttl " +
+                  std::to_string(node->pool_ttl_s ? node->pool_ttl_s : pool.ttl_s) + ")");
     geo::Location where;
     std::string placed = "asker not placed (no geo database)";
     if (asker.ecs && asker.prefix == 0) {
@@ -149,7 +149,7 @@ std::vector<std::string> explain_wire(const Snapshot& snap, const uint8_t* lower
 }
 
 std::vector<std::string> explain(const Snapshot& snap, const std::string& name,
-                                  const Asker& asker) {
+                                 const Asker& asker) {
     std::string abs = name.empty() || name.back() != '.' ? name + "." : name;
     std::string wire = zone::name_to_wire(abs);
     return explain_wire(snap, reinterpret_cast<const uint8_t*>(wire.data()), wire.size(), asker);

@@ -19,10 +19,9 @@ Asker parse_asker(const std::string& text, bool subnet);
 
 // Lines describing the answer of `snap` to `name` (presentation format) of type A (and AAAA
 // when the pool has IPv6 origins) for the asker.
-std::vector<std::string> explain(const Snapshot& snap, const std::string& name,
-                                 const Asker& asker);
+std::vector<std::string> explain(const Snapshot& snap, const std::string& name, const Asker& asker);
 // The same for a wire-format lower-cased name.
-std::vector<std::string> explain_wire(const Snapshot& snap, const uint8_t* lower_name,
-                                      size_t len, const Asker& asker);
+std::vector<std::string> explain_wire(const Snapshot& snap, const uint8_t* lower_name, size_t len,
+                                      const Asker& asker);
 
 }  // namespace dnslb::server

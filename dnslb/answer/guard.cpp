@@ -38,7 +38,7 @@ uint32_t rate_for(const RrlSettings& s, RrlClass k) noexcept {
     return s.responses_per_second;
 }
 
-constexpr uint32_t kCookieMaxAgeS = 3600;   // RFC 9018 section 4.3
+constexpr uint32_t kCookieMaxAgeS = 3600;  // RFC 9018 section 4.3
 constexpr uint32_t kCookieMaxAhead_s = 300;
 
 }  // namespace
@@ -53,8 +53,8 @@ ThreadGuard::ThreadGuard(uint32_t table_size) {
 }
 
 ThreadGuard::Verdict ThreadGuard::rrl(const RrlSettings& s, bool attack, uint32_t divisor,
-                                      int family, const uint8_t* addr, RrlClass klass,
-                                      uint64_t key, uint64_t now_ms) noexcept {
+                                      int family, const uint8_t* addr, RrlClass klass, uint64_t key,
+                                      uint64_t now_ms) noexcept {
     uint8_t net[16];
     uint8_t prefix = network_of(s, family, addr, net);
     uint64_t a = 0;
@@ -62,7 +62,7 @@ ThreadGuard::Verdict ThreadGuard::rrl(const RrlSettings& s, bool attack, uint32_
     std::memcpy(&a, net, 8);
     std::memcpy(&b, net + 8, 8);
     uint64_t h = hash::splitmix64(hash::splitmix64(a ^ static_cast<uint64_t>(family)) ^ b ^
-                     (static_cast<uint64_t>(klass) << 56) ^ hash::splitmix64(key));
+                                  (static_cast<uint64_t>(klass) << 56) ^ hash::splitmix64(key));
     Bucket& bk = table_[h & mask_];
     uint64_t rate = rate_for(s, klass);
     if (attack) {
@@ -96,8 +96,7 @@ ThreadGuard::Verdict ThreadGuard::rrl(const RrlSettings& s, bool attack, uint32_
     return Verdict::kDrop;
 }
 
-void ThreadGuard::push_event(int family, const uint8_t* addr, uint8_t prefix,
-                             RrlClass k) noexcept {
+void ThreadGuard::push_event(int family, const uint8_t* addr, uint8_t prefix, RrlClass k) noexcept {
     uint64_t head = ev_head_.load(std::memory_order_relaxed);
     if (head - ev_tail_.load(std::memory_order_acquire) >= kEvents) {
         return;
@@ -199,8 +198,9 @@ bool ThreadGuard::valid_cookie(const CookieSettings& s, const uint8_t* cookie, s
 std::array<uint8_t, 16> parse_secret(const std::string& hex) {
     std::array<uint8_t, 16> out{};
     size_t bin_len = 0;
-    if (hex.size() != 32 || sodium_hex2bin(out.data(), out.size(), hex.c_str(), hex.size(),
-                                           nullptr, &bin_len, nullptr) != 0 ||
+    if (hex.size() != 32 ||
+        sodium_hex2bin(out.data(), out.size(), hex.c_str(), hex.size(), nullptr, &bin_len,
+                       nullptr) != 0 ||
         bin_len != 16) {
         throw std::invalid_argument("expected 32 hexadecimal digits (a 128-bit secret)");
     }

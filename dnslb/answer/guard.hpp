@@ -32,11 +32,10 @@ struct GuardSettings {
 
 // Shared, process-wide.
 struct AttackState {
-    std::atomic<bool> manual{false};  // switched on through the API
+    std::atomic<bool> manual{false};     // switched on through the API
     std::atomic<bool> automatic{false};  // switched on by the rate trigger
     bool on() const noexcept {
-        return manual.load(std::memory_order_relaxed) ||
-               automatic.load(std::memory_order_relaxed);
+        return manual.load(std::memory_order_relaxed) || automatic.load(std::memory_order_relaxed);
     }
 };
 

@@ -19,7 +19,6 @@ void add_negative_soa(Response& r, const ZoneEntry& ze, const Name& name) noexce
     }
 }
 
-
 // RFC 1034 section 4.3.2 for one zone, with CNAME chains restarted inside the zone. `name` is
 // the query name, already found to be inside the zone.
 void answer_in_zone(Response& r, const ZoneEntry& ze, Name name, const ClientAddress& client,
@@ -101,8 +100,8 @@ void answer_in_zone(Response& r, const ZoneEntry& ze, Name name, const ClientAdd
             return;
         }
         size_t target_off = 0;
-        if (!r.rrset(*cname, name.offset, name.suffix(name.labels), r.an, UINT32_MAX,
-                     &target_off, 1)) {
+        if (!r.rrset(*cname, name.offset, name.suffix(name.labels), r.an, UINT32_MAX, &target_off,
+                     1)) {
             r.truncated = true;
             return;
         }

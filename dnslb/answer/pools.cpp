@@ -71,7 +71,6 @@ void answer_pool(Response& r, const ZoneEntry& ze, const Node& node, const Name&
     }
 }
 
-
 // RFC 8482: one RRset for ANY, or a synthesized HINFO where the name has only a pool.
 void answer_any(Response& r, const Node& node, const Name& name) noexcept {
     if (!node.rrsets.empty()) {

@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "dnslb/dns/query.hpp"
 #include "dnslb/answer/context.hpp"
+#include "dnslb/dns/query.hpp"
 #include "dnslb/zone/loader.hpp"
 
 namespace dnslb::server {

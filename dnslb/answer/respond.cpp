@@ -21,7 +21,6 @@ void write_question(Response& r) noexcept {
     r.w.u16(r.q.qclass);
 }
 
-
 // OPT (RFC 6891 section 6.1.2) with the ECS option echoed back with our scope.
 size_t opt_size(const Query& q, bool cookie) noexcept {
     size_t n = 11;
@@ -39,9 +38,17 @@ void write_opt(Response& r) noexcept {
     // Owner (root), TYPE, CLASS = our UDP size, TTL = extended rcode, version 0, DO clear,
     // RDLENGTH (filled in below): one write.
     const uint16_t udp = r.snap.options.edns_udp_size;
-    const uint8_t fixed[11] = {0, 0, dns::kTypeOPT, static_cast<uint8_t>(udp >> 8),
-                               static_cast<uint8_t>(udp), static_cast<uint8_t>(r.rcode >> 4),
-                               0, 0, 0, 0, 0};
+    const uint8_t fixed[11] = {0,
+                               0,
+                               dns::kTypeOPT,
+                               static_cast<uint8_t>(udp >> 8),
+                               static_cast<uint8_t>(udp),
+                               static_cast<uint8_t>(r.rcode >> 4),
+                               0,
+                               0,
+                               0,
+                               0,
+                               0};
     r.w.bytes(fixed, sizeof(fixed));
     size_t rdlen_at = r.w.pos() - 2;
     if (q.has_ecs) {
@@ -66,7 +73,6 @@ void write_opt(Response& r) noexcept {
     r.w.put_u16_at(rdlen_at, static_cast<uint16_t>(r.w.pos() - rdlen_at - 2));
     r.ar++;
 }
-
 
 size_t max_response(const Query& q, const Snapshot& snap, Transport t, size_t cap) noexcept {
     if (t == Transport::kTcp) {
@@ -132,18 +138,16 @@ uint16_t error_rcode(dns::ParseStatus status) noexcept {
 }
 
 // A question we answer (parse_query said kOk): through the zones, CHAOS or a refusal.
-void answer_question(Response& r, const ClientAddress& client, Transport transport,
-                     bool cookie_ok, AnswerNote* note) noexcept {
+void answer_question(Response& r, const ClientAddress& client, Transport transport, bool cookie_ok,
+                     AnswerNote* note) noexcept {
     const Query& q = r.q;
     const bool attack = r.ctx.attack != nullptr && r.ctx.attack->on();
-    if (r.send_cookie && q.cookie_len > 8 && !cookie_ok && attack &&
-        transport == Transport::kUdp) {
+    if (r.send_cookie && q.cookie_len > 8 && !cookie_ok && attack && transport == Transport::kUdp) {
         // RFC 7873 section 5.2.3: a bad server cookie may get BADCOOKIE with a fresh cookie;
         // we do so while under attack, where answering unverified clients is what we avoid.
         r.rcode = dns::kRcodeBadCookie;
         r.ctx.guard->cookie_counters.badcookie.fetch_add(1, std::memory_order_relaxed);
-    } else if (q.qtype == dns::kTypeOPT || q.qtype == dns::kTypeIXFR ||
-               q.qtype == dns::kTypeAXFR) {
+    } else if (q.qtype == dns::kTypeOPT || q.qtype == dns::kTypeIXFR || q.qtype == dns::kTypeAXFR) {
         // OPT is not a question; IXFR/AXFR are not served (no secondaries to feed).
         r.rcode = q.qtype == dns::kTypeOPT ? dns::kRcodeFormErr : dns::kRcodeRefused;
     } else if (q.qclass == dns::kClassCH) {

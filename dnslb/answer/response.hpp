@@ -76,10 +76,10 @@ struct Response {
     uint8_t ecs_scope = 0;
     bool truncated = false;
     bool referral = false;
-    uint64_t rrl_key = 0;           // the zone (NXDOMAIN) or cut (referral) for RRL
-    uint8_t cookie_out[24] = {};    // client cookie + our server cookie, when the query had one
+    uint64_t rrl_key = 0;         // the zone (NXDOMAIN) or cut (referral) for RRL
+    uint8_t cookie_out[24] = {};  // client cookie + our server cookie, when the query had one
     bool send_cookie = false;
-    size_t opt_at = 0;     // where the OPT RR (always the last RR) starts; 0: none
+    size_t opt_at = 0;  // where the OPT RR (always the last RR) starts; 0: none
 
     // After writing a piece that must go whole: true when it fitted; otherwise rewinds to
     // `mark`, marks the response truncated and returns false.
@@ -137,7 +137,6 @@ struct Response {
                      max_off);
     }
 };
-
 
 // Who asks, for steering and explain: the query's Client Subnet, else its source address.
 inline steering::Asker make_asker(const Query& q, const ClientAddress& client) noexcept {

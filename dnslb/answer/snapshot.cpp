@@ -4,7 +4,6 @@
 #include <cstring>
 #include <iterator>
 
-
 #include "dnslb/base/hash.hpp"
 #include "dnslb/dns/wire.hpp"
 
@@ -47,8 +46,8 @@ uint64_t hash_label(uint64_t h, const uint8_t* p, size_t n) noexcept {
 
 }  // namespace
 
-void suffix_hashes(const uint8_t* name, const uint8_t* label_at, size_t labels,
-                   size_t max_labels, uint64_t* out) noexcept {
+void suffix_hashes(const uint8_t* name, const uint8_t* label_at, size_t labels, size_t max_labels,
+                   uint64_t* out) noexcept {
     uint64_t h = kSuffixSeed;
     out[0] = h;
     for (size_t k = 1; k <= max_labels && k <= labels; ++k) {
@@ -174,6 +173,5 @@ size_t SnapshotHolder::retired() const noexcept {
 }
 
 SnapshotHolder::~SnapshotHolder() { delete current_.load(); }
-
 
 }  // namespace dnslb::server

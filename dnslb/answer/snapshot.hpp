@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "dnslb/geo/geo.hpp"
 #include "dnslb/answer/guard.hpp"
+#include "dnslb/geo/geo.hpp"
 #include "dnslb/zone/zone.hpp"
 #include "probes/health_table.hpp"
 
@@ -29,8 +29,8 @@ struct Network {
 };
 
 struct Options {
-    std::string chaos_version;  // version.bind / version.server; empty: REFUSED
-    std::string chaos_id;       // id.server / hostname.bind; empty: REFUSED
+    std::string chaos_version;          // version.bind / version.server; empty: REFUSED
+    std::string chaos_id;               // id.server / hostname.bind; empty: REFUSED
     std::vector<Network> explain_from;  // who may ask CHAOS TXT explain queries
     uint16_t edns_udp_size = 1232;      // what we advertise and the most we send over UDP
     GuardSettings guard;                // rate limiting, cookies, under-attack mode
@@ -41,12 +41,12 @@ struct Options {
 // name lookup per query.
 struct ZoneEntry {
     const zone::Zone* zone = nullptr;
-    zone::NodeRef apex;                  // empty only for a zone without its origin node
-    const zone::RRset* soa = nullptr;    // the apex SOA, for negative answers
-    uint64_t suffix_hash = 0;            // suffix_hash() of the origin
-    uint64_t origin_key = 0;             // zone::NameHash of the origin (the NXDOMAIN RRL key)
-    size_t labels = 0;                   // labels of the origin
-    bool has_wildcard = false;           // some owner name starts with the label "*"
+    zone::NodeRef apex;                // empty only for a zone without its origin node
+    const zone::RRset* soa = nullptr;  // the apex SOA, for negative answers
+    uint64_t suffix_hash = 0;          // suffix_hash() of the origin
+    uint64_t origin_key = 0;           // zone::NameHash of the origin (the NXDOMAIN RRL key)
+    size_t labels = 0;                 // labels of the origin
+    bool has_wildcard = false;         // some owner name starts with the label "*"
 };
 
 // A hash of a lower-cased wire name that is built label by label from the right (the root
@@ -54,16 +54,16 @@ struct ZoneEntry {
 // longest matching origin hashes each byte once, whatever the number of zones.
 // `label_at[i]` is where label i starts (i < labels), as dns::name_labels fills it; returns
 // the hashes of the suffixes of 0..max_labels labels in `out` (out[k]: the last k labels).
-void suffix_hashes(const uint8_t* name, const uint8_t* label_at, size_t labels,
-                   size_t max_labels, uint64_t* out) noexcept;
+void suffix_hashes(const uint8_t* name, const uint8_t* label_at, size_t labels, size_t max_labels,
+                   uint64_t* out) noexcept;
 
 struct Snapshot {
     uint64_t generation = 0;
     // Shared with the next snapshot when a reload keeps a zone (refcounts touched by the control
     // thread only).
     std::vector<std::shared_ptr<const zone::Zone>> zones;
-    std::vector<ZoneEntry> entries;      // one per zone
-    std::vector<int32_t> origin_slots;   // open addressing on suffix_hash: index into entries
+    std::vector<ZoneEntry> entries;     // one per zone
+    std::vector<int32_t> origin_slots;  // open addressing on suffix_hash: index into entries
     size_t min_origin_labels = 0;
     size_t max_origin_labels = 0;
     std::shared_ptr<const geo::Resolver> geo;

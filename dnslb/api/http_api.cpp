@@ -14,13 +14,14 @@
 #include <ctime>
 #include <future>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "dnslb/base/log.hpp"
+#include <nlohmann/json.hpp>
+
 #include "dnslb/answer/explain.hpp"
+#include "dnslb/base/log.hpp"
 #include "dnslb/steering/steer.hpp"
 
 namespace dnslb::api {
@@ -185,8 +186,7 @@ std::string render_status(const Instance& control) {
     doc["pools"] = std::move(pools);
     ojson reloads;
     for (size_t t = 0; t < kReloadTriggers; ++t) {
-        reloads["by_trigger"][trigger_name(static_cast<ReloadTrigger>(t))] =
-            st.reloads[t];
+        reloads["by_trigger"][trigger_name(static_cast<ReloadTrigger>(t))] = st.reloads[t];
     }
     reloads["ok"] = st.reloads_ok;
     reloads["error"] = st.reloads_failed;

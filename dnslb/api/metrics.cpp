@@ -147,22 +147,29 @@ void query_metrics(Writer& w, const Instance& srv) {
              "TCP connections closed by the server, by reason: idle timeout, a query not "
              "received within query_timeout_ms, the max_queries cap, or evicted at the "
              "connection cap to admit a new one.");
-    const std::pair<const char*, const std::atomic<uint64_t>& (*)(const server::Stats&)>
-        closed[] = {
-            {"idle", [](const server::Stats& s) -> const auto& { return s.tcp_closed_idle; }},
-            {"slow", [](const server::Stats& s) -> const auto& { return s.tcp_closed_slow; }},
-            {"query_cap",
-             [](const server::Stats& s) -> const auto& { return s.tcp_closed_query_cap; }},
-            {"evicted",
-             [](const server::Stats& s) -> const auto& { return s.tcp_closed_evicted; }},
-        };
-    for (const auto& [reason, get] : closed) {
-        w.sample("dnslb_tcp_connections_closed_total", label("reason", reason), sum(get));
-    }
-    w.family("dnslb_tcp_connections_refused_total", "counter",
-             "TCP connections refused because their source had max_per_source open.");
-    w.sample("dnslb_tcp_connections_refused_total", label("reason", "per_source"),
-             sum([](const server::Stats& s) -> const auto& { return s.tcp_refused_per_source; }));
+    const std::pair<const char*, const std::atomic<uint64_t>& (*)(const server::Stats&)> closed[] =
+        {{"idle", [](const server::Stats& s) -> const auto& {return s.tcp_closed_idle;
+}
+}  // namespace
+, {"slow", [](const server::Stats& s) -> const auto& {return s.tcp_closed_slow;
+}  // namespace dnslb::api
+}
+, {"query_cap", [](const server::Stats& s) -> const auto& {return s.tcp_closed_query_cap;
+}
+}
+, {"evicted", [](const server::Stats& s) -> const auto& {return s.tcp_closed_evicted;
+}
+}
+,
+}
+;
+for (const auto& [reason, get] : closed) {
+    w.sample("dnslb_tcp_connections_closed_total", label("reason", reason), sum(get));
+}
+w.family("dnslb_tcp_connections_refused_total", "counter",
+         "TCP connections refused because their source had max_per_source open.");
+w.sample("dnslb_tcp_connections_refused_total", label("reason", "per_source"),
+         sum([](const server::Stats& s) -> const auto& { return s.tcp_refused_per_source; }));
 }
 
 void defence_metrics(Writer& w, const Instance& srv) {
@@ -198,31 +205,32 @@ void defence_metrics(Writer& w, const Instance& srv) {
     const std::pair<const char*, const std::atomic<uint64_t>& (*)(const server::ThreadGuard&)>
         cookies[] = {
             {"client_only",
-             [](const server::ThreadGuard& g) -> const auto& {
-                 return g.cookie_counters.client_only;
-             }},
-            {"valid",
-             [](const server::ThreadGuard& g) -> const auto& { return g.cookie_counters.valid; }},
-            {"invalid",
-             [](const server::ThreadGuard& g) -> const auto& {
-                 return g.cookie_counters.invalid;
-             }},
-            {"badcookie",
-             [](const server::ThreadGuard& g) -> const auto& {
-                 return g.cookie_counters.badcookie;
-             }},
-        };
-    for (const auto& [result, get] : cookies) {
-        w.sample("dnslb_cookies_total", label("result", result), sum(get));
-    }
-    const server::AttackState& a = srv.attack();
-    w.family("dnslb_under_attack", "gauge",
-             "1 while the under-attack mode is on, by who switched it: the API (manual) or the "
-             "query-rate trigger (automatic).");
-    w.sample("dnslb_under_attack", label("trigger", "manual"),
-             a.manual.load(std::memory_order_relaxed) ? 1 : 0);
-    w.sample("dnslb_under_attack", label("trigger", "automatic"),
-             a.automatic.load(std::memory_order_relaxed) ? 1 : 0);
+             [](const server::ThreadGuard& g) -> const auto& {return g.cookie_counters.client_only;
+}
+}
+, {"valid", [](const server::ThreadGuard& g) -> const auto& {return g.cookie_counters.valid;
+}
+}
+, {"invalid", [](const server::ThreadGuard& g) -> const auto& {return g.cookie_counters.invalid;
+}
+}
+, {"badcookie", [](const server::ThreadGuard& g) -> const auto& {return g.cookie_counters.badcookie;
+}
+}
+,
+}
+;
+for (const auto& [result, get] : cookies) {
+    w.sample("dnslb_cookies_total", label("result", result), sum(get));
+}
+const server::AttackState& a = srv.attack();
+w.family("dnslb_under_attack", "gauge",
+         "1 while the under-attack mode is on, by who switched it: the API (manual) or the "
+         "query-rate trigger (automatic).");
+w.sample("dnslb_under_attack", label("trigger", "manual"),
+         a.manual.load(std::memory_order_relaxed) ? 1 : 0);
+w.sample("dnslb_under_attack", label("trigger", "automatic"),
+         a.automatic.load(std::memory_order_relaxed) ? 1 : 0);
 }
 
 // A histogram of microsecond observations in the probes' buckets (per bucket, not cumulative).
@@ -316,8 +324,7 @@ void pool_metrics(Writer& w, const server::Snapshot& snap, const probes::HealthT
                 current = c.fallback;
             }
             rows.push_back({label("zone", z->origin_text) + "," + label("pool", p.name),
-                            p.origins.size(), up[static_cast<size_t>(i)], p.min_healthy,
-                            !serving});
+                            p.origins.size(), up[static_cast<size_t>(i)], p.min_healthy, !serving});
         }
     }
     w.family("dnslb_pool_origins", "gauge", "Origins of each pool.");
@@ -365,9 +372,10 @@ void zone_metrics(Writer& w, const server::Snapshot& snap, const probes::HealthT
                     continue;
                 }
                 auto slot = static_cast<size_t>(o.counter);
-                uint64_t n = total(stats, [slot](const server::Stats& s) -> const auto& {
-                    return s.origin_answers[slot];
-                });
+                uint64_t n = total(
+                    stats, [slot](const server::Stats& s) -> const auto& {
+                        return s.origin_answers[slot];
+                    });
                 w.sample("dnslb_answers_total",
                          label("zone", z->origin_text) + "," + label("pool", p.name) + "," +
                              label("origin", o.name),

@@ -1,4 +1,3 @@
-#include "dnslb/base/errno_text.hpp"
 #include "dnslb/config/config.hpp"
 
 #include <arpa/inet.h>
@@ -8,9 +7,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "dnslb/base/errno_text.hpp"
 
 namespace dnslb::config {
 
@@ -33,16 +35,16 @@ std::string get_string(const json& v, const std::string& file, const std::string
 unsigned get_uint(const json& v, const std::string& file, const std::string& ptr, unsigned lo,
                   unsigned hi) {
     if (!v.is_number_integer() || v.get<int64_t>() < lo || v.get<int64_t>() > hi) {
-        fail(file, ptr, "expected an integer from " + std::to_string(lo) + " to " +
-                            std::to_string(hi));
+        fail(file, ptr,
+             "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
     }
     return v.get<unsigned>();
 }
 
 double get_coord(const json& v, const std::string& file, const std::string& ptr, double limit) {
     if (!v.is_number() || std::fabs(v.get<double>()) > limit) {
-        fail(file, ptr, "expected a number from " + std::to_string(-limit) + " to " +
-                            std::to_string(limit));
+        fail(file, ptr,
+             "expected a number from " + std::to_string(-limit) + " to " + std::to_string(limit));
     }
     return v.get<double>();
 }
@@ -330,8 +332,7 @@ void load_config_file(const std::string& path, Config& cfg) {
                 }
                 cfg.query_log_sample = qv.get<double>();
             }
-        } else if (key != "$schema" && key != "$comment" &&
-                   !load_guard_key(key, v, path, cfg)) {
+        } else if (key != "$schema" && key != "$comment" && !load_guard_key(key, v, path, cfg)) {
             fail(path, ptr, "key listed in kConfigKeys but not read");
         }
     }

@@ -51,7 +51,7 @@ struct Config {
     TcpSettings tcp;    // the "tcp" key
     GuardConfig guard;  // rrl, cookies, attack
     std::string log_level = "info";
-    std::string api_token;  // bearer token of the API's POST endpoints; "" = they are refused
+    std::string api_token;        // bearer token of the API's POST endpoints; "" = they are refused
     double query_log_sample = 0;  // share of queries logged, 0..1
 };
 

@@ -17,8 +17,8 @@ uint32_t number(const json& v, const std::string& file, const std::string& ptr, 
                 uint64_t hi) {
     if (!v.is_number_integer() || v.get<int64_t>() < static_cast<int64_t>(lo) ||
         v.get<uint64_t>() > hi) {
-        fail(file, ptr, "expected an integer from " + std::to_string(lo) + " to " +
-                            std::to_string(hi));
+        fail(file, ptr,
+             "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
     }
     return v.get<uint32_t>();
 }
@@ -112,8 +112,7 @@ std::array<uint8_t, 16> hex_secret(const json& v, const std::string& file, const
 
 }  // namespace
 
-bool load_guard_key(const std::string& key, const json& v, const std::string& file,
-                    Config& cfg) {
+bool load_guard_key(const std::string& key, const json& v, const std::string& file, Config& cfg) {
     GuardConfig& g = cfg.guard;
     if (key == "rrl") {
         load_rrl(v, file, g);

@@ -18,7 +18,7 @@ struct RrlSettings {
     uint32_t slip = 2;                   // every Nth limited response goes out with TC=1; 0: none
     uint8_t ipv4_prefix = 24;
     uint8_t ipv6_prefix = 56;
-    uint32_t table_size = 65536;         // buckets per worker
+    uint32_t table_size = 65536;  // buckets per worker
 };
 
 struct CookieSettings {
@@ -39,10 +39,10 @@ struct AttackSettings {
 // deprecated aliases.
 struct TcpSettings {
     uint32_t idle_timeout_ms = 10000;
-    uint32_t max_connections = 4096;  // in total, shared out between the workers; past it
-                                      // the least recently active connection goes first
-    uint32_t max_per_source = 64;     // per client address, per worker
-    uint32_t max_queries = 10000;     // per connection, then it is closed
+    uint32_t max_connections = 4096;   // in total, shared out between the workers; past it
+                                       // the least recently active connection goes first
+    uint32_t max_per_source = 64;      // per client address, per worker
+    uint32_t max_queries = 10000;      // per connection, then it is closed
     uint32_t query_timeout_ms = 2000;  // to receive one whole query once it has begun
 };
 

@@ -7,21 +7,56 @@
 namespace dnslb::config {
 
 const std::vector<std::string_view> kConfigKeys = {
-    "$schema", "$comment",
-    "listen", "workers", "zones", "geoip", "probers", "http", "api_token", "log_level",
+    "$schema",
+    "$comment",
+    "listen",
+    "workers",
+    "zones",
+    "geoip",
+    "probers",
+    "http",
+    "api_token",
+    "log_level",
     "explain_from",
-    "nets", "nets/*/lat", "nets/*/lon", "nets/*/country",
-    "default_location", "default_location/lat", "default_location/lon",
-    "chaos", "chaos/version", "chaos/id",
-    "query_log", "query_log/sample",
-    "rrl", "rrl/enabled", "rrl/responses_per_second", "rrl/nxdomains_per_second",
-    "rrl/errors_per_second", "rrl/referrals_per_second", "rrl/slip", "rrl/ipv4_prefix",
-    "rrl/ipv6_prefix", "rrl/table_size", "rrl/exempt",
-    "cookies", "cookies/enabled", "cookies/secret", "cookies/rotate",
-    "attack", "attack/auto_qps", "attack/tc_above_bytes", "attack/rrl_divisor",
-    "tcp", "tcp/idle_timeout", "tcp/max_connections", "tcp/max_per_source", "tcp/max_queries",
+    "nets",
+    "nets/*/lat",
+    "nets/*/lon",
+    "nets/*/country",
+    "default_location",
+    "default_location/lat",
+    "default_location/lon",
+    "chaos",
+    "chaos/version",
+    "chaos/id",
+    "query_log",
+    "query_log/sample",
+    "rrl",
+    "rrl/enabled",
+    "rrl/responses_per_second",
+    "rrl/nxdomains_per_second",
+    "rrl/errors_per_second",
+    "rrl/referrals_per_second",
+    "rrl/slip",
+    "rrl/ipv4_prefix",
+    "rrl/ipv6_prefix",
+    "rrl/table_size",
+    "rrl/exempt",
+    "cookies",
+    "cookies/enabled",
+    "cookies/secret",
+    "cookies/rotate",
+    "attack",
+    "attack/auto_qps",
+    "attack/tc_above_bytes",
+    "attack/rrl_divisor",
+    "tcp",
+    "tcp/idle_timeout",
+    "tcp/max_connections",
+    "tcp/max_per_source",
+    "tcp/max_queries",
     "tcp/query_timeout",
-    "tcp_idle_timeout", "tcp_max_connections",
+    "tcp_idle_timeout",
+    "tcp_max_connections",
 };
 
 const std::vector<std::pair<std::string_view, std::string_view>> kConfigAliases = {
@@ -33,12 +68,12 @@ void check_key(const std::string& file, const std::string& ptr, std::string_view
                const std::string& key) {
     std::string expected;
     for (std::string_view k : kConfigKeys) {
-        const bool in_section = section.empty() ? k.find('/') == std::string_view::npos
-                                                : k.size() > section.size() + 1 &&
-                                                      k.substr(0, section.size()) == section &&
-                                                      k[section.size()] == '/' &&
-                                                      k.find('/', section.size() + 1) ==
-                                                          std::string_view::npos;
+        const bool in_section = section.empty()
+                                    ? k.find('/') == std::string_view::npos
+                                    : k.size() > section.size() + 1 &&
+                                          k.substr(0, section.size()) == section &&
+                                          k[section.size()] == '/' &&
+                                          k.find('/', section.size() + 1) == std::string_view::npos;
         if (!in_section) {
             continue;
         }
@@ -52,8 +87,7 @@ void check_key(const std::string& file, const std::string& ptr, std::string_view
             expected += (expected.empty() ? "" : ", ") + std::string(name);
         }
     }
-    throw ConfigError(file + ": " + ptr + "/" + key + ": unknown key (expected " + expected +
-                      ")");
+    throw ConfigError(file + ": " + ptr + "/" + key + ": unknown key (expected " + expected + ")");
 }
 
 }  // namespace dnslb::config

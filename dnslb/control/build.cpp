@@ -3,8 +3,9 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "dnslb/answer/stats.hpp"
 #include "dnslb/base/log.hpp"

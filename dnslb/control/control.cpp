@@ -11,10 +11,11 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "dnslb/api/http_api.hpp"
 #include "dnslb/base/log.hpp"
@@ -64,11 +65,10 @@ void ignore_signals() {
     g_signal_async.store(nullptr);
 }
 
-
 constexpr uint64_t kDebounceMs = 200;      // quiet time after the last zone file event
 constexpr int64_t kDebounceMaxMs = 1000;   // reload anyway when changes keep coming
 constexpr uint64_t kHousekeepingMs = 100;  // snapshot reclamation and query log drain
-constexpr unsigned kStatusTicks = 10;       // systemd STATUS= refreshed once a second
+constexpr unsigned kStatusTicks = 10;      // systemd STATUS= refreshed once a second
 
 int64_t unix_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -111,7 +111,6 @@ bool is_zone_file_name(const char* name) {
     return n.size() > 5 && n.substr(n.size() - 5) == ".json" &&
            !(n.size() > 12 && n.substr(n.size() - 12) == ".schema.json");
 }
-
 
 }  // namespace
 
@@ -224,9 +223,9 @@ ReloadResult Control::reload(ReloadTrigger why) {
               std::to_string(result.generation) + ", " + std::to_string(result.zones) +
               " zones served, " + std::to_string(result.errors.size()) + " errors");
     notifier_.ready(status_line(*snapshots_.load(), *health_) +
-                    (result.ok ? std::string()
-                               : "; last reload: " + std::to_string(result.errors.size()) +
-                                     " errors"));
+                    (result.ok
+                         ? std::string()
+                         : "; last reload: " + std::to_string(result.errors.size()) + " errors"));
     return result;
 }
 
@@ -395,8 +394,8 @@ int Control::run() {
     prober_ = std::make_unique<probes::ProberPool>(*health_, cfg_.probers,
                                                    [](const std::string& m) { log::info(m); });
     std::vector<std::string> errors;
-    auto first = build_snapshot(cfg_, nullptr, geo_, errors, prober_.get(), health_.get(),
-                                &counter_ids_);
+    auto first =
+        build_snapshot(cfg_, nullptr, geo_, errors, prober_.get(), health_.get(), &counter_ids_);
     for (const auto& e : errors) {
         log::error(e + " (zone not loaded)");
     }
@@ -418,9 +417,7 @@ int Control::run() {
     snapshots_.publish(std::move(first));
 
     const unsigned workers = config::worker_count(cfg_);
-    server_ =
-        std::make_unique<Server>(snapshots_, cfg_.listen, workers,
-                                 cfg_.tcp);
+    server_ = std::make_unique<Server>(snapshots_, cfg_.listen, workers, cfg_.tcp);
     try {
         server_->open();
     } catch (const std::exception& e) {

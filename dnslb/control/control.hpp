@@ -11,14 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "dnslb/answer/query_log.hpp"
+#include "dnslb/answer/snapshot.hpp"
 #include "dnslb/api/instance.hpp"
 #include "dnslb/config/config.hpp"
-#include "dnslb/control/notify.hpp"
-#include "dnslb/answer/query_log.hpp"
-#include "dnslb/transport/server.hpp"
-#include "dnslb/control/shield.hpp"
-#include "dnslb/answer/snapshot.hpp"
 #include "dnslb/control/build.hpp"
+#include "dnslb/control/notify.hpp"
+#include "dnslb/control/shield.hpp"
+#include "dnslb/transport/server.hpp"
 #include "probes/health_table.hpp"
 #include "probes/prober_pool.hpp"
 

@@ -6,9 +6,9 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "dnslb/base/log.hpp"
 #include "dnslb/answer/snapshot.hpp"
 #include "dnslb/base/errno_text.hpp"
+#include "dnslb/base/log.hpp"
 #include "dnslb/steering/steer.hpp"
 #include "probes/health_table.hpp"
 

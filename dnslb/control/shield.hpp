@@ -13,8 +13,7 @@ namespace dnslb::server {
 class Shield {
 public:
     // Call about every 100 ms from the control loop.
-    void tick(Server& server, probes::HealthTable& health, const Snapshot* snap,
-              uint64_t now_ms);
+    void tick(Server& server, probes::HealthTable& health, const Snapshot* snap, uint64_t now_ms);
 
 private:
     void sync_freeze(Server& server, probes::HealthTable& health);

@@ -40,7 +40,7 @@ inline constexpr uint8_t kRcodeServFail = 2;
 inline constexpr uint8_t kRcodeNxDomain = 3;
 inline constexpr uint8_t kRcodeNotImp = 4;
 inline constexpr uint8_t kRcodeRefused = 5;
-inline constexpr uint16_t kRcodeBadVers = 16;   // RFC 6891 section 6.1.3
+inline constexpr uint16_t kRcodeBadVers = 16;    // RFC 6891 section 6.1.3
 inline constexpr uint16_t kRcodeBadCookie = 23;  // RFC 7873 section 8
 
 // EDNS option codes.

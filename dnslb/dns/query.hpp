@@ -41,15 +41,15 @@ struct Query {
     ClientSubnet ecs;
     bool has_cookie = false;
     uint8_t cookie_len = 0;  // 8 (client only) or 16..40 (client + server)
-    uint8_t cookie[40];  // valid up to cookie_len
+    uint8_t cookie[40];      // valid up to cookie_len
 };
 
 enum class ParseStatus : uint8_t {
     kOk,
-    kDrop,      // not worth an answer: too short for a header, or a response (QR=1)
-    kFormErr,   // answer FORMERR (header echoed, question when it parsed)
-    kNotImp,    // opcode other than QUERY
-    kBadVers,   // EDNS version > 0
+    kDrop,     // not worth an answer: too short for a header, or a response (QR=1)
+    kFormErr,  // answer FORMERR (header echoed, question when it parsed)
+    kNotImp,   // opcode other than QUERY
+    kBadVers,  // EDNS version > 0
 };
 
 // Parses `len` bytes. On kFormErr/kNotImp/kBadVers the fields parsed so far (id, flags, and the

@@ -1,10 +1,6 @@
-#include "dnslb/base/errno_text.hpp"
 #include "dnslb/dnssec/dnssec.hpp"
 
 #include <fcntl.h>
-#include <openssl/core_names.h>
-#include <openssl/ec.h>
-#include <openssl/param_build.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +8,12 @@
 #include <ctime>
 #include <fstream>
 #include <sstream>
+
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/param_build.h>
+
+#include "dnslb/base/errno_text.hpp"
 
 namespace dnslb::dnssec {
 
@@ -81,13 +83,26 @@ size_t lower_name(Bytes& b, size_t pos) {
 // RFC 4034 §6.2 as amended by RFC 6840 §5.1: the types whose RDATA names are lower-cased.
 Bytes canonical_rdata(uint16_t type, Bytes r) {
     switch (type) {
-        case 2: case 3: case 4: case 5: case 7: case 8: case 9: case 12: case 39:  // NS..PTR, DNAME
+        case 2:
+        case 3:
+        case 4:
+        case 5:
+        case 7:
+        case 8:
+        case 9:
+        case 12:
+        case 39:  // NS..PTR, DNAME
             lower_name(r, 0);
             break;
-        case 6: case 14: case 17:  // SOA (MNAME, RNAME), MINFO, RP: two names first
+        case 6:
+        case 14:
+        case 17:  // SOA (MNAME, RNAME), MINFO, RP: two names first
             lower_name(r, lower_name(r, 0));
             break;
-        case 15: case 18: case 21: case 36:  // MX, AFSDB, RT, KX
+        case 15:
+        case 18:
+        case 21:
+        case 36:  // MX, AFSDB, RT, KX
             lower_name(r, 2);
             break;
         case 33:  // SRV
@@ -226,7 +241,8 @@ Bytes name_to_wire(const std::string& name) {
         }
         if (len > 0) {
             w.push_back(static_cast<uint8_t>(len));
-            w.insert(w.end(), n.begin() + static_cast<long>(start), n.begin() + static_cast<long>(dot));
+            w.insert(w.end(), n.begin() + static_cast<long>(start),
+                     n.begin() + static_cast<long>(dot));
         }
         start = dot + 1;
     }
@@ -516,8 +532,9 @@ bool canonical_less(const std::string& a, const std::string& b) {
 }
 
 std::vector<RRset> nsec_chain(std::vector<NameTypes> names, uint32_t ttl) {
-    std::sort(names.begin(), names.end(),
-              [](const NameTypes& x, const NameTypes& y) { return canonical_less(x.name, y.name); });
+    std::sort(names.begin(), names.end(), [](const NameTypes& x, const NameTypes& y) {
+        return canonical_less(x.name, y.name);
+    });
     std::vector<RRset> out;
     for (size_t i = 0; i < names.size(); ++i) {
         // The last name's next owner wraps to the apex, the first in canonical order.
@@ -558,8 +575,7 @@ Validity validity_for(int64_t now_s, uint64_t name_hash) {
     constexpr int64_t kDay = 86400;
     int64_t shift = static_cast<int64_t>(name_hash % kDay);
     int64_t bucket = ((now_s - shift) / kDay) * kDay + shift;  // start of this name's bucket
-    return Validity{static_cast<uint32_t>(bucket - 3600),
-                    static_cast<uint32_t>(bucket + 8 * kDay)};
+    return Validity{static_cast<uint32_t>(bucket - 3600), static_cast<uint32_t>(bucket + 8 * kDay)};
 }
 
 }  // namespace dnslb::dnssec

@@ -2,14 +2,14 @@
 // NSEC type bitmaps and validity windows. Never called from the query path: signing allocates.
 #pragma once
 
-#include <openssl/evp.h>
-
 #include <cstdint>
 #include <memory>
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <openssl/evp.h>
 
 namespace dnslb::dnssec {
 

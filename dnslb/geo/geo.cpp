@@ -14,7 +14,6 @@
 // the maximum over those entries, still capped by the source prefix (when the client subnet
 // itself straddles an override, no scope can separate them; the source prefix is the most
 // precise answer we can give).
-#include "dnslb/base/errno_text.hpp"
 #include "dnslb/geo/geo.hpp"
 
 #include <arpa/inet.h>
@@ -30,10 +29,11 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "dnslb/base/errno_text.hpp"
+
 namespace dnslb::geo {
 
 namespace {
-
 
 // ISO 3166-1 alpha-2 by continent, following the GeoNames/GeoIP2 assignment (Turkey, the
 // Caucasus and Cyprus as GeoNames has them; Central America and the Caribbean in NA). XK is

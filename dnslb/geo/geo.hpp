@@ -17,7 +17,7 @@
 namespace dnslb::geo {
 
 struct Location {
-    bool known = false;       // something (nets or a database) placed the address
+    bool known = false;  // something (nets or a database) placed the address
     bool has_coords = false;
     double lat = 0;
     double lon = 0;

@@ -160,9 +160,9 @@ void Gdnsd::load_config() {
     for (const auto& [name, t] : service_types_.items()) {
         const std::string plugin = t.is_object() ? t.value("plugin", "") : "";
         if (plugin != "http_status" && plugin != "tcp_connect") {
-            report_.push_back(base::concat(
-                "config: service_types/", name, ": plugin '", plugin,
-                "' has no equivalent (dnslb monitors: tcp, http, https, dns)"));
+            report_.push_back(
+                base::concat("config: service_types/", name, ": plugin '", plugin,
+                             "' has no equivalent (dnslb monitors: tcp, http, https, dns)"));
         }
     }
     for (const auto& [plugin, v] : plugins_.items()) {

@@ -3,8 +3,9 @@
 // $include{path}. Parsed into JSON whose scalars are all strings, keys kept in file order.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 namespace dnslb::import {
 

@@ -2,9 +2,10 @@
 // (zones/zone.schema.json), keeping every record the format can express and noting the rest.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "dnslb/import/master_file.hpp"
 
@@ -13,7 +14,7 @@ namespace dnslb::import {
 using Json = nlohmann::ordered_json;
 
 struct ZoneJson {  // NOLINT(bugprone-exception-escape): nlohmann::json moves do not throw
-    Json zone;  // origin, ttl, soa, records (canonical name order, types by number)
+    Json zone;     // origin, ttl, soa, records (canonical name order, types by number)
     std::vector<const ldns_rr*> kept;  // the records written, for verify()
 };
 

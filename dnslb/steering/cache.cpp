@@ -50,9 +50,9 @@ DecisionCache::Slot DecisionCache::slot_of(const Key& k) const noexcept {
 }
 
 bool DecisionCache::same_key(const Entry& e, const Key& k) const noexcept {
-    return e.zone == k.zone && e.pool == k.pool && e.qfamily == k.qfamily &&
-           e.family == k.family && e.prefix == k.prefix &&
-           e.ecs == static_cast<uint8_t>(k.ecs) && std::memcmp(e.addr, k.addr, 16) == 0;
+    return e.zone == k.zone && e.pool == k.pool && e.qfamily == k.qfamily && e.family == k.family &&
+           e.prefix == k.prefix && e.ecs == static_cast<uint8_t>(k.ecs) &&
+           std::memcmp(e.addr, k.addr, 16) == 0;
 }
 
 // Moves `way` to the front of its set's recency order.
@@ -172,9 +172,9 @@ Steered steer_for(const zone::Zone& zone, int32_t pool, const geo::Resolver* geo
     s.prefix_len = where.prefix_len;
     if (cache != nullptr) {
         // A random pool answers differently every time: never from the cache.
-        const bool random = s.d.pool >= 0 && static_cast<size_t>(s.d.pool) < zone.pools.size() &&
-                            zone.pools[static_cast<size_t>(s.d.pool)].steering ==
-                                zone::Steering::kRandom;
+        const bool random =
+            s.d.pool >= 0 && static_cast<size_t>(s.d.pool) < zone.pools.size() &&
+            zone.pools[static_cast<size_t>(s.d.pool)].steering == zone::Steering::kRandom;
         if (!random) {
             cache->store(key, s);
         }

@@ -112,9 +112,9 @@ private:
     bool same_key(const Entry& e, const Key& k) const noexcept;
     void touch(size_t set, unsigned way) noexcept;
 
-    std::unique_ptr<Entry[]> table_;   // sets_ * kWays entries, a set's ways side by side
-    std::unique_ptr<uint64_t[]> tags_; // per set: way i's tag in bits 16i..16i+15
-    std::unique_ptr<uint8_t[]> order_; // per set: ways from most (bits 0-1) to least recent
+    std::unique_ptr<Entry[]> table_;    // sets_ * kWays entries, a set's ways side by side
+    std::unique_ptr<uint64_t[]> tags_;  // per set: way i's tag in bits 16i..16i+15
+    std::unique_ptr<uint8_t[]> order_;  // per set: ways from most (bits 0-1) to least recent
     size_t sets_ = 0;
     uint32_t stamp_ = 1;
     uint64_t generation_ = 0;

@@ -40,7 +40,7 @@ uint64_t next_random(uint64_t seed_hint) noexcept {
     if (t_rng == 0) {
         const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
         t_rng = hash::splitmix64(seed_hint ^ static_cast<uint64_t>(now) ^
-                    static_cast<uint64_t>(reinterpret_cast<uintptr_t>(&t_rng))) |
+                                 static_cast<uint64_t>(reinterpret_cast<uintptr_t>(&t_rng))) |
                 1;
     }
     t_rng ^= t_rng << 13;  // xorshift64 (Marsaglia 2003)

@@ -12,12 +12,12 @@
 #include <cstring>
 #include <ctime>
 #include <list>
-#include <unordered_map>
 #include <stdexcept>
+#include <unordered_map>
 
-#include "dnslb/dns/wire.hpp"
 #include "dnslb/answer/query_log.hpp"
 #include "dnslb/base/errno_text.hpp"
+#include "dnslb/dns/wire.hpp"
 #include "dnslb/steering/cache.hpp"
 #include "dnslb/transport/sockets.hpp"
 
@@ -25,8 +25,8 @@ namespace dnslb::server {
 
 namespace {
 
-constexpr size_t kBatch = 64;            // datagrams per recvmmsg/sendmmsg call
-constexpr size_t kUdpBuffer = 4096;      // one query; larger datagrams are truncated, then FORMERR
+constexpr size_t kBatch = 64;        // datagrams per recvmmsg/sendmmsg call
+constexpr size_t kUdpBuffer = 4096;  // one query; larger datagrams are truncated, then FORMERR
 // A UDP thread blocked on an idle socket wakes this often to report that it holds no old
 // snapshot (reclamation) and to see a stop request that shutdown() did not deliver.
 constexpr long kUdpIdleWakeUs = 100000;
@@ -34,7 +34,6 @@ constexpr long kUdpIdleWakeUs = 100000;
 // batches (4,096 datagrams), without waiting for more.
 constexpr size_t kUdpDrainBatches = 64;
 constexpr size_t kTcpMax = 65535;
-
 
 }  // namespace
 
@@ -240,8 +239,8 @@ private:
         }
         size_t sent = 0;
         while (sent < outn) {
-            int s = sendmmsg(fd, out_msgs_ + sent, static_cast<unsigned>(outn - sent),
-                             MSG_DONTWAIT);
+            int s =
+                sendmmsg(fd, out_msgs_ + sent, static_cast<unsigned>(outn - sent), MSG_DONTWAIT);
             if (s < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
                 // This one reply cannot go (a route or a firewall refuses its destination):
                 // drop it and send the others.
@@ -287,7 +286,7 @@ private:
     iovec out_iov_[kBatch];
     std::vector<uint8_t> tcp_out_;
     std::vector<uint8_t> tcp_read_;
-    std::list<TcpConn*> conns_;  // least recently active first
+    std::list<TcpConn*> conns_;                             // least recently active first
     std::unordered_map<std::string, uint32_t> per_source_;  // connections per client address
 };
 
@@ -586,15 +585,16 @@ Server::Server(SnapshotHolder& snapshots, std::vector<config::ListenAddress> lis
     // The total connection cap is shared out: each worker accepts its part (SO_REUSEPORT
     // spreads new connections evenly).
     TcpLimits per_worker = tcp_;
-    per_worker.max_connections = std::max<uint32_t>(1, tcp_.max_connections / std::max(1U, workers));
+    per_worker.max_connections =
+        std::max<uint32_t>(1, tcp_.max_connections / std::max(1U, workers));
     // Per worker: one TCP thread (it serves every address), then one UDP thread per address;
     // open() hands out the sockets in the same order.
     for (unsigned i = 0; i < workers; ++i) {
-        query_threads_.push_back(
-            std::make_unique<QueryThread>(snapshots_, per_worker, attack_, QueryThread::Role::kTcp));
+        query_threads_.push_back(std::make_unique<QueryThread>(snapshots_, per_worker, attack_,
+                                                               QueryThread::Role::kTcp));
         for (size_t a = 0; a < listen_.size(); ++a) {
-            query_threads_.push_back(
-                std::make_unique<QueryThread>(snapshots_, per_worker, attack_, QueryThread::Role::kUdp));
+            query_threads_.push_back(std::make_unique<QueryThread>(snapshots_, per_worker, attack_,
+                                                                   QueryThread::Role::kUdp));
         }
     }
 }

@@ -12,9 +12,9 @@
 #include <thread>
 #include <vector>
 
-#include "dnslb/config/config.hpp"
 #include "dnslb/answer/responder.hpp"
 #include "dnslb/answer/snapshot.hpp"
+#include "dnslb/config/config.hpp"
 
 namespace dnslb::server {
 

@@ -1,4 +1,3 @@
-#include "dnslb/base/errno_text.hpp"
 #include "dnslb/transport/sockets.hpp"
 
 #include <arpa/inet.h>
@@ -8,6 +7,8 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+
+#include "dnslb/base/errno_text.hpp"
 
 namespace dnslb::server {
 

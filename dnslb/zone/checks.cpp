@@ -1,8 +1,6 @@
 // The checks of a zone: parsed JSON (zone/reader.*) to an immutable Zone. Runs on the control
 // thread. ldns turns each RDATA presentation string into wire format; everything else (names,
 // cuts, pools) is checked here so that a bad file never becomes a snapshot.
-#include "dnslb/zone/loader.hpp"
-
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -13,6 +11,7 @@
 #include <utility>
 
 #include "dnslb/base/ldns.hpp"
+#include "dnslb/zone/loader.hpp"
 #include "dnslb/zone/loader_detail.hpp"
 #include "dnslb/zone/reader.hpp"
 
@@ -40,7 +39,7 @@ using RrPtr = std::unique_ptr<ldns_rr, RrFree>;
 // Where a node came from in the file, for messages about relations between nodes. Found again
 // by reading the records once more (see locate()): keeping it for every node cost more memory
 // and time than the rest of the load.
-struct Source {  // NOLINT(bugprone-exception-escape): nlohmann::json moves do not throw
+struct Source {       // NOLINT(bugprone-exception-escape): nlohmann::json moves do not throw
     std::string ptr;  // /records/<key>, empty for an apex that only has the SOA
     Json value;       // the member's value
 
@@ -78,8 +77,7 @@ private:
     std::string rdata_wire(const std::string& owner_text, uint16_t type,
                            const std::string& type_name, const std::string& rdata,
                            const std::string& ptr) const;
-    std::string owner_name(const std::string& key, const std::string& ptr,
-                           std::string& wire) const;
+    std::string owner_name(const std::string& key, const std::string& ptr, std::string& wire) const;
 
     Source locate(std::string_view wire) const;
     std::string type_ptr(const Node& node, uint16_t type) const {
@@ -97,7 +95,6 @@ private:
     void check_glue(const Nodes& nodes) const;
     void add_empty_non_terminals();
     void finish();
-
 
     const Ctx& ctx_;
     Zone& zone_;
@@ -253,7 +250,8 @@ std::string ZoneBuilder::rdata_wire(const std::string& owner_text, uint16_t type
     if (rdata.find_first_not_of(" \t") == std::string::npos) {
         ctx_.fail(ptr, "empty RDATA");
     }
-    if (type == dns::kTypeA || type == dns::kTypeAAAA) {  // a clearer message than ldns's for the commonest
+    if (type == dns::kTypeA ||
+        type == dns::kTypeAAAA) {  // a clearer message than ldns's for the commonest
         const std::string addr = trim(rdata);
         uint8_t buf[16];
         if (inet_pton(type == dns::kTypeA ? AF_INET : AF_INET6, addr.c_str(), buf) != 1) {
@@ -407,9 +405,9 @@ Source ZoneBuilder::locate(std::string_view wire) const {
     }
     const std::string suffix = zone_.origin_text == "." ? "" : zone_.origin_text;
     stream_records(records_, [&](const std::string& key, const Json& v) {
-        std::string text = key == "@"                    ? zone_.origin_text
+        std::string text = key == "@"                   ? zone_.origin_text
                            : detail::ends_with_dot(key) ? key
-                                                         : key + "." + suffix;
+                                                        : key + "." + suffix;
         std::string w;
         std::string why;
         if (!detail::text_to_wire(text, true, true, w, why) || w != wire) {
@@ -475,7 +473,8 @@ void ZoneBuilder::check_cuts(const Nodes& nodes) const {
         }
         check_cname(node);
         if (node.find(dns::kTypeDS) != nullptr && !node.delegation) {
-            ctx_.fail(type_ptr(node, dns::kTypeDS), "DS only belongs at a delegation (a name with NS)");
+            ctx_.fail(type_ptr(node, dns::kTypeDS),
+                      "DS only belongs at a delegation (a name with NS)");
         }
         const bool glue_ok = ns_targets.count(name) != 0;
         if (node.delegation) {
@@ -483,8 +482,9 @@ void ZoneBuilder::check_cuts(const Nodes& nodes) const {
                 ctx_.fail(locate(name).pool_ptr(), "'pool' at a delegation point");
             }
             for (const auto& rrset : node.rrsets) {
-                const bool ok = rrset.type == dns::kTypeNS || rrset.type == dns::kTypeDS ||
-                                (glue_ok && (rrset.type == dns::kTypeA || rrset.type == dns::kTypeAAAA));
+                const bool ok =
+                    rrset.type == dns::kTypeNS || rrset.type == dns::kTypeDS ||
+                    (glue_ok && (rrset.type == dns::kTypeA || rrset.type == dns::kTypeAAAA));
                 if (!ok) {
                     ctx_.fail(type_ptr(node, rrset.type),
                               type_text(rrset.type) + " at the delegation point " +
@@ -500,12 +500,14 @@ void ZoneBuilder::check_cuts(const Nodes& nodes) const {
             }
             const bool only_glue =
                 glue_ok && node.pool < 0 &&
-                std::all_of(node.rrsets.begin(), node.rrsets.end(),
-                            [](const RRset& r) { return r.type == dns::kTypeA || r.type == dns::kTypeAAAA; });
+                std::all_of(node.rrsets.begin(), node.rrsets.end(), [](const RRset& r) {
+                    return r.type == dns::kTypeA || r.type == dns::kTypeAAAA;
+                });
             if (!only_glue) {
-                ctx_.fail(locate(name).ptr, "'" + wire_to_text(name) + "' is below the zone cut at '" +
-                                       wire_to_text(up) +
-                                       "' (occluded; only A/AAAA glue for NS targets is allowed)");
+                ctx_.fail(locate(name).ptr,
+                          "'" + wire_to_text(name) + "' is below the zone cut at '" +
+                              wire_to_text(up) +
+                              "' (occluded; only A/AAAA glue for NS targets is allowed)");
             }
         }
     }
@@ -524,8 +526,9 @@ void ZoneBuilder::check_glue(const Nodes& nodes) const {
         for (size_t i = 0; i < ns->rdata.size(); ++i) {
             const std::string target = detail::lower_wire(ns->rdata[i]);
             const Node* t = zone_.find(target);
-            const bool has_addr = t != nullptr && (t->find(dns::kTypeA) != nullptr ||
-                                                   t->find(dns::kTypeAAAA) != nullptr || t->pool >= 0);
+            const bool has_addr =
+                t != nullptr && (t->find(dns::kTypeA) != nullptr ||
+                                 t->find(dns::kTypeAAAA) != nullptr || t->pool >= 0);
             if (has_addr) {
                 continue;
             }

@@ -38,9 +38,9 @@ std::unique_ptr<Zone> load_zone_file(const std::string& path,
 
 struct DirResult {
     std::vector<std::unique_ptr<Zone>> zones;  // the zones that loaded
-    std::vector<std::string> errors;            // one line per zone that did not
+    std::vector<std::string> errors;           // one line per zone that did not
     std::vector<Diagnostic> warnings;
-    std::vector<std::string> failed_files;      // files whose zone did not load
+    std::vector<std::string> failed_files;               // files whose zone did not load
     std::vector<std::shared_ptr<const Zone>> unchanged;  // `previous` gave them back: not reloaded
 };
 // Given a file and the digest of its bytes, the zone already loaded from those very bytes, or

@@ -2,10 +2,11 @@
 #pragma once
 
 #include <initializer_list>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "dnslb/zone/loader.hpp"
 #include "dnslb/zone/zone.hpp"

@@ -124,7 +124,6 @@ private:
 
 uint64_t key_hash(const std::string& k) { return std::hash<std::string_view>()(k); }
 
-
 // The SAX events nlohmann's parser delivers, forwarded to on_*() of a derived class.
 template <class Derived>
 class SaxBase {
@@ -323,7 +322,8 @@ public:
 private:
     bool deliver() {
         building_ = false;
-        const bool more = fn_(static_cast<const std::string&>(key_), static_cast<const Json&>(value_));
+        const bool more =
+            fn_(static_cast<const std::string&>(key_), static_cast<const Json&>(value_));
         value_ = Json();
         return more;
     }
@@ -334,9 +334,9 @@ private:
     std::string key_;
     Json value_;
     std::unordered_set<std::string> done_;  // repeated members already delivered
-    size_t depth_ = 0;   // containers open outside /records
+    size_t depth_ = 0;                      // containers open outside /records
     bool root_object_ = false;
-    size_t seen_ = 0;    // "records" keys of the root object so far
+    size_t seen_ = 0;  // "records" keys of the root object so far
     bool target_next_ = false;
     size_t rdepth_ = 0;
     bool building_ = false;
@@ -367,8 +367,7 @@ private:
 
 }  // namespace
 
-void read_zone_json(std::string_view text, const std::string& file, Json& root,
-                    RecordsInfo& info) {
+void read_zone_json(std::string_view text, const std::string& file, Json& root, RecordsInfo& info) {
     info.text = text;
     try {
         Pass1 sax(root, info);

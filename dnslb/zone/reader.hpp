@@ -38,8 +38,7 @@ struct RecordsInfo {
 // Pass 1: the DOM of `text` without the members of /records (an empty placeholder object
 // instead), and what `stream_records` needs. Syntax errors of the whole file are found here
 // and thrown as LoadError naming the file, line and column.
-void read_zone_json(std::string_view text, const std::string& file, Json& root,
-                    RecordsInfo& info);
+void read_zone_json(std::string_view text, const std::string& file, Json& root, RecordsInfo& info);
 
 // Pass 2: each member of the last /records object, in file order, to `fn(key, value)`, until
 // fn returns false. `info.text` must still be alive.

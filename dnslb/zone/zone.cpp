@@ -22,7 +22,6 @@ void put32(std::string& out, uint32_t v) {
     put16(out, static_cast<uint16_t>(v & 0xffff));
 }
 
-
 }  // namespace
 
 void RRset::render() {

@@ -5,8 +5,8 @@
 #pragma once
 
 #include <array>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -40,7 +40,7 @@ struct RRset {
 // One address of an origin. `health` is the health-table cell id assigned by the control
 // thread after load (-1: not monitored, always considered up).
 struct Address {
-    uint8_t family = 4;  // 4 or 6
+    uint8_t family = 4;               // 4 or 6
     std::array<uint8_t, 16> bytes{};  // IPv4 uses the first 4 bytes
     int32_t health = -1;
     std::string text;  // presentation form, for logs and explain
@@ -56,7 +56,7 @@ struct Origin {
     double lat = 0;  // degrees
     double lon = 0;
     double weight = 1;
-    double bias = 0;     // proximity bias, -99..99 as Route 53 geoproximity: scales distance
+    double bias = 0;       // proximity bias, -99..99 as Route 53 geoproximity: scales distance
     int32_t priority = 0;  // lower first; default: the position in the file
     int32_t monitor = -1;  // index into Zone::monitors; -1: the pool's monitor or none
     // Answer-counter slot (Stats::origin_answers), assigned by the control thread after load
@@ -64,8 +64,8 @@ struct Origin {
     int32_t counter = -1;
 };
 
-using geo::CountryCode;
 using geo::country_code;
+using geo::CountryCode;
 
 struct Pool {
     std::string name;
@@ -76,7 +76,7 @@ struct Pool {
     uint32_t min_healthy = 1;
     int32_t fallback = -1;  // index into Zone::pools
     AllDown all_down = AllDown::kReturnAll;
-    int32_t monitor = -1;  // index into Zone::monitors, default for its origins
+    int32_t monitor = -1;         // index into Zone::monitors, default for its origins
     std::vector<Origin> origins;  // file order
     // geo steering: ordered origin indices per country / continent (codes packed as CountryCode,
     // continents as the two-letter codes AF AN AS EU NA OC SA), then the default order.
@@ -88,7 +88,7 @@ struct Pool {
 // A health monitor as written in the zone file; the probes library turns it into checks.
 struct Monitor {
     std::string name;
-    std::string type;  // tcp, http, https, dns
+    std::string type;          // tcp, http, https, dns
     probes::MonitorSpec spec;  // parsed and checked once, at load
 };
 
@@ -103,11 +103,11 @@ struct NameEq {
 };
 
 struct Node {
-    std::string name;  // lower-cased wire format, absolute
+    std::string name;           // lower-cased wire format, absolute
     std::vector<RRset> rrsets;  // few per node: linear search is fastest
-    int32_t pool = -1;  // index into Zone::pools when the name is load-balanced
-    uint32_t pool_ttl_s = 0;  // per-name TTL override for pool answers; 0 = the pool's
-    bool delegation = false;  // has NS and is not the apex: a zone cut
+    int32_t pool = -1;          // index into Zone::pools when the name is load-balanced
+    uint32_t pool_ttl_s = 0;    // per-name TTL override for pool answers; 0 = the pool's
+    bool delegation = false;    // has NS and is not the apex: a zone cut
 
     const RRset* find(uint16_t type) const noexcept {
         for (const auto& rrset : rrsets) {
@@ -162,7 +162,7 @@ public:
     static constexpr uint8_t kDelegation = 1;
     static constexpr uint8_t kEmpty = 2;
     static constexpr uint8_t kPooled = 4;
-    static constexpr uint8_t kInline = 8;  // the RRsets' wire follows the name
+    static constexpr uint8_t kInline = 8;      // the RRsets' wire follows the name
     static constexpr size_t kMaxInline = 256;  // bytes of inline wire per node, headers included
 
 private:
@@ -203,13 +203,13 @@ private:
 };
 
 struct Zone {
-    std::string file;         // where it was loaded from
+    std::string file;  // where it was loaded from
     // BLAKE2b-256 of the file's bytes: a reload keeps the loaded zone when they did not change.
     std::array<uint8_t, 32> source_digest{};
     std::string origin;       // lower-cased wire format
     std::string origin_text;  // presentation, with trailing dot
     uint32_t serial = 0;
-    uint32_t neg_ttl_s = 0;   // min(SOA TTL, SOA minimum), RFC 2308 section 5
+    uint32_t neg_ttl_s = 0;  // min(SOA TTL, SOA minimum), RFC 2308 section 5
     size_t record_count = 0;
     // Every owner name, plus every empty non-terminal between an owner and the origin.
     std::unordered_map<std::string, Node, NameHash, NameEq> nodes;

@@ -325,8 +325,7 @@ TEST_CASE("names at and below a zone cut get a referral", "[e2e][delegation]") {
                 CHECK(owner(rr) == "child.test.example.");
             }
             CHECK(rdatas(r->pkt, LDNS_SECTION_AUTHORITY, LDNS_RR_TYPE_NS) ==
-                  std::vector<std::string>{"ns.child.test.example.",
-                                           "ns.elsewhere.example.net."});
+                  std::vector<std::string>{"ns.child.test.example.", "ns.elsewhere.example.net."});
             CHECK(records(r->pkt, LDNS_SECTION_AUTHORITY, LDNS_RR_TYPE_SOA).empty());
             // Glue for the in-bailiwick server, both families.
             auto glue_a = records(r->pkt, LDNS_SECTION_ADDITIONAL, LDNS_RR_TYPE_A);

@@ -18,9 +18,10 @@
 #include <cstdio>
 #include <ctime>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "tests/e2e/checks.hpp"
 #include "tests/e2e/harness.hpp"
@@ -33,15 +34,15 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kZone = "attack.example.";
-constexpr int kNames = 40;         // c0 .. c39: the names normal clients ask
-constexpr size_t kBigTxt = 4;      // strings of 200 characters at big.attack.example.
+constexpr int kNames = 40;     // c0 .. c39: the names normal clients ask
+constexpr size_t kBigTxt = 4;  // strings of 200 characters at big.attack.example.
 constexpr uint16_t kOptCookie = 10;
 
 std::string zone_json() {
     std::string txt;
     for (size_t i = 0; i < kBigTxt; ++i) {
-        txt += std::string(i == 0 ? "" : ", ") + "\"\\\"" + std::string(200, char('a' + i)) +
-               "\\\"\"";
+        txt +=
+            std::string(i == 0 ? "" : ", ") + "\"\\\"" + std::string(200, char('a' + i)) + "\\\"\"";
     }
     std::string names;
     for (int i = 0; i < kNames; ++i) {
@@ -346,8 +347,7 @@ private:
         auto start = Clock::now();
         uint64_t n = 0;
         size_t next_fd = 0;
-        while (!halt_ && n < max_packets && Clock::now() - start < max_time &&
-               !fds_.empty()) {
+        while (!halt_ && n < max_packets && Clock::now() - start < max_time && !fds_.empty()) {
             auto due = static_cast<uint64_t>(seconds_since(start) * pps) + 1;
             if (n >= due) {
                 std::this_thread::sleep_for(1ms);
@@ -356,8 +356,8 @@ private:
             for (; n < due && n < max_packets; ++n) {
                 Bytes pkt = maker_(rng);
                 int fd = fds_[next_fd++ % fds_.size()];
-                ssize_t r = sendto(fd, pkt.data(), pkt.size(), 0,
-                                   reinterpret_cast<sockaddr*>(&to), sizeof(to));
+                ssize_t r = sendto(fd, pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&to),
+                                   sizeof(to));
                 if (r == static_cast<ssize_t>(pkt.size())) {
                     sent_packets.fetch_add(1);
                     sent_bytes.fetch_add(pkt.size());
@@ -549,19 +549,20 @@ TEST_CASE("RRL: a reflection flood is not amplified; a normal client is still an
     double back = static_cast<double>(flood.recv_bytes.load());
     double amplification = back / std::max(1.0, sent);
     double answer_rate = 100.0 * ok / kClientQueries;
-    std::printf("[rrl flood] flood: %llu queries (%.0f bytes) from %zu sources, %llu send "
-                "failures; back: %llu packets (%.0f bytes), %llu full answers, %llu TC=1\n"
-                "[rrl flood] amplification (bytes out / bytes in) = %.3f\n"
-                "[rrl flood] normal client: %d/%d answered (%.1f%%) in %.1f s: %d over UDP, "
-                "%d over TCP after TC=1 (%d TC seen), %d UDP timeouts; of these, %d/%d for the "
-                "flooded name\n",
-                static_cast<unsigned long long>(flood.sent_packets.load()), sent,
-                flood.sources(), static_cast<unsigned long long>(flood.send_failures.load()),
-                static_cast<unsigned long long>(flood.recv_packets.load()), back,
-                static_cast<unsigned long long>(flood.recv_full.load()),
-                static_cast<unsigned long long>(flood.recv_truncated.load()), amplification,
-                ok, kClientQueries, answer_rate, client_s, via_udp, via_tcp, tc_seen,
-                udp_timeouts, victim_ok, victim_total);
+    std::printf(
+        "[rrl flood] flood: %llu queries (%.0f bytes) from %zu sources, %llu send "
+        "failures; back: %llu packets (%.0f bytes), %llu full answers, %llu TC=1\n"
+        "[rrl flood] amplification (bytes out / bytes in) = %.3f\n"
+        "[rrl flood] normal client: %d/%d answered (%.1f%%) in %.1f s: %d over UDP, "
+        "%d over TCP after TC=1 (%d TC seen), %d UDP timeouts; of these, %d/%d for the "
+        "flooded name\n",
+        static_cast<unsigned long long>(flood.sent_packets.load()), sent, flood.sources(),
+        static_cast<unsigned long long>(flood.send_failures.load()),
+        static_cast<unsigned long long>(flood.recv_packets.load()), back,
+        static_cast<unsigned long long>(flood.recv_full.load()),
+        static_cast<unsigned long long>(flood.recv_truncated.load()), amplification, ok,
+        kClientQueries, answer_rate, client_s, via_udp, via_tcp, tc_seen, udp_timeouts, victim_ok,
+        victim_total);
     std::fflush(stdout);
 
     CHECK(flood.sent_packets.load() >= kFloodPackets * 9 / 10);
@@ -601,8 +602,8 @@ TEST_CASE("a flood of malformed packets does not keep normal queries waiting",
     double worst_ms = 0;
     auto start = Clock::now();
     while (seconds_since(start) < 2.0 && rounds < 40) {
-        double ms = both_transports_ms(s.port(), "c" + std::to_string(rounds % kNames) +
-                                                     ".attack.example.", 1000ms);
+        double ms = both_transports_ms(
+            s.port(), "c" + std::to_string(rounds % kNames) + ".attack.example.", 1000ms);
         ++rounds;
         if (ms < 0) {
             ++failures;
@@ -612,11 +613,11 @@ TEST_CASE("a flood of malformed packets does not keep normal queries waiting",
         std::this_thread::sleep_for(50ms);
     }
     flood.stop();
-    std::printf("[garbage] %llu malformed packets from %zu sources in 2 s; %d rounds of UDP + "
-                "fresh TCP: %d failed, slowest %.1f ms; %llu replies to the garbage\n",
-                static_cast<unsigned long long>(flood.sent_packets.load()), flood.sources(),
-                rounds, failures, worst_ms,
-                static_cast<unsigned long long>(flood.recv_packets.load()));
+    std::printf(
+        "[garbage] %llu malformed packets from %zu sources in 2 s; %d rounds of UDP + "
+        "fresh TCP: %d failed, slowest %.1f ms; %llu replies to the garbage\n",
+        static_cast<unsigned long long>(flood.sent_packets.load()), flood.sources(), rounds,
+        failures, worst_ms, static_cast<unsigned long long>(flood.recv_packets.load()));
     std::fflush(stdout);
     CHECK(flood.sent_packets.load() > 20000);
     CHECK(rounds >= 10);
@@ -629,11 +630,9 @@ TEST_CASE("a flood of malformed packets does not keep normal queries waiting",
 
 // ---- 4. Idle TCP connections -----------------------------------------------------------------
 
-TEST_CASE("2,000 idle TCP connections are held and do not block service",
-          "[e2e][attack][tcp]") {
+TEST_CASE("2,000 idle TCP connections are held and do not block service", "[e2e][attack][tcp]") {
     raise_nofile();
-    Setup s(R"({ "tcp": { "idle_timeout": 60, "max_connections": 4096 } })",
-            {"--workers", "2"});
+    Setup s(R"({ "tcp": { "idle_timeout": 60, "max_connections": 4096 } })", {"--workers", "2"});
     E2E_START(*s.server);
     constexpr int kConns = 2000;
     constexpr int kSources = 200;  // 127.0.0.2 .. 201: 10 each, under the default 64 per source
@@ -665,9 +664,10 @@ TEST_CASE("2,000 idle TCP connections are held and do not block service",
     for (auto& c : conns) {
         held += !is_closed_now(c.fd);
     }
-    std::printf("[tcp idle] %d connections opened in %.2f s; %d held; %d/%d sampled served; "
-                "UDP + fresh TCP query meanwhile in %.1f ms\n",
-                kConns, open_s, held, served, kConns / 50, ms);
+    std::printf(
+        "[tcp idle] %d connections opened in %.2f s; %d held; %d/%d sampled served; "
+        "UDP + fresh TCP query meanwhile in %.1f ms\n",
+        kConns, open_s, held, served, kConns / 50, ms);
     std::fflush(stdout);
     CHECK(held == kConns);
     CHECK(served == kConns / 50);
@@ -698,9 +698,10 @@ TEST_CASE("an idle TCP connection is cut after the idle timeout", "[e2e][attack]
     auto t1 = Clock::now();
     bool closed_used = closed_within(used.fd, 5000ms);
     double used_s = seconds_since(t1);
-    std::printf("[tcp idle] idle_timeout 1 s: a silent connection was cut after %.2f s, one "
-                "idle after an answer after %.2f s\n",
-                quiet_s, used_s);
+    std::printf(
+        "[tcp idle] idle_timeout 1 s: a silent connection was cut after %.2f s, one "
+        "idle after an answer after %.2f s\n",
+        quiet_s, used_s);
     std::fflush(stdout);
     CHECK(closed);
     CHECK(quiet_s > 0.8);
@@ -790,15 +791,16 @@ TEST_CASE("a query trickled one byte at a time is cut after the query timeout",
     }
     for (int k = 0; k < kSlow; ++k) {
         INFO("slow client " << k);
-        std::printf("[slowloris] client %d: %zu of %zu bytes sent at one per 300 ms, cut after "
-                    "%.2f s (query_timeout 1 s)\n",
-                    k, bytes_sent[k], framed.size(), cut_after[k]);
+        std::printf(
+            "[slowloris] client %d: %zu of %zu bytes sent at one per 300 ms, cut after "
+            "%.2f s (query_timeout 1 s)\n",
+            k, bytes_sent[k], framed.size(), cut_after[k]);
         CHECK(cut_after[k] > 0.8);
         CHECK(cut_after[k] < 2.0);
         CHECK(bytes_sent[k] < framed.size());
     }
-    std::printf("[slowloris] meanwhile %d rounds of UDP + fresh TCP queries, %d failed\n",
-                rounds, failures);
+    std::printf("[slowloris] meanwhile %d rounds of UDP + fresh TCP queries, %d failed\n", rounds,
+                failures);
     std::fflush(stdout);
     CHECK(rounds >= 10);
     CHECK(failures == 0);
@@ -895,8 +897,7 @@ TEST_CASE("connections beyond max_per_source are closed; max_queries closes a co
     E2E_STOP_CLEAN(*s.server);
 }
 
-TEST_CASE("a connection refused for its source evicts no other connection",
-          "[e2e][attack][tcp]") {
+TEST_CASE("a connection refused for its source evicts no other connection", "[e2e][attack][tcp]") {
     // At the worker's connection cap, one source at its own cap keeps connecting: each attempt
     // is refused, and must not push out a connection of anyone else.
     Setup s(R"({ "tcp": { "idle_timeout": 30, "max_connections": 5, "max_per_source": 1 } })");
@@ -922,9 +923,10 @@ TEST_CASE("a connection refused for its source evicts no other connection",
     for (auto& c : others) {
         alive += send_framed(c.fd, q) && read_framed(c.fd, 1000ms).has_value();
     }
-    std::printf("[per source] after 3 refused connections at the cap, %d of 4 other clients' "
-                "connections still open\n",
-                alive);
+    std::printf(
+        "[per source] after 3 refused connections at the cap, %d of 4 other clients' "
+        "connections still open\n",
+        alive);
     std::fflush(stdout);
     CHECK(alive == 4);
     CHECK(s.metric("dnslb_tcp_connections_refused_total{reason=\"per_source\"}") >= 3);
@@ -948,8 +950,8 @@ const Bytes kClientCookie{0xc1, 0x1e, 0x47, 0x00, 0x0c, 0x00, 0x4b, 0x1e};
 
 // Asks `name` over UDP with a client cookie; returns the full 24-byte cookie we got back.
 std::optional<Bytes> fetch_cookie(uint16_t port, const std::string& name) {
-    auto r = udp_exchange(port, query(name, LDNS_RR_TYPE_A, true, cookie_option(kClientCookie)),
-                          1000ms);
+    auto r =
+        udp_exchange(port, query(name, LDNS_RR_TYPE_A, true, cookie_option(kClientCookie)), 1000ms);
     if (!r) {
         return std::nullopt;
     }
@@ -980,10 +982,9 @@ TEST_CASE("cookies: a client cookie gets a server cookie; a valid one lifts rate
     CHECK(std::llabs(ts - static_cast<int64_t>(std::time(nullptr))) <= 5);
 
     // Sent back: answered, with a cookie for the same client cookie.
-    auto again = udp_exchange(a.port(),
-                              query("c1.attack.example.", LDNS_RR_TYPE_A, true,
-                                    cookie_option(*cookie)),
-                              1000ms);
+    auto again = udp_exchange(
+        a.port(), query("c1.attack.example.", LDNS_RR_TYPE_A, true, cookie_option(*cookie)),
+        1000ms);
     REQUIRE(again);
     CHECK(answered(*again));
     auto renewed = response_cookie(*again);
@@ -1002,9 +1003,10 @@ TEST_CASE("cookies: a client cookie gets a server cookie; a valid one lifts rate
     // Another server with the same secret accepts the cookie; one with another secret does not.
     int b_valid = burst_answers(b.port(), with, 20, 1500ms);
     int c_valid = burst_answers(c.port(), with, 20, 400ms);
-    std::printf("[cookies] 20 queries at RRL 1/s, answered: valid cookie %d, client cookie only "
-                "%d, none %d; same-secret server %d, other-secret server %d\n",
-                a_valid, a_client_only, a_without, b_valid, c_valid);
+    std::printf(
+        "[cookies] 20 queries at RRL 1/s, answered: valid cookie %d, client cookie only "
+        "%d, none %d; same-secret server %d, other-secret server %d\n",
+        a_valid, a_client_only, a_without, b_valid, c_valid);
     std::fflush(stdout);
     CHECK(a_valid == 20);
     CHECK(a_client_only <= 2);
@@ -1017,10 +1019,9 @@ TEST_CASE("cookies: a client cookie gets a server cookie; a valid one lifts rate
     // A bad server cookie (not under attack): a normal answer and a fresh, different cookie.
     Bytes tampered = *cookie;
     tampered[23] ^= 0xff;
-    auto bad = udp_exchange(a.port(),
-                            query("c5.attack.example.", LDNS_RR_TYPE_A, true,
-                                  cookie_option(tampered)),
-                            1000ms);
+    auto bad = udp_exchange(
+        a.port(), query("c5.attack.example.", LDNS_RR_TYPE_A, true, cookie_option(tampered)),
+        1000ms);
     REQUIRE(bad);
     CHECK(answered(*bad));
     auto fresh = response_cookie(*bad);
@@ -1058,9 +1059,10 @@ TEST_CASE("cookies: without a configured secret each server has its own",
     Bytes with = query("c2.attack.example.", LDNS_RR_TYPE_A, true, cookie_option(*cookie));
     int at_a = burst_answers(a.port(), with, 20, 1500ms);
     int at_b = burst_answers(b.port(), with, 20, 400ms);
-    std::printf("[cookies] no secret configured: 20 queries at RRL 1/s with A's cookie answered "
-                "by A %d, by B %d\n",
-                at_a, at_b);
+    std::printf(
+        "[cookies] no secret configured: 20 queries at RRL 1/s with A's cookie answered "
+        "by A %d, by B %d\n",
+        at_a, at_b);
     std::fflush(stdout);
     CHECK(at_a == 20);
     CHECK(at_b <= 2);
@@ -1087,9 +1089,8 @@ TEST_CASE("cookies: a malformed COOKIE option gets FORMERR", "[e2e][attack][cook
     for (Transport t : kBoth) {
         for (const auto& c : cases) {
             INFO(transport_name(t) << ": " << c.what);
-            auto r = exchange(t, a.port(),
-                              query("www.attack.example.", LDNS_RR_TYPE_A, true, c.options),
-                              1000ms);
+            auto r = exchange(
+                t, a.port(), query("www.attack.example.", LDNS_RR_TYPE_A, true, c.options), 1000ms);
             REQUIRE(r);
             Message m = walk(*r);
             CHECK(m.hdr.qr);
@@ -1144,20 +1145,18 @@ TEST_CASE("under-attack mode: on above auto_qps, big UDP answers need a cookie, 
     CHECK(tc->size() < 512);
     // The TC=1 reply keeps its OPT record: a client cookie gets its server cookie back, so the
     // client's next query can carry a valid one.
-    auto tc_cookie = udp_exchange(s.port(),
-                                  query("big.attack.example.", LDNS_RR_TYPE_TXT, true,
-                                        cookie_option(kClientCookie)),
-                                  1000ms);
+    auto tc_cookie = udp_exchange(
+        s.port(),
+        query("big.attack.example.", LDNS_RR_TYPE_TXT, true, cookie_option(kClientCookie)), 1000ms);
     REQUIRE(tc_cookie);
     CHECK(walk(*tc_cookie).hdr.tc);
     CHECK(walk(*tc_cookie).hdr.ancount == 0);
     auto given = response_cookie(*tc_cookie);
     REQUIRE(given);
     CHECK(given->size() == 24);
-    auto with_given = udp_exchange(s.port(),
-                                   query("big.attack.example.", LDNS_RR_TYPE_TXT, true,
-                                         cookie_option(*given)),
-                                   1000ms);
+    auto with_given = udp_exchange(
+        s.port(), query("big.attack.example.", LDNS_RR_TYPE_TXT, true, cookie_option(*given)),
+        1000ms);
     REQUIRE(with_given);
     CHECK(answered(*with_given));
     CHECK(!walk(*with_given).hdr.tc);
@@ -1171,10 +1170,9 @@ TEST_CASE("under-attack mode: on above auto_qps, big UDP answers need a cookie, 
     REQUIRE(small);
     CHECK(answered(*small));
     // With a valid cookie: the whole answer over UDP.
-    auto with = udp_exchange(s.port(),
-                             query("big.attack.example.", LDNS_RR_TYPE_TXT, true,
-                                   cookie_option(*cookie)),
-                             1000ms);
+    auto with = udp_exchange(
+        s.port(), query("big.attack.example.", LDNS_RR_TYPE_TXT, true, cookie_option(*cookie)),
+        1000ms);
     REQUIRE(with);
     CHECK(answered(*with));
     CHECK(walk(*with).answer.size() == kBigTxt);
@@ -1182,10 +1180,9 @@ TEST_CASE("under-attack mode: on above auto_qps, big UDP answers need a cookie, 
     // A bad server cookie over UDP: BADCOOKIE with a fresh cookie (RFC 7873 section 5.2.3).
     Bytes tampered = *cookie;
     tampered[20] ^= 0x55;
-    auto badcookie = udp_exchange(s.port(),
-                                  query("www.attack.example.", LDNS_RR_TYPE_A, true,
-                                        cookie_option(tampered)),
-                                  1000ms);
+    auto badcookie = udp_exchange(
+        s.port(), query("www.attack.example.", LDNS_RR_TYPE_A, true, cookie_option(tampered)),
+        1000ms);
     REQUIRE(badcookie);
     Message bm = walk(*badcookie);
     CHECK(full_rcode(bm) == 23);
@@ -1195,19 +1192,18 @@ TEST_CASE("under-attack mode: on above auto_qps, big UDP answers need a cookie, 
     CHECK(fresh->size() == 24);
     CHECK(*fresh != tampered);
     // The fresh cookie is valid: big answers come whole again.
-    auto retry = udp_exchange(s.port(),
-                              query("big.attack.example.", LDNS_RR_TYPE_TXT, true,
-                                    cookie_option(*fresh)),
-                              1000ms);
+    auto retry = udp_exchange(
+        s.port(), query("big.attack.example.", LDNS_RR_TYPE_TXT, true, cookie_option(*fresh)),
+        1000ms);
     REQUIRE(retry);
     CHECK(answered(*retry));
 
     flood.stop();
     auto calm_start = Clock::now();
-    std::printf("[under attack] flood of %llu queries at ~1500/s from %zu sources; mode on "
-                "after %.1f s\n",
-                static_cast<unsigned long long>(flood.sent_packets.load()), flood.sources(),
-                on_after);
+    std::printf(
+        "[under attack] flood of %llu queries at ~1500/s from %zu sources; mode on "
+        "after %.1f s\n",
+        static_cast<unsigned long long>(flood.sent_packets.load()), flood.sources(), on_after);
     bool off = wait_for_log(*s.server, "under-attack mode off", 20000ms);
     double off_after = seconds_since(calm_start);
     std::printf("[under attack] mode off %.1f s after the flood stopped\n", off_after);

@@ -182,10 +182,10 @@ void HttpBackend::handle(int conn) {
         body = body_;
     }
     int status = status_;
-    std::string resp = "HTTP/1.1 " + std::to_string(status) + " " +
-                       (status < 400 ? "OK" : "Unavailable") +
-                       "\r\nContent-Type: text/plain\r\nContent-Length: " +
-                       std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    std::string resp =
+        "HTTP/1.1 " + std::to_string(status) + " " + (status < 400 ? "OK" : "Unavailable") +
+        "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\nConnection: close\r\n\r\n" + body;
     send(conn, resp.data(), resp.size(), MSG_NOSIGNAL);
 }
 
@@ -246,8 +246,8 @@ TlsBackend::TlsBackend(std::string ip, uint16_t port) : ip_(std::move(ip)), port
     }
     dir_ = tmpl;
     std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=" + ip_ +
-                      " -addext subjectAltName=IP:" + ip_ + " -keyout " + dir_ +
-                      "/key.pem -out " + dir_ + "/cert.pem >/dev/null 2>&1";
+                      " -addext subjectAltName=IP:" + ip_ + " -keyout " + dir_ + "/key.pem -out " +
+                      dir_ + "/cert.pem >/dev/null 2>&1";
     if (std::system(cmd.c_str()) != 0) {
         throw std::runtime_error("openssl req failed");
     }

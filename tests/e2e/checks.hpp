@@ -135,13 +135,13 @@ inline void check_answer(const Reply& r, const std::string& name, ldns_rr_type t
     } while (false)
 
 // Stops `server` with SIGTERM and expects exit status 0.
-#define E2E_STOP_CLEAN(server)                                                        \
-    do {                                                                              \
-        ::dnslb::e2e::ExitInfo exit_ = (server).stop();                               \
-        INFO("exited=" << exit_.exited << " status=" << exit_.status                  \
-                       << " signal=" << exit_.signal << "\nstderr:\n"                 \
-                       << (server).stderr_text().substr(0, 4000));                    \
-        CHECK(exit_.clean());                                                         \
+#define E2E_STOP_CLEAN(server)                                                                     \
+    do {                                                                                           \
+        ::dnslb::e2e::ExitInfo exit_ = (server).stop();                                            \
+        INFO("exited=" << exit_.exited << " status=" << exit_.status << " signal=" << exit_.signal \
+                       << "\nstderr:\n"                                                            \
+                       << (server).stderr_text().substr(0, 4000));                                 \
+        CHECK(exit_.clean());                                                                      \
     } while (false)
 
 constexpr Transport kBoth[] = {Transport::kUdp, Transport::kTcp};

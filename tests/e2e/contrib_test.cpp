@@ -3,15 +3,17 @@
 // is valid PromQL, and every dnslb_* metric that a rule or a dashboard query names is exported
 // on /metrics by a dnslb serving pools whose health checks hit real HTTP servers on loopback.
 #include <catch2/catch.hpp>
+
 #include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "tests/e2e/backends.hpp"
 #include "tests/e2e/checks.hpp"
@@ -207,38 +209,42 @@ std::string contrib_zone(uint16_t monitor_port) {
         }
         return o;
     };
-    Json z{{"origin", "contrib.test."},
-           {"ttl", 300},
-           {"soa",
-            {{"mname", "ns1"}, {"rname", "hostmaster"}, {"serial", 1}, {"refresh", 3600},
-             {"retry", 600}, {"expire", 1209600}, {"minimum", 60}}},
-           {"records",
-            {{"@", {{"NS", {"ns1"}}}},
-             {"ns1", {{"A", {"192.0.2.1"}}}},
-             {"app", {{"pool", "web"}}},
-             {"edge", {{"pool", "edge"}}},
-             {"dead", {{"pool", "dead"}}},
-             {"chain", {{"pool", "chain"}}}}},
-           {"pools",
-            {{"web", {{"monitor", "http"}, {"origins", origins({{"one", kUp}, {"two", kDown}})}}},
-             {"edge",
-              {{"monitor", "http"},
-               {"min_healthy", 2},
-               {"fallback", "web"},
-               {"origins", origins({{"one", kUp}, {"two", kDown}})}}},
-             {"dead", {{"monitor", "http"}, {"origins", origins({{"only", kDown}})}}},
-             {"chain",
-              {{"monitor", "http"},
-               {"fallback", "dead"},
-               {"origins", origins({{"only", kDown}})}}}}},
-           {"monitors",
-            {{"http",
-              {{"type", "http"},
-               {"port", monitor_port},
-               {"interval", "500ms"},
-               {"timeout", "400ms"},
-               {"rise", 1},
-               {"fall", 1}}}}}};
+    Json z{
+        {"origin", "contrib.test."},
+        {"ttl", 300},
+        {"soa",
+         {{"mname", "ns1"},
+          {"rname", "hostmaster"},
+          {"serial", 1},
+          {"refresh", 3600},
+          {"retry", 600},
+          {"expire", 1209600},
+          {"minimum", 60}}},
+        {"records",
+         {{"@", {{"NS", {"ns1"}}}},
+          {"ns1", {{"A", {"192.0.2.1"}}}},
+          {"app", {{"pool", "web"}}},
+          {"edge", {{"pool", "edge"}}},
+          {"dead", {{"pool", "dead"}}},
+          {"chain", {{"pool", "chain"}}}}},
+        {"pools",
+         {{"web", {{"monitor", "http"}, {"origins", origins({{"one", kUp}, {"two", kDown}})}}},
+          {"edge",
+           {{"monitor", "http"},
+            {"min_healthy", 2},
+            {"fallback", "web"},
+            {"origins", origins({{"one", kUp}, {"two", kDown}})}}},
+          {"dead", {{"monitor", "http"}, {"origins", origins({{"only", kDown}})}}},
+          {"chain",
+           {{"monitor", "http"}, {"fallback", "dead"}, {"origins", origins({{"only", kDown}})}}}}},
+        {"monitors",
+         {{"http",
+           {{"type", "http"},
+            {"port", monitor_port},
+            {"interval", "500ms"},
+            {"timeout", "400ms"},
+            {"rise", 1},
+            {"fall", 1}}}}}};
     return z.dump(2);
 }
 
@@ -252,10 +258,9 @@ TEST_CASE("the PromQL name extractor skips label values and keeps histogram seri
     std::string metrics =
         "# HELP dnslb_h_seconds h\n# TYPE dnslb_h_seconds histogram\n"
         "dnslb_h_seconds_bucket{le=\"+Inf\"} 1\n# TYPE dnslb_c_total counter\ndnslb_c_total 1\n";
-    CHECK(exported_names(metrics) == std::set<std::string>{"dnslb_h_seconds_bucket",
-                                                           "dnslb_h_seconds_sum",
-                                                           "dnslb_h_seconds_count",
-                                                           "dnslb_c_total"});
+    CHECK(exported_names(metrics) ==
+          std::set<std::string>{"dnslb_h_seconds_bucket", "dnslb_h_seconds_sum",
+                                "dnslb_h_seconds_count", "dnslb_c_total"});
     std::string yaml =
         "groups:\n  - rules:\n      - alert: A\n        expr: dnslb_x == 0\n"
         "      - alert: B\n        expr: |\n          dnslb_y\n            and dnslb_z\n"
@@ -269,7 +274,8 @@ TEST_CASE("contrib alert rules pass promtool check rules and promtool test rules
           "[e2e][contrib]") {
     require_promtool();
     int status = -1;
-    std::string out = run_command("promtool check rules " + quoted(rules_file()) + " 2>&1", &status);
+    std::string out =
+        run_command("promtool check rules " + quoted(rules_file()) + " 2>&1", &status);
     INFO(out);
     CHECK(status == 0);
     // Run from the rules' directory: the test file names the rules file relative to itself.
@@ -359,8 +365,8 @@ TEST_CASE("every metric named by the contrib rules and dashboard is exported by 
     // Wait for periodic checks (the lateness histogram counts those) and settled pool states.
     std::string metrics;
     auto pool = [&](const char* metric, const char* name) {
-        return metric_value(metrics, std::string(metric) + "{zone=\"contrib.test.\",pool=\"" +
-                                         name + "\"}");
+        return metric_value(metrics,
+                            std::string(metric) + "{zone=\"contrib.test.\",pool=\"" + name + "\"}");
     };
     bool settled = wait_until(
         [&] {

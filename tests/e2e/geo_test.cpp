@@ -84,8 +84,9 @@ Cidr parse_cidr(const std::string& text) {
     } else {
         throw std::invalid_argument("bad address " + text);
     }
-    c.prefix = slash == std::string::npos ? (c.family == 4 ? 32U : 128U)
-                                          : static_cast<unsigned>(std::stoul(text.substr(slash + 1)));
+    c.prefix = slash == std::string::npos
+                   ? (c.family == 4 ? 32U : 128U)
+                   : static_cast<unsigned>(std::stoul(text.substr(slash + 1)));
     return c;
 }
 
@@ -432,7 +433,9 @@ std::optional<Reply> ask_from(Transport t, const char* source, uint16_t port,
 // ---- Servers ---------------------------------------------------------------------------------
 
 std::string geo_zones_dir() { return source_root() + "/tests/e2e/zones-geo"; }
-std::string test_db(const std::string& file) { return std::string(DNSLB_TEST_GEODB_DIR) + "/" + file; }
+std::string test_db(const std::string& file) {
+    return std::string(DNSLB_TEST_GEODB_DIR) + "/" + file;
+}
 
 // The test databases of one schema: the IPv4 file and the IPv6 file.
 std::vector<std::string> schema_dbs(const std::string& schema) {
@@ -495,8 +498,8 @@ TEST_CASE("proximity: nearest origin and scope for every test network, both sche
             std::array<uint8_t, 16> host = n.net.bytes;
             host[fam == 4 ? 3 : 15] = 1;
             const unsigned typical = fam == 4 ? 24U : 56U;
-            const std::string subnet = format(fam, masked(n.net.bytes, typical)) + "/" +
-                                       std::to_string(typical);
+            const std::string subnet =
+                format(fam, masked(n.net.bytes, typical)) + "/" + std::to_string(typical);
             const std::string single = format(fam, host) + "/" + std::to_string(bits_of(fam));
             for (const std::string& cidr : {subnet, single}) {
                 const Cidr asked = parse_cidr(cidr);
@@ -677,8 +680,8 @@ TEST_CASE("failover, weighted and random steering", "[e2e][geo]") {
     // Random: the same subnet does not always get the same origin.
     std::set<std::string> random_seen;
     for (int k = 0; k < 40; ++k) {
-        Reply r = ask_ecs(Transport::kUdp, srv.port(), "rnd.geo.test.", LDNS_RR_TYPE_A,
-                          "1.1.1.0/24");
+        Reply r =
+            ask_ecs(Transport::kUdp, srv.port(), "rnd.geo.test.", LDNS_RR_TYPE_A, "1.1.1.0/24");
         auto a = answer_addresses(r.msg);
         REQUIRE(a.size() == 1);
         random_seen.insert(a[0]);
@@ -728,17 +731,16 @@ TEST_CASE("no ECS: the source address is placed by nets; unknown sources get the
             CHECK(answer_addresses(def->msg) == std::vector<std::string>{"192.0.2.1"});
             CHECK_FALSE(reply_ecs(def->msg));
             // Same for the geo map: loopback has no country, the default list answers.
-            auto geo = ask_from(t, "127.0.0.1", srv.port(), "country.geo.test.",
-                                LDNS_RR_TYPE_A, q);
+            auto geo = ask_from(t, "127.0.0.1", srv.port(), "country.geo.test.", LDNS_RR_TYPE_A, q);
             REQUIRE(geo);
             CHECK(answer_addresses(geo->msg) == std::vector<std::string>{"192.0.2.3"});
             // The nets country decides geo steering too (AU: OC not mapped, default; DE: fra).
-            auto geo_au = ask_from(t, "127.0.0.2", srv.port(), "country.geo.test.",
-                                   LDNS_RR_TYPE_A, q);
+            auto geo_au =
+                ask_from(t, "127.0.0.2", srv.port(), "country.geo.test.", LDNS_RR_TYPE_A, q);
             REQUIRE(geo_au);
             CHECK(answer_addresses(geo_au->msg) == std::vector<std::string>{"192.0.2.3"});
-            auto geo_de = ask_from(t, "127.0.0.3", srv.port(), "country.geo.test.",
-                                   LDNS_RR_TYPE_A, q);
+            auto geo_de =
+                ask_from(t, "127.0.0.3", srv.port(), "country.geo.test.", LDNS_RR_TYPE_A, q);
             REQUIRE(geo_de);
             CHECK(answer_addresses(geo_de->msg) == std::vector<std::string>{"192.0.2.1"});
         }
@@ -751,8 +753,7 @@ TEST_CASE("no ECS: the source address is placed by nets; unknown sources get the
         Reply de = ask_ecs(t, srv.port(), "near.geo.test.", LDNS_RR_TYPE_A, "10.20.5.0/24");
         CHECK(first_answer(de) == "192.0.2.2");
         CHECK(checked_scope(de, "10.20.5.0/24") == 16);  // the nets entry bounds the scope
-        Reply de_geo = ask_ecs(t, srv.port(), "country.geo.test.", LDNS_RR_TYPE_A,
-                               "10.20.5.0/24");
+        Reply de_geo = ask_ecs(t, srv.port(), "country.geo.test.", LDNS_RR_TYPE_A, "10.20.5.0/24");
         CHECK(first_answer(de_geo) == "192.0.2.1");
         // Elsewhere in 10.0.0.0/8: unplaced (the database entry for a private range is
         // ignored), with a scope that stops short of the nets entry: 10.30 and 10.20 part at
@@ -791,9 +792,8 @@ TEST_CASE("ECS: source prefix 0, static names, IPv6, unplaced subnets", "[e2e][g
             CHECK(checked_scope(aaaa, cidr) == 0);
         }
         // Negative answers carry the option too (scope 0).
-        Reply nx = ask(t, srv.port(), "nothing.geo.test.", LDNS_RR_TYPE_A,
-                       with_ecs("1.1.1.0/24"))
-                       .value();
+        Reply nx =
+            ask(t, srv.port(), "nothing.geo.test.", LDNS_RR_TYPE_A, with_ecs("1.1.1.0/24")).value();
         CHECK(full_rcode(nx.msg) == LDNS_RCODE_NXDOMAIN);
         CHECK(checked_scope(nx, "1.1.1.0/24") == 0);
 
@@ -822,8 +822,8 @@ TEST_CASE("ECS: source prefix 0, static names, IPv6, unplaced subnets", "[e2e][g
             const Cidr asked = parse_cidr(unplaced);
             const unsigned empty_bits = is_private(asked) ? 16 : db_network_bits(csv, asked);
             for (const char* name : {"near.geo.test.", "country.geo.test."}) {
-                Reply u = ask_ecs(t, srv.port(), name, v6 ? LDNS_RR_TYPE_AAAA : LDNS_RR_TYPE_A,
-                                  unplaced);
+                Reply u =
+                    ask_ecs(t, srv.port(), name, v6 ? LDNS_RR_TYPE_AAAA : LDNS_RR_TYPE_A, unplaced);
                 INFO(name << " " << unplaced << " empty network /" << empty_bits);
                 const bool geo = name[0] == 'c';
                 CHECK(first_answer(u) == (v6 ? (geo ? "2001:db8::3" : "2001:db8::1")
@@ -855,7 +855,8 @@ TEST_CASE("ECS: malformed options are FORMERR", "[e2e][geo][ecs]") {
         {"address shorter than the prefix needs", ecs_raw(1, 24, 0, {1, 1})},
         {"address present with prefix 0", ecs_raw(1, 0, 0, {1})},
         {"option shorter than its fixed part", Bytes{0, 8, 0, 3, 0, 1, 24}},
-        {"two ECS options", [] {
+        {"two ECS options",
+         [] {
              Bytes two = ecs_option("1.1.1.0/24");
              append(two, ecs_option("5.9.77.0/24"));
              return two;
@@ -873,8 +874,7 @@ TEST_CASE("ECS: malformed options are FORMERR", "[e2e][geo][ecs]") {
         }
     }
     // The server keeps serving after the malformed queries.
-    Reply ok = ask_ecs(Transport::kUdp, srv.port(), "near.geo.test.", LDNS_RR_TYPE_A,
-                       "1.1.1.0/24");
+    Reply ok = ask_ecs(Transport::kUdp, srv.port(), "near.geo.test.", LDNS_RR_TYPE_A, "1.1.1.0/24");
     CHECK(first_answer(ok) == "192.0.2.7");
     E2E_STOP_CLEAN(srv);
 }
@@ -882,8 +882,8 @@ TEST_CASE("ECS: malformed options are FORMERR", "[e2e][geo][ecs]") {
 TEST_CASE("dig +subnet as a real client", "[e2e][geo][ecs][dig]") {
     Server srv(geo_server(schema_dbs("dbip")));
     E2E_START(srv);
-    const std::string base = "dig @127.0.0.1 -p " + std::to_string(srv.port()) +
-                             " +norec +time=2 +tries=1 ";
+    const std::string base =
+        "dig @127.0.0.1 -p " + std::to_string(srv.port()) + " +norec +time=2 +tries=1 ";
     struct Case {
         const char* args;
         const char* answer;
@@ -891,13 +891,11 @@ TEST_CASE("dig +subnet as a real client", "[e2e][geo][ecs][dig]") {
     };
     const Case cases[] = {
         {"near.geo.test A +subnet=1.1.1.0/24", "192.0.2.7", "CLIENT-SUBNET: 1.1.1.0/24/24"},
-        {"near.geo.test A +subnet=5.9.77.0/24 +tcp", "192.0.2.2",
-         "CLIENT-SUBNET: 5.9.77.0/24/24"},
+        {"near.geo.test A +subnet=5.9.77.0/24 +tcp", "192.0.2.2", "CLIENT-SUBNET: 5.9.77.0/24/24"},
         {"near.geo.test AAAA +subnet=2400:cb00::/48", "2001:db8::7",
          "CLIENT-SUBNET: 2400:cb00::/48/32"},
         {"near.geo.test A +subnet=0.0.0.0/0", "192.0.2.1", "CLIENT-SUBNET: 0.0.0.0/0/0"},
-        {"static.geo.test A +subnet=1.1.1.0/24 +tcp", "192.0.2.200",
-         "CLIENT-SUBNET: 1.1.1.0/24/0"},
+        {"static.geo.test A +subnet=1.1.1.0/24 +tcp", "192.0.2.200", "CLIENT-SUBNET: 1.1.1.0/24/0"},
     };
     for (const auto& c : cases) {
         int status = -1;
@@ -905,8 +903,8 @@ TEST_CASE("dig +subnet as a real client", "[e2e][geo][ecs][dig]") {
         INFO(c.args << "\n" << out);
         CHECK(status == 0);
         CHECK(out.find("status: NOERROR") != std::string::npos);
-        CHECK(out.find(std::string("\tIN\t") + (std::strstr(c.args, "AAAA") ? "AAAA" : "A") +
-                       "\t" + c.answer) != std::string::npos);
+        CHECK(out.find(std::string("\tIN\t") + (std::strstr(c.args, "AAAA") ? "AAAA" : "A") + "\t" +
+                       c.answer) != std::string::npos);
         CHECK(out.find(c.ecs) != std::string::npos);
     }
     // Without +subnet dig sends no ECS, and none comes back.
@@ -944,8 +942,8 @@ TEST_CASE("README: app.lb.example.com from 1.1.1.0/24 is answered from Sydney",
     }
     int status = -1;
     std::string out = run_command("dig @127.0.0.1 -p " + std::to_string(srv.port()) +
-                                  " +norec +short +time=2 +tries=1 app.lb.example.com A "
-                                  "+subnet=1.1.1.0/24 2>&1",
+                                      " +norec +short +time=2 +tries=1 app.lb.example.com A "
+                                      "+subnet=1.1.1.0/24 2>&1",
                                   &status);
     CHECK(status == 0);
     CHECK(out == "198.51.100.50\n");
@@ -992,8 +990,7 @@ TEST_CASE("explain CLI names the database network, the origins and the scope",
     CHECK(v6.find("ECS scope /48") != std::string::npos);
 
     // An unplaced subnet: default order, and the scope of the empty network around it.
-    std::string unplaced = run_command(cmd + "near.geo.test --subnet 192.168.7.0/24 2>&1",
-                                       &status);
+    std::string unplaced = run_command(cmd + "near.geo.test --subnet 192.168.7.0/24 2>&1", &status);
     INFO(unplaced);
     CHECK(status == 0);
     CHECK(unplaced.find("fra [192.0.2.1]") != std::string::npos);
@@ -1050,14 +1047,14 @@ TEST_CASE("explain over CHAOS TXT: allowed from explain_from, REFUSED elsewhere"
         E2E_START(srv);
         for (Transport t : kBoth) {
             INFO(transport_name(t));
-            auto refused = ask_from(t, "127.0.0.1", srv.port(), "near.geo.test.",
-                                    LDNS_RR_TYPE_TXT, chaos);
+            auto refused =
+                ask_from(t, "127.0.0.1", srv.port(), "near.geo.test.", LDNS_RR_TYPE_TXT, chaos);
             REQUIRE(refused);
             INFO(to_text(refused->wire));
             CHECK(full_rcode(refused->msg) == LDNS_RCODE_REFUSED);
             CHECK(refused->msg.hdr.ancount == 0);
-            auto allowed = ask_from(t, "127.0.0.9", srv.port(), "near.geo.test.",
-                                    LDNS_RR_TYPE_TXT, chaos);
+            auto allowed =
+                ask_from(t, "127.0.0.9", srv.port(), "near.geo.test.", LDNS_RR_TYPE_TXT, chaos);
             REQUIRE(allowed);
             INFO(to_text(allowed->wire));
             CHECK(full_rcode(allowed->msg) == LDNS_RCODE_NOERROR);

@@ -253,16 +253,15 @@ bool Server::wait_ready(std::chrono::milliseconds budget) {
     bool udp_ok = false;
     while (Clock::now() < deadline) {
         if (exited_early()) {
-            error_ = "dnslb exited during start-up (status " +
-                     std::to_string(early_exit_.status) + ", signal " +
-                     std::to_string(early_exit_.signal) + ")";
+            error_ = "dnslb exited during start-up (status " + std::to_string(early_exit_.status) +
+                     ", signal " + std::to_string(early_exit_.signal) + ")";
             return false;
         }
         if (!udp_ok) {
             // Any reply will do, even REFUSED: the server is reading its socket.
-            udp_ok = udp_exchange(port_, make_query("ready.probe.invalid.", LDNS_RR_TYPE_SOA),
-                                  150ms)
-                         .has_value();
+            udp_ok =
+                udp_exchange(port_, make_query("ready.probe.invalid.", LDNS_RR_TYPE_SOA), 150ms)
+                    .has_value();
         }
         if (udp_ok) {
             TcpConnection tcp(port_);
@@ -345,8 +344,7 @@ Bytes make_query(const std::string& name, ldns_rr_type type, const QueryOptions&
     return out;
 }
 
-Bytes make_header(uint16_t id, uint16_t flags, uint16_t qd, uint16_t an, uint16_t ns,
-                  uint16_t ar) {
+Bytes make_header(uint16_t id, uint16_t flags, uint16_t qd, uint16_t an, uint16_t ns, uint16_t ar) {
     Bytes out;
     for (uint16_t v : {id, flags, qd, an, ns, ar}) {
         out.push_back(static_cast<uint8_t>(v >> 8));
@@ -381,11 +379,11 @@ Bytes wire_question(std::string_view name, uint16_t type, uint16_t klass) {
 Bytes wire_opt(uint16_t udp_size, uint8_t ext_rcode, uint8_t version, uint16_t flags,
                const Bytes& options) {
     Bytes out{0, 0, 41};  // root owner, TYPE OPT
-    out.insert(out.end(), {static_cast<uint8_t>(udp_size >> 8),
-                           static_cast<uint8_t>(udp_size & 0xff), ext_rcode, version,
-                           static_cast<uint8_t>(flags >> 8), static_cast<uint8_t>(flags & 0xff),
-                           static_cast<uint8_t>(options.size() >> 8),
-                           static_cast<uint8_t>(options.size() & 0xff)});
+    out.insert(
+        out.end(),
+        {static_cast<uint8_t>(udp_size >> 8), static_cast<uint8_t>(udp_size & 0xff), ext_rcode,
+         version, static_cast<uint8_t>(flags >> 8), static_cast<uint8_t>(flags & 0xff),
+         static_cast<uint8_t>(options.size() >> 8), static_cast<uint8_t>(options.size() & 0xff)});
     append(out, options);
     return out;
 }
@@ -729,7 +727,8 @@ Message walk(const Bytes& w) {
     }
     m.question_end = pos;
     std::array<std::pair<std::vector<WireRr>*, uint16_t>, 3> sections{
-        {{&m.answer, m.hdr.ancount}, {&m.authority, m.hdr.nscount},
+        {{&m.answer, m.hdr.ancount},
+         {&m.authority, m.hdr.nscount},
          {&m.additional, m.hdr.arcount}}};
     for (auto& [list, count] : sections) {
         for (unsigned i = 0; i < count; ++i) {

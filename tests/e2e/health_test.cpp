@@ -8,11 +8,12 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "tests/e2e/backends.hpp"
 #include "tests/e2e/checks.hpp"
@@ -36,8 +37,8 @@ constexpr int kRise = 2;
 constexpr int kFall = 2;
 
 Json monitor(const std::string& type, uint16_t port) {
-    return Json{{"type", type},         {"port", port}, {"interval", "200ms"},
-                {"timeout", "150ms"},   {"rise", kRise}, {"fall", kFall}};
+    return Json{{"type", type},       {"port", port},  {"interval", "200ms"},
+                {"timeout", "150ms"}, {"rise", kRise}, {"fall", kFall}};
 }
 
 Json http_monitor(uint16_t port, const std::string& path = "/healthz") {
@@ -59,8 +60,8 @@ Json three_origins() {
 
 // A zone whose every pool is also a name: "<pool>.health.test." answers from pool <pool>.
 Json make_zone(const Json& pools, const Json& monitors) {
-    Json records = Json{{"@", {{"NS", Json::array({"ns1"})}}},
-                        {"ns1", {{"A", Json::array({"192.0.2.53"})}}}};
+    Json records =
+        Json{{"@", {{"NS", Json::array({"ns1"})}}}, {"ns1", {{"A", Json::array({"192.0.2.53"})}}}};
     for (const auto& [name, _] : pools.items()) {
         records[name] = Json{{"pool", name}};
     }
@@ -156,8 +157,8 @@ long ms_since(Clock::time_point t0) {
 
 // Polls every 50 ms until the answer of `pool` is exactly {ip}; the elapsed milliseconds, or
 // nullopt after `limit`.
-std::optional<long> time_until_answer(uint16_t port, const std::string& pool,
-                                      const std::string& ip, std::chrono::milliseconds limit) {
+std::optional<long> time_until_answer(uint16_t port, const std::string& pool, const std::string& ip,
+                                      std::chrono::milliseconds limit) {
     auto t0 = Clock::now();
     while (Clock::now() - t0 < limit) {
         if (answer_of(port, pool) == std::vector<std::string>{ip}) {
@@ -240,22 +241,22 @@ TEST_CASE("failover to the next nearest origin and recovery, timed", "[e2e][heal
             },
             2000ms, 20ms));
     }
-    std::printf("health timing (http monitor: interval %d ms, timeout %d ms, rise %d, fall %d; "
-                "answers polled every 50 ms):\n",
-                kIntervalMs, kTimeoutMs, kRise, kFall);
+    std::printf(
+        "health timing (http monitor: interval %d ms, timeout %d ms, rise %d, fall %d; "
+        "answers polled every 50 ms):\n",
+        kIntervalMs, kTimeoutMs, kRise, kFall);
     for (size_t i = 0; i < downs.size(); ++i) {
         std::printf("  round %zu: failover %ld ms (bound %ld), recovery %ld ms (bound %ld)\n", i,
                     downs[i], down_bound, ups[i], up_bound);
     }
     std::fflush(stdout);
-    CHECK(log_has(lb, std::string("health: zone health.test. pool web origin fra ") + kNear +
-                          ":" + std::to_string(port) + " (http) up -> down: connect refused"));
+    CHECK(log_has(lb, std::string("health: zone health.test. pool web origin fra ") + kNear + ":" +
+                          std::to_string(port) + " (http) up -> down: connect refused"));
     CHECK(log_has(lb, std::string(kNear) + ":" + std::to_string(port) + " (http) down -> up"));
     E2E_STOP_CLEAN(lb.server());
 }
 
-TEST_CASE("monitor types: http status, timeout, https verification, tcp, dns",
-          "[e2e][health]") {
+TEST_CASE("monitor types: http status, timeout, https verification, tcp, dns", "[e2e][health]") {
     // One single-origin pool per case; all_down nodata makes "down" an empty answer.
     const std::string ok_ip = "127.0.0.21", bad_ip = "127.0.0.22", slow_ip = "127.0.0.23",
                       dead_ip = "127.0.0.24", tls_ip = "127.0.0.25", dns_ip = "127.0.0.26",
@@ -284,8 +285,10 @@ TEST_CASE("monitor types: http status, timeout, https verification, tcp, dns",
     https_insecure["verify_tls"] = false;
     Json dns_mon = monitor("dns", dns_port);
     dns_mon["name"] = "check.example.";
-    Json monitors = {{"http", http_monitor(http_port)}, {"https", https},
-                     {"https-insecure", https_insecure}, {"tcp", monitor("tcp", http_port)},
+    Json monitors = {{"http", http_monitor(http_port)},
+                     {"https", https},
+                     {"https-insecure", https_insecure},
+                     {"tcp", monitor("tcp", http_port)},
                      {"dns", dns_mon}};
     Json pools = {{"http-ok", single(ok_ip, "http")},
                   {"http-503", single(bad_ip, "http")},
@@ -473,9 +476,10 @@ TEST_CASE("one check per monitor and address, however many pools share it", "[e2
     double seconds = static_cast<double>(ms_since(t0)) / 1000.0;
     int shared_n = shared.requests() - shared0, separate_n = separate.requests() - separate0;
     double per_interval = seconds * 1000.0 / kIntervalMs;
-    std::printf("shared check: %d requests in %.2f s on the shared address (one check expected: "
-                "%.0f), %d on the address with two monitors\n",
-                shared_n, seconds, per_interval, separate_n);
+    std::printf(
+        "shared check: %d requests in %.2f s on the shared address (one check expected: "
+        "%.0f), %d on the address with two monitors\n",
+        shared_n, seconds, per_interval, separate_n);
     std::fflush(stdout);
     CHECK(shared_n >= per_interval - 3);
     CHECK(shared_n <= per_interval + 3);
@@ -548,10 +552,11 @@ TEST_CASE("answer latency does not change while every probe times out", "[e2e][h
     }
     double q50 = percentile(quiet, 0.5), q99 = percentile(quiet, 0.99);
     double b50 = percentile(busy, 0.5), b99 = percentile(busy, 0.99);
-    std::printf("UDP answer latency over %zu queries: without monitors p50 %.3f ms p99 %.3f ms; "
-                "with %d origins timing out (interval 100 ms, timeout 80 ms) p50 %.3f ms "
-                "p99 %.3f ms\n",
-                quiet.size(), q50, q99, kOrigins, b50, b99);
+    std::printf(
+        "UDP answer latency over %zu queries: without monitors p50 %.3f ms p99 %.3f ms; "
+        "with %d origins timing out (interval 100 ms, timeout 80 ms) p50 %.3f ms "
+        "p99 %.3f ms\n",
+        quiet.size(), q50, q99, kOrigins, b50, b99);
     std::fflush(stdout);
     CHECK(b99 < 20.0);
     CHECK(b50 < 5.0);

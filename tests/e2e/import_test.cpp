@@ -2,20 +2,22 @@
 // real dnslb, against NSD serving the original file, record by record over UDP and TCP; the
 // same zone by AXFR from that NSD; a malformed file; and a gdnsd configuration converted and
 // served with steering, monitors and the report of what had no equivalent.
+#include <catch2/catch.hpp>
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <thread>
 #include <tuple>
+
+#include <nlohmann/json.hpp>
 
 #include "tests/e2e/checks.hpp"
 #include "tests/e2e/harness.hpp"
@@ -733,14 +735,15 @@ TEST_CASE("import: $INCLUDE with and without an origin, $TTL scoped to the inclu
     const Json& rec = z["records"];
     CHECK(rec["a.hosts"]["A"] == Json({{"ttl", 60}, {"rdata", {"192.0.2.2"}}}));
     CHECK(rec["b.hosts"]["CNAME"] == Json({{"ttl", 60}, {"rdata", {"a.hosts.example.com."}}}));
-    CHECK(rec["more"]["A"] == Json::array({"192.0.2.3"}));  // the including file's TTL
+    CHECK(rec["more"]["A"] == Json::array({"192.0.2.3"}));   // the including file's TTL
     CHECK(rec["after"]["A"] == Json::array({"192.0.2.9"}));  // its origin and TTL are back
     REQUIRE(z["notes"].size() == 1);  // the $GENERATE named with the included file's line
     CHECK(z["notes"][0].get<std::string>().find("inc/more.zone: line 2: $GENERATE") !=
           std::string::npos);
     // A missing included file is an error naming the $INCLUDE line.
-    dir.write("broken.zone", "$ORIGIN example.com.\n@ SOA ns1 host 1 2 3 4 5\n"
-                             "$INCLUDE nowhere.zone\n");
+    dir.write("broken.zone",
+              "$ORIGIN example.com.\n@ SOA ns1 host 1 2 3 4 5\n"
+              "$INCLUDE nowhere.zone\n");
     Run b = run_dnslb("import " + dir.path() + "/broken.zone");
     CHECK(b.status == 1);
     CHECK(b.err.find("broken.zone: line 3: $INCLUDE ") != std::string::npos);

@@ -105,7 +105,8 @@ TEST_CASE("a zone directory with broken zones serves the good ones", "[e2e][life
     zones.write("bad.example.json", kBadRdataZone);
     zones.write("broken.example.json", kSyntaxErrorZone);
     // Schemas sit beside zones and are not zones.
-    zones.write("zone.schema.json", R"({"$schema": "https://json-schema.org/draft/2020-12/schema"})");
+    zones.write("zone.schema.json",
+                R"({"$schema": "https://json-schema.org/draft/2020-12/schema"})");
     ServerOptions o;
     o.zones_dir = zones.path();
     Server srv(o);
@@ -142,8 +143,7 @@ TEST_CASE("SIGHUP reloads zones; a broken zone keeps its previous version", "[e2
 
     auto www_a = [&]() {
         auto r = ask(Transport::kUdp, srv.port(), "www.good.example.", LDNS_RR_TYPE_A);
-        return r ? rdatas(r->pkt, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_A)
-                 : std::vector<std::string>{};
+        return r ? rdatas(r->pkt, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_A) : std::vector<std::string>{};
     };
     auto wait_for = [&](const std::vector<std::string>& want) {
         for (int i = 0; i < 60; ++i) {
@@ -183,9 +183,11 @@ TEST_CASE("a config file sets listen, zones, workers and chaos", "[e2e][lifecycl
     TempDir conf;
     uint16_t port = pick_free_port();
     std::string config = R"({
-  "listen": ["127.0.0.1:)" + std::to_string(port) + R"("],
+  "listen": ["127.0.0.1:)" +
+                         std::to_string(port) + R"("],
   "workers": 2,
-  "zones": ")" + zones.path() + R"(",
+  "zones": ")" + zones.path() +
+                         R"(",
   "chaos": { "version": "cfg-version-9", "id": "cfg-node" }
 }
 )";

@@ -1,25 +1,27 @@
 // Operating the server end to end: hot reload under continuous UDP and TCP load, `dnslb check`,
 // the HTTP API (metrics checked by promtool, status, explain, reload, overrides), the sampled
 // query log and a clean shutdown with a TCP query in flight. Figures are printed on stdout.
+#include <catch2/catch.hpp>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <catch2/catch.hpp>
-#include <csignal>
-#include <cstdlib>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "tests/e2e/backends.hpp"
 #include "tests/e2e/checks.hpp"
@@ -159,7 +161,7 @@ struct LoadFigures {
     std::atomic<uint64_t> sent{0};
     std::atomic<uint64_t> answered{0};  // a clean answer of one valid version
     std::atomic<uint64_t> failed{0};
-    std::atomic<uint64_t> reconnects{0};  // TCP connections the server closed at its limit
+    std::atomic<uint64_t> reconnects{0};   // TCP connections the server closed at its limit
     std::atomic<uint64_t> udp_retries{0};  // UDP queries asked a second time after 2 s
     std::mutex mutex;
     std::vector<std::string> failures;  // first few
@@ -574,8 +576,10 @@ TEST_CASE("HTTP API: metrics pass promtool, status, explain", "[e2e][ops][api]")
     CHECK(metric_value(m.body, "dnslb_responses_total{rcode=\"NXDOMAIN\"}") >= 1);
     CHECK(metric_value(m.body, "dnslb_pool_answers_total") >= 10);
     // Answers by origin: failover sends all ten to the first origin.
-    CHECK(metric_value(m.body, "dnslb_answers_total{zone=\"ops.test.\",pool=\"web\",origin=\"one\"}") >= 10);
-    CHECK(metric_value(m.body, "dnslb_answers_total{zone=\"ops.test.\",pool=\"web\",origin=\"two\"}") == 0);
+    CHECK(metric_value(
+              m.body, "dnslb_answers_total{zone=\"ops.test.\",pool=\"web\",origin=\"one\"}") >= 10);
+    CHECK(metric_value(m.body,
+                       "dnslb_answers_total{zone=\"ops.test.\",pool=\"web\",origin=\"two\"}") == 0);
     CHECK(metric_value(m.body, "dnslb_tcp_connections_accepted_total") >= 1);
     CHECK(metric_value(m.body, "dnslb_tcp_connections_closed_total{reason=\"idle\"}") >= 0);
     CHECK(metric_value(m.body, "dnslb_rrl_limited_total{class=\"positive\"}") == 0);
@@ -651,8 +655,10 @@ TEST_CASE("HTTP API: overrides move answers within a second, token required", "[
     CHECK(metric_value(m,
                        "dnslb_origin_override{zone=\"ops.test.\",pool=\"web\",origin=\"one\","
                        "address=\"127.0.0.21\"}") == 2);
-    const std::string to_one = "dnslb_answers_total{zone=\"ops.test.\",pool=\"web\",origin=\"one\"}";
-    const std::string to_two = "dnslb_answers_total{zone=\"ops.test.\",pool=\"web\",origin=\"two\"}";
+    const std::string to_one =
+        "dnslb_answers_total{zone=\"ops.test.\",pool=\"web\",origin=\"one\"}";
+    const std::string to_two =
+        "dnslb_answers_total{zone=\"ops.test.\",pool=\"web\",origin=\"two\"}";
     double one_before = metric_value(m, to_one);
     double two_before = metric_value(m, to_two);
     CHECK(one_before >= 1);
@@ -939,8 +945,8 @@ TEST_CASE("regression: a phantom datagram at stop was taken for a query", "[e2e]
         for (int i = 0; i < 3; ++i) {
             REQUIRE(ask(Transport::kUdp, srv.port(), "www.stable.test.", LDNS_RR_TYPE_A));
         }
-        REQUIRE(wait_until([&] { return query_log_lines(srv.stderr_text()) == before + 3; },
-                           2000ms, 20ms));
+        REQUIRE(wait_until([&] { return query_log_lines(srv.stderr_text()) == before + 3; }, 2000ms,
+                           20ms));
         // Idle: the UDP thread is blocked in recvmmsg when the stop request wakes it.
         std::this_thread::sleep_for(300ms);
         E2E_STOP_CLEAN(srv);
@@ -984,8 +990,8 @@ TEST_CASE("regression: one refused UDP reply dropped the rest of its batch", "[e
     int normal_sent = 0;
     for (int i = 0; i < kBatch * kRounds; ++i) {
         bool refuse = i % 2 == 0;
-        uint16_t id = refuse ? static_cast<uint16_t>(0xEE00 | (i & 0xFF))
-                             : static_cast<uint16_t>(i / 2);
+        uint16_t id =
+            refuse ? static_cast<uint16_t>(0xEE00 | (i & 0xFF)) : static_cast<uint16_t>(i / 2);
         wires[static_cast<size_t>(i)][0] = static_cast<uint8_t>(id >> 8);
         wires[static_cast<size_t>(i)][1] = static_cast<uint8_t>(id);
         normal_sent += refuse ? 0 : 1;

@@ -52,7 +52,7 @@ TEST_CASE("EDNS: OPT in the response advertises 1232", "[e2e][edns]") {
         auto opts = opt_records(r->msg);
         REQUIRE(opts.size() == 1);
         CHECK(opts[0]->owner == ".");
-        CHECK(opts[0]->klass == 1232);           // our UDP payload size
+        CHECK(opts[0]->klass == 1232);            // our UDP payload size
         CHECK((opts[0]->ttl >> 16 & 0xff) == 0);  // version 0
         CHECK(full_rcode(r->msg) == 0);
 
@@ -76,7 +76,7 @@ TEST_CASE("EDNS: BADVERS for version 1", "[e2e][edns]") {
         REQUIRE(r->msg.ok);
         auto opts = opt_records(r->msg);
         REQUIRE(opts.size() == 1);
-        CHECK(full_rcode(r->msg) == 16);  // BADVERS: extended bits 0x01, header bits 0
+        CHECK(full_rcode(r->msg) == 16);          // BADVERS: extended bits 0x01, header bits 0
         CHECK((opts[0]->ttl >> 16 & 0xff) == 0);  // the version we do implement
         CHECK(r->msg.hdr.ancount == 0);
     }
@@ -90,8 +90,8 @@ TEST_CASE("EDNS: unknown options are ignored", "[e2e][edns]") {
     Bytes option{0xfd, 0xe9, 0x00, 0x04, 0xde, 0xad, 0xbe, 0xef};
     for (Transport t : kBoth) {
         INFO(transport_name(t));
-        auto r = ask(t, srv.port(), "www.test.example.", LDNS_RR_TYPE_A,
-                     with_edns(1232, 0, option));
+        auto r =
+            ask(t, srv.port(), "www.test.example.", LDNS_RR_TYPE_A, with_edns(1232, 0, option));
         REQUIRE(r);
         INFO(to_text(r->wire));
         REQUIRE(r->msg.ok);
@@ -144,8 +144,7 @@ TEST_CASE("truncation: UDP answers fit the payload size, TCP carries all", "[e2e
         CHECK(r->msg.hdr.qdcount == 1);
     }
     SECTION("EDNS payload sizes below 512 count as 512 (RFC 6891 section 6.2.3)") {
-        auto r = ask(Transport::kUdp, port, "big.test.example.", LDNS_RR_TYPE_TXT,
-                     with_edns(100));
+        auto r = ask(Transport::kUdp, port, "big.test.example.", LDNS_RR_TYPE_TXT, with_edns(100));
         REQUIRE(r);
         INFO(to_text(r->wire));
         CHECK(r->wire.size() <= 512);
@@ -153,8 +152,7 @@ TEST_CASE("truncation: UDP answers fit the payload size, TCP carries all", "[e2e
         CHECK(r->msg.hdr.ancount == 0);
     }
     SECTION("the same RRset fits with EDNS") {
-        auto r = ask(Transport::kUdp, port, "big.test.example.", LDNS_RR_TYPE_TXT,
-                     with_edns(4096));
+        auto r = ask(Transport::kUdp, port, "big.test.example.", LDNS_RR_TYPE_TXT, with_edns(4096));
         REQUIRE(r);
         INFO(to_text(r->wire));
         CHECK(r->wire.size() > 512);
@@ -166,8 +164,8 @@ TEST_CASE("truncation: UDP answers fit the payload size, TCP carries all", "[e2e
     SECTION("over 1232 bytes: TC even when the client offers 4096") {
         for (uint16_t size : {uint16_t{1232}, uint16_t{4096}, uint16_t{65535}}) {
             INFO("bufsize " << size);
-            auto r = ask(Transport::kUdp, port, "huge.test.example.", LDNS_RR_TYPE_TXT,
-                         with_edns(size));
+            auto r =
+                ask(Transport::kUdp, port, "huge.test.example.", LDNS_RR_TYPE_TXT, with_edns(size));
             REQUIRE(r);
             INFO(to_text(r->wire));
             CHECK(r->wire.size() <= 1232);
@@ -262,8 +260,7 @@ TEST_CASE("opcodes other than QUERY", "[e2e][opcode]") {
     E2E_STOP_CLEAN(srv);
 }
 
-TEST_CASE("meta query types: zone transfers are not served, OPT is no question",
-          "[e2e][opcode]") {
+TEST_CASE("meta query types: zone transfers are not served, OPT is no question", "[e2e][opcode]") {
     Server srv(test_zones());
     E2E_START(srv);
     for (Transport t : kBoth) {
@@ -276,8 +273,8 @@ TEST_CASE("meta query types: zone transfers are not served, OPT is no question",
             }
             REQUIRE(r);
             INFO(to_text(r->wire));
-            CHECK((r->msg.hdr.rcode == LDNS_RCODE_REFUSED ||
-                   r->msg.hdr.rcode == LDNS_RCODE_NOTIMPL));
+            CHECK(
+                (r->msg.hdr.rcode == LDNS_RCODE_REFUSED || r->msg.hdr.rcode == LDNS_RCODE_NOTIMPL));
             CHECK(r->msg.hdr.ancount == 0);
         }
         // RFC 6891 section 6.1.1: OPT only in the additional section.

@@ -55,8 +55,8 @@ public:
         std::vector<std::string> seen;
         auto deadline = Clock::now() + timeout;
         while (Clock::now() < deadline) {
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                              Clock::now());
+            auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
             std::string m = receive(std::max(left, 1ms));
             if (!m.empty()) {
                 seen.push_back(m);
@@ -140,9 +140,10 @@ std::string zone_text(uint16_t ok_port, uint16_t hung_port) {
 
 }  // namespace
 
-TEST_CASE("READY=1 only once every listener answers; RELOADING=1 and READY=1 around a reload; "
-          "STOPPING=1 at shutdown",
-          "[e2e][lifecycle][readiness]") {
+TEST_CASE(
+    "READY=1 only once every listener answers; RELOADING=1 and READY=1 around a reload; "
+    "STOPPING=1 at shutdown",
+    "[e2e][lifecycle][readiness]") {
     TempDir dir;
     SilentListener ok_backend("127.0.0.1");
     SilentListener hung_backend("127.0.0.2");

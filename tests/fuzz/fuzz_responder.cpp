@@ -17,11 +17,11 @@
 #include <string>
 #include <vector>
 
+#include "dnslb/answer/responder.hpp"
 #include "dnslb/dns/query.hpp"
 #include "dnslb/geo/geo.hpp"
-#include "dnslb/answer/responder.hpp"
-#include "dnslb/zone/loader.hpp"
 #include "dnslb/steering/cache.hpp"
+#include "dnslb/zone/loader.hpp"
 #include "probes/health_table.hpp"
 #include "tests/fuzz/fuzz_common.hpp"
 #include "tests/support/counting_alloc.hpp"
@@ -277,10 +277,9 @@ bool explain_query(const server::Snapshot& snap, const uint8_t* pkt, size_t len,
     if (dns::parse_query(pkt, len, q) != dns::ParseStatus::kOk || q.qclass != dns::kClassCH) {
         return false;
     }
-    return std::any_of(snap.options.explain_from.begin(), snap.options.explain_from.end(),
-                       [&](const server::Network& n) {
-                           return n.contains(client.family, client.bytes);
-                       });
+    return std::any_of(
+        snap.options.explain_from.begin(), snap.options.explain_from.end(),
+        [&](const server::Network& n) { return n.contains(client.family, client.bytes); });
 }
 
 void answer(const server::Snapshot& snap, const uint8_t* pkt, size_t len,
@@ -302,10 +301,9 @@ void answer(const server::Snapshot& snap, const uint8_t* pkt, size_t len,
         // more than the smaller of the requestor's size and ours.
         dns::Query q;
         bool edns = dns::parse_query(pkt, len, q) != dns::ParseStatus::kDrop && q.edns;
-        size_t allowed = edns ? std::clamp<size_t>(q.udp_size, 512, snap.options.edns_udp_size)
-                              : 512;
-        fuzz::check(n <= allowed,
-                    "UDP response longer than the client or the server allows");
+        size_t allowed =
+            edns ? std::clamp<size_t>(q.udp_size, 512, snap.options.edns_udp_size) : 512;
+        fuzz::check(n <= allowed, "UDP response longer than the client or the server allows");
     }
     fuzz::check(note.origin_count <= 16, "note lists more origins than it holds");
     if (n > 0) {
@@ -322,9 +320,9 @@ std::vector<uint8_t> with_signed_cookie(const uint8_t* data, size_t size, Thread
                                         const server::ClientAddress& client) {
     std::vector<uint8_t> pkt(data, data + size);
     dns::Query q;
-    if (size < 2 || (data[1] & 0x08) == 0 || dns::parse_query(data, size, q) ==
-                                                 dns::ParseStatus::kDrop ||
-        !q.has_cookie || q.cookie_len != 24) {
+    if (size < 2 || (data[1] & 0x08) == 0 ||
+        dns::parse_query(data, size, q) == dns::ParseStatus::kDrop || !q.has_cookie ||
+        q.cookie_len != 24) {
         return pkt;
     }
     auto at = std::search(pkt.begin(), pkt.end(), q.cookie, q.cookie + q.cookie_len);
@@ -332,8 +330,8 @@ std::vector<uint8_t> with_signed_cookie(const uint8_t* data, size_t size, Thread
         return pkt;
     }
     uint8_t server_cookie[16];
-    w.guard.make_server_cookie(snap.options.guard.cookies, q.cookie, client.family,
-                               client.bytes, kNowS, server_cookie);
+    w.guard.make_server_cookie(snap.options.guard.cookies, q.cookie, client.family, client.bytes,
+                               kNowS, server_cookie);
     std::copy_n(server_cookie, 16, at + 8);
     return pkt;
 }

@@ -65,10 +65,11 @@ void ask(const server::Snapshot& snap, const std::string& name, uint16_t type) {
         size_t qlen = make_query(name, type, edns, query, sizeof query);
         fuzz::check(qlen > 0, "loaded name does not fit a query");
         for (auto t : {server::Transport::kUdp, server::Transport::kTcp}) {
-            size_t n = server::respond(snap, query, qlen, client, t, out.data(), out.size(),
-                                       ctx);
+            size_t n = server::respond(snap, query, qlen, client, t, out.data(), out.size(), ctx);
             fuzz::check(n > 0, "no answer to a query for a loaded name");
-            fuzz::check(n <= (t == server::Transport::kTcp ? 65535U : edns ? 1232U : 512U),
+            fuzz::check(n <= (t == server::Transport::kTcp ? 65535U
+                              : edns                       ? 1232U
+                                                           : 512U),
                         "response longer than the transport allows");
             fuzz::check_response(out.data(), n, 0x1234);
         }

@@ -2,9 +2,10 @@
 // configuration files) cannot pin as precisely.
 #include "dnslb/config/config.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>

@@ -1,6 +1,7 @@
 #include "dnslb/dns/query.hpp"
 
 #include <catch2/catch.hpp>
+
 #include <vector>
 
 using namespace dnslb::dns;
@@ -8,10 +9,10 @@ using namespace dnslb::dns;
 namespace {
 
 std::vector<uint8_t> make_query(const std::vector<uint8_t>& qname, uint16_t qtype,
-                                const std::vector<uint8_t>& additional = {},
-                                uint16_t arcount = 0, uint16_t qdcount = 1) {
-    std::vector<uint8_t> p = {0x12, 0x34, 0x01, 0x00, 0, static_cast<uint8_t>(qdcount), 0, 0,
-                              0, 0, 0, static_cast<uint8_t>(arcount)};
+                                const std::vector<uint8_t>& additional = {}, uint16_t arcount = 0,
+                                uint16_t qdcount = 1) {
+    std::vector<uint8_t> p = {0x12, 0x34, 0x01, 0x00, 0, static_cast<uint8_t>(qdcount),
+                              0,    0,    0,    0,    0, static_cast<uint8_t>(arcount)};
     p.insert(p.end(), qname.begin(), qname.end());
     p.push_back(static_cast<uint8_t>(qtype >> 8));
     p.push_back(static_cast<uint8_t>(qtype));
@@ -25,8 +26,15 @@ const std::vector<uint8_t> kWww = {3, 'W', 'w', 'W', 7, 'e', 'x', 'a', 'm', 'p',
 
 std::vector<uint8_t> opt(const std::vector<uint8_t>& options, uint8_t version = 0,
                          uint16_t size = 1232) {
-    std::vector<uint8_t> o = {0, 0, 41, static_cast<uint8_t>(size >> 8),
-                              static_cast<uint8_t>(size), 0, version, 0x80, 0,
+    std::vector<uint8_t> o = {0,
+                              0,
+                              41,
+                              static_cast<uint8_t>(size >> 8),
+                              static_cast<uint8_t>(size),
+                              0,
+                              version,
+                              0x80,
+                              0,
                               static_cast<uint8_t>(options.size() >> 8),
                               static_cast<uint8_t>(options.size())};
     o.insert(o.end(), options.begin(), options.end());
@@ -34,8 +42,8 @@ std::vector<uint8_t> opt(const std::vector<uint8_t>& options, uint8_t version = 
 }
 
 std::vector<uint8_t> ecs(uint16_t family, uint8_t source, std::vector<uint8_t> addr) {
-    std::vector<uint8_t> e = {0, 8, 0, static_cast<uint8_t>(4 + addr.size()), 0,
-                              static_cast<uint8_t>(family), source, 0};
+    std::vector<uint8_t> e = {
+        0, 8, 0, static_cast<uint8_t>(4 + addr.size()), 0, static_cast<uint8_t>(family), source, 0};
     e.insert(e.end(), addr.begin(), addr.end());
     return e;
 }

@@ -2,10 +2,11 @@
 // ldns-keygen's keys are read back, and DS output matches ldns-key2ds.
 #include "dnslb/dnssec/dnssec.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -74,7 +75,10 @@ uint32_t now32() { return static_cast<uint32_t>(std::time(nullptr)); }
 
 RRset sample() {
     // Mixed case and a duplicate: the canonical form lower-cases and deduplicates.
-    return RRset{"WWW.Example.test", 1, 1, 300,
+    return RRset{"WWW.Example.test",
+                 1,
+                 1,
+                 300,
                  {a_rdata(192, 0, 2, 2), a_rdata(192, 0, 2, 1), a_rdata(192, 0, 2, 2)}};
 }
 
@@ -156,7 +160,7 @@ TEST_CASE("keys written by dnslb and by ldns-keygen load and sign; DS matches ld
     // Our own key files: the private one is 0600, and they load back with the same key tag.
     Key made = generate_key("lb.test", kEd25519, kFlagsZsk);
     std::string base = write_key(made, dir.string());
-    struct stat st{};
+    struct stat st {};
     REQUIRE(stat((dir / (base + ".private")).c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
     Key back = load_key((dir / base).string());
@@ -212,8 +216,8 @@ TEST_CASE("a signed zone with an NSEC chain passes ldns-verify-zone") {
     sets.push_back({"ns1.lb.test", 1, 1, 3600, {a_rdata(127, 0, 0, 1)}});
     sets.push_back({"www.lb.test", 1, 1, 300, {a_rdata(192, 0, 2, 1), a_rdata(192, 0, 2, 2)}});
     sets.push_back({"*.w.lb.test", 1, 1, 300, {a_rdata(192, 0, 2, 3)}});
-    std::vector<NameTypes> names{{"lb.test", {6, 2, 48}}, {"ns1.lb.test", {1}},
-                                 {"www.lb.test", {1}}, {"*.w.lb.test", {1}}};
+    std::vector<NameTypes> names{
+        {"lb.test", {6, 2, 48}}, {"ns1.lb.test", {1}}, {"www.lb.test", {1}}, {"*.w.lb.test", {1}}};
     for (auto& n : nsec_chain(names, 60)) {
         sets.push_back(n);
     }
@@ -223,8 +227,8 @@ TEST_CASE("a signed zone with an NSEC chain passes ldns-verify-zone") {
         for (const auto& rd : s.rdata) {
             ldns_rr_list_push_rr(l, rr_from_wire(s.owner, s.type, s.ttl, rd));
         }
-        ldns_rr_list_push_rr(l, rr_from_wire(s.owner, 46, s.ttl,
-                                             sign_rrset(key, s, v.inception, v.expiration)));
+        ldns_rr_list_push_rr(
+            l, rr_from_wire(s.owner, 46, s.ttl, sign_rrset(key, s, v.inception, v.expiration)));
         char* text = ldns_rr_list2str(l);
         zf << text;
         free(text);  // NOLINT(cppcoreguidelines-no-malloc)

@@ -2,11 +2,12 @@
 // tests/data/geo/test-geo.csv (both schemas, both families).
 #include "dnslb/geo/geo.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <arpa/inet.h>
 
 #include <array>
 #include <atomic>
-#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <new>
 #include <stdexcept>
@@ -16,9 +17,9 @@
 
 namespace {
 
+using dnslb::geo::country_code;
 using dnslb::geo::Location;
 using dnslb::geo::Resolver;
-using dnslb::geo::country_code;
 using Source = Location::Source;
 
 const std::string kDir = DNSLB_TEST_GEODB_DIR;

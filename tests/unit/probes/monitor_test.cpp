@@ -1,6 +1,7 @@
 #include "probes/monitor.hpp"
 
 #include <catch2/catch.hpp>
+
 #include <stdexcept>
 #include <string>
 
@@ -94,8 +95,7 @@ TEST_CASE("monitor errors name the JSON pointer and the expectation", "[monitor]
     CHECK(error_of(R"({"type": "tcp", "port": "80"})") == "/port: expected an integer 1..65535");
     CHECK(error_of(R"({"type": "smtp"})") == "/type: expected one of tcp, http, https, dns");
     CHECK(error_of(R"({"port": 80})").rfind("/type: missing", 0) == 0);
-    CHECK(error_of(R"({"type": "http", "interval": "5 s"})").rfind("/interval: expected", 0) ==
-          0);
+    CHECK(error_of(R"({"type": "http", "interval": "5 s"})").rfind("/interval: expected", 0) == 0);
     CHECK(error_of(R"({"type": "http", "timeout": -1})").rfind("/timeout: expected", 0) == 0);
     CHECK(error_of(R"({"type": "http", "rise": 0})") == "/rise: expected an integer 1..1000");
     CHECK(error_of(R"({"type": "http", "initial": "maybe"})") ==
@@ -108,16 +108,14 @@ TEST_CASE("monitor errors name the JSON pointer and the expectation", "[monitor]
               .rfind("/headers/X-A: ", 0) == 0);
     CHECK(error_of(R"({"type": "http", "verify_tls": "no"})") ==
           "/verify_tls: expected true or false");
-    CHECK(error_of(R"({"type": "http", "method": "HEAD", "body": "ok"})").rfind("/body: ", 0) ==
-          0);
+    CHECK(error_of(R"({"type": "http", "method": "HEAD", "body": "ok"})").rfind("/body: ", 0) == 0);
     CHECK(error_of(R"({"type": "http", "intervall": 5})") ==
           "/intervall: unknown monitor parameter");
     CHECK(error_of(R"({"type": "tcp", "port": 1, "path": "/"})") ==
           "/path: does not apply to tcp monitors");
     CHECK(error_of(R"({"type": "dns"})").rfind("/name: missing", 0) == 0);
     CHECK(error_of(R"({"type": "dns", "name": "a..b"})").rfind("/name: expected", 0) == 0);
-    CHECK(error_of(R"({"type": "dns", "name": "a", "qtype": "BOGUS"})").rfind("/qtype: ", 0) ==
-          0);
+    CHECK(error_of(R"({"type": "dns", "name": "a", "qtype": "BOGUS"})").rfind("/qtype: ", 0) == 0);
     CHECK(error_of(R"({"type": "dns", "name": "a", "rcode": 16})").rfind("/rcode: ", 0) == 0);
     CHECK(error_of(R"([1, 2])") == ": expected a monitor object");
 }
@@ -126,9 +124,9 @@ TEST_CASE("a monitor may carry a $comment, as the zone schema allows", "[monitor
     MonitorSpec m = MonitorSpec::from_json(
         nlohmann::json::parse(R"({"type": "tcp", "port": 80, "$comment": "the web tier"})"));
     CHECK(m.port == 80);
-    CHECK(m.identity() == MonitorSpec::from_json(
-                              nlohmann::json::parse(R"({"type": "tcp", "port": 80})"))
-                              .identity());
+    CHECK(
+        m.identity() ==
+        MonitorSpec::from_json(nlohmann::json::parse(R"({"type": "tcp", "port": 80})")).identity());
 }
 
 TEST_CASE("ordered_json input parses the same", "[monitor]") {
@@ -148,8 +146,7 @@ TEST_CASE("identity covers every check parameter and nothing else", "[monitor]")
     CHECK(a.identity() != parse(R"({"type": "http", "path": "/i"})").identity());
     CHECK(a.identity() != parse(R"({"type": "http", "path": "/h", "fall": 1})").identity());
     CHECK(a.identity() != parse(R"({"type": "https", "path": "/h", "port": 80})").identity());
-    CHECK(a.identity() !=
-          parse(R"({"type": "http", "path": "/h", "expect": ["200"]})").identity());
+    CHECK(a.identity() != parse(R"({"type": "http", "path": "/h", "expect": ["200"]})").identity());
     CHECK(parse(R"({"type": "dns", "name": "a"})").identity() !=
           parse(R"({"type": "dns", "name": "b"})").identity());
 }

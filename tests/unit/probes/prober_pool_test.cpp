@@ -1,8 +1,9 @@
 #include "probes/prober_pool.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <arpa/inet.h>
 
-#include <catch2/catch.hpp>
 #include <chrono>
 #include <mutex>
 #include <string>
@@ -14,8 +15,8 @@ using dnslb::probes::CheckRequest;
 using dnslb::probes::CheckResult;
 using dnslb::probes::HealthTable;
 using dnslb::probes::MonitorSpec;
-using dnslb::probes::ProbeStats;
 using dnslb::probes::ProberPool;
+using dnslb::probes::ProbeStats;
 using dnslb::probes::State;
 using probes_test::DnsServer;
 using probes_test::HttpServer;
@@ -96,8 +97,8 @@ TEST_CASE("tcp check: listening port is up, refused port is down", "[pool]") {
     HttpServer server;
     uint16_t refused = probes_test::closed_port();
     Harness h;
-    auto ids = h.pool.set_checks({request(R"({"type": "tcp"})", server.port()),
-                                  request(R"({"type": "tcp"})", refused)});
+    auto ids = h.pool.set_checks(
+        {request(R"({"type": "tcp"})", server.port()), request(R"({"type": "tcp"})", refused)});
     h.pool.run_initial_round(5s);
     CHECK(h.table.state(ids[0]) == State::kUp);
     CHECK(h.table.snapshot(ids[0]).checks == 1);
@@ -158,9 +159,9 @@ TEST_CASE("http body substring must be present", "[pool]") {
     HttpServer server;
     server.set_body("status: degraded");
     Harness h;
-    auto ids = h.pool.set_checks(
-        {request(R"({"type": "http", "body": "status: ok"})", server.port()),
-         request(R"({"type": "http", "body": "degraded"})", server.port())});
+    auto ids =
+        h.pool.set_checks({request(R"({"type": "http", "body": "status: ok"})", server.port()),
+                           request(R"({"type": "http", "body": "degraded"})", server.port())});
     h.pool.run_initial_round(5s);
     CHECK(h.table.state(ids[0]) == State::kDown);
     CHECK(h.table.snapshot(ids[0]).last_error == "body mismatch");
@@ -200,8 +201,8 @@ TEST_CASE("https: self-signed certificate fails verification unless verify_tls i
 TEST_CASE("dns check: NOERROR with an answer, SERVFAIL, empty answer, silence", "[pool]") {
     DnsServer dns;
     Harness h;
-    auto req = request(R"({"type": "dns", "name": "app.lb.example.com", "timeout": 0.3})",
-                       dns.port());
+    auto req =
+        request(R"({"type": "dns", "name": "app.lb.example.com", "timeout": 0.3})", dns.port());
     int32_t cell = h.check_once(req);
     CHECK(h.table.state(cell) == State::kUp);
     CHECK(dns.queries() == 1);
@@ -215,14 +216,13 @@ TEST_CASE("dns check: NOERROR with an answer, SERVFAIL, empty answer, silence", 
     Harness h2;
     auto nx = request(R"({"type": "dns", "name": "gone.example.com", "rcode": "SERVFAIL"})",
                       failing.port());
-    auto ids = h2.pool.set_checks({request(R"({"type": "dns", "name": "a.example"})",
-                                           failing.port()),
-                                   request(R"({"type": "dns", "name": "a.example"})",
-                                           empty.port()),
-                                   request(R"({"type": "dns", "name": "a.example",
+    auto ids =
+        h2.pool.set_checks({request(R"({"type": "dns", "name": "a.example"})", failing.port()),
+                            request(R"({"type": "dns", "name": "a.example"})", empty.port()),
+                            request(R"({"type": "dns", "name": "a.example",
                                                "timeout": 0.2})",
-                                           silent.port()),
-                                   nx});
+                                    silent.port()),
+                            nx});
     h2.pool.run_initial_round(5s);
     CHECK(h2.table.snapshot(ids[0]).last_error == "rcode SERVFAIL");
     CHECK(h2.table.state(ids[0]) == State::kDown);
@@ -232,8 +232,7 @@ TEST_CASE("dns check: NOERROR with an answer, SERVFAIL, empty answer, silence", 
     CHECK(h2.table.state(ids[3]) == State::kUp);  // the expected rcode needs no answer
 }
 
-TEST_CASE("rise and fall: down only after `fall` failures, up after `rise` successes",
-          "[pool]") {
+TEST_CASE("rise and fall: down only after `fall` failures, up after `rise` successes", "[pool]") {
     HttpServer server;
     Harness h;
     auto req = request(R"({"type": "http", "interval": 0.1, "timeout": 1, "rise": 2,
@@ -317,8 +316,8 @@ TEST_CASE("state and cell survive set_checks with the same set", "[pool]") {
     CHECK(h.table.snapshot(cell).checks == 1);
     // A different check on another address gets its own cell; the old one is kept.
     HttpServer other("127.0.0.3");
-    auto both = h.pool.set_checks({req, request(R"({"type": "http", "interval": 60})",
-                                                other.port(), "127.0.0.3")});
+    auto both = h.pool.set_checks(
+        {req, request(R"({"type": "http", "interval": 60})", other.port(), "127.0.0.3")});
     CHECK(both[0] == cell);
     CHECK(both[1] != cell);
     CHECK(h.pool.check_count() == 2);
@@ -340,8 +339,7 @@ TEST_CASE("checks no longer requested stop", "[pool]") {
     CHECK(server.requests() == before);
 }
 
-TEST_CASE("the initial round returns when all checks finished, well before its bound",
-          "[pool]") {
+TEST_CASE("the initial round returns when all checks finished, well before its bound", "[pool]") {
     std::vector<std::unique_ptr<HttpServer>> servers;
     std::vector<CheckRequest> reqs;
     for (int i = 0; i < 8; ++i) {
@@ -394,8 +392,8 @@ TEST_CASE("an unfinished initial round leaves the initial state", "[pool]") {
 TEST_CASE("stopping a server moves its cell to down", "[pool]") {
     HttpServer server("127.0.0.4");
     Harness h;
-    auto req = request(R"({"type": "http", "interval": 0.1, "fall": 2})", server.port(),
-                       "127.0.0.4");
+    auto req =
+        request(R"({"type": "http", "interval": 0.1, "fall": 2})", server.port(), "127.0.0.4");
     int32_t cell = h.check_once(req);
     REQUIRE(h.table.state(cell) == State::kUp);
     h.pool.start();
@@ -411,9 +409,9 @@ TEST_CASE("stop is idempotent and start after set_checks spreads first runs", "[
     Harness h;
     std::vector<CheckRequest> reqs;
     for (int i = 0; i < 20; ++i) {
-        reqs.push_back(request(R"({"type": "http", "interval": 1, "path": "/p)" +
-                                   std::to_string(i) + "\"}",
-                               server.port()));
+        reqs.push_back(
+            request(R"({"type": "http", "interval": 1, "path": "/p)" + std::to_string(i) + "\"}",
+                    server.port()));
     }
     h.pool.set_checks(reqs);
     h.pool.start();

@@ -259,9 +259,10 @@ public:
             throw std::runtime_error("mkdtemp failed");
         }
         dir_ = tmpl;
-        std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost"
-                          " -addext subjectAltName=IP:127.0.0.1 -keyout " + dir_ +
-                          "/key.pem -out " + dir_ + "/cert.pem >/dev/null 2>&1";
+        std::string cmd =
+            "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost"
+            " -addext subjectAltName=IP:127.0.0.1 -keyout " +
+            dir_ + "/key.pem -out " + dir_ + "/cert.pem >/dev/null 2>&1";
         if (std::system(cmd.c_str()) != 0) {
             throw std::runtime_error("openssl req failed");
         }

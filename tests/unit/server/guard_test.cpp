@@ -127,8 +127,7 @@ TEST_CASE("RRL: every slip-th limited response is slipped", "[guard][rrl]") {
     CHECK(g.rrl(s, false, 1, 4, a.b, RrlClass::kPositive, 5, kT0) == Verdict::kDrop);
 }
 
-TEST_CASE("RRL: the client network is the /24, another /24 has its own bucket",
-          "[guard][rrl]") {
+TEST_CASE("RRL: the client network is the /24, another /24 has its own bucket", "[guard][rrl]") {
     ThreadGuard g(1 << 16);
     RrlSettings s = rrl_settings(4, 0);
     // Addresses of one /24 share the bucket.
@@ -249,8 +248,8 @@ TEST_CASE("cookies: issued cookies verify; tampering and other clients do not",
     CHECK(c[9] == 0);
     CHECK(c[10] == 0);
     CHECK(c[11] == 0);
-    uint32_t ts = (uint32_t{c[12]} << 24) | (uint32_t{c[13]} << 16) | (uint32_t{c[14]} << 8) |
-                  c[15];
+    uint32_t ts =
+        (uint32_t{c[12]} << 24) | (uint32_t{c[13]} << 16) | (uint32_t{c[14]} << 8) | c[15];
     CHECK(ts == kNow);
     CHECK(g.valid_cookie(s, c.data(), c.size(), 4, client.b, kNow));
     CHECK(g.valid_cookie(s, c.data(), c.size(), 4, client.b, kNow + 1800));
@@ -317,8 +316,8 @@ TEST_CASE("cookies: the previous rotation's secret still counts, older ones do n
     V4 client(203, 0, 113, 77);
     auto c = issue(g, s, client, issued);
     CHECK(g.valid_cookie(s, c.data(), c.size(), 4, client.b, issued));
-    CHECK(g.valid_cookie(s, c.data(), c.size(), 4, client.b, issued + 100));   // next epoch
-    CHECK(g.valid_cookie(s, c.data(), c.size(), 4, client.b, issued + 600));   // next epoch
+    CHECK(g.valid_cookie(s, c.data(), c.size(), 4, client.b, issued + 100));        // next epoch
+    CHECK(g.valid_cookie(s, c.data(), c.size(), 4, client.b, issued + 600));        // next epoch
     CHECK_FALSE(g.valid_cookie(s, c.data(), c.size(), 4, client.b, issued + 700));  // +2
     // Issued in the next epoch at the same offset: a different hash (the secret rotated).
     auto next = issue(g, s, client, issued + 600);

@@ -2,9 +2,10 @@
 // thread (consumer), its bound, its sampling rate and the documented line format.
 #include "dnslb/answer/query_log.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <atomic>
 #include <chrono>
-#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -18,8 +19,8 @@ using dnslb::server::QueryLogRing;
 namespace {
 
 std::vector<uint8_t> make_query(const char* name, ldns_rr_type type) {
-    ldns_pkt* pkt = ldns_pkt_query_new(ldns_dname_new_frm_str(name), type, LDNS_RR_CLASS_IN,
-                                       LDNS_RD);
+    ldns_pkt* pkt =
+        ldns_pkt_query_new(ldns_dname_new_frm_str(name), type, LDNS_RR_CLASS_IN, LDNS_RD);
     uint8_t* wire = nullptr;
     size_t len = 0;
     REQUIRE(ldns_pkt2wire(&wire, pkt, &len) == LDNS_STATUS_OK);
@@ -104,8 +105,8 @@ TEST_CASE("query log ring: a concurrent consumer gets every accepted record once
         busy.drain(take);
     });
     uint32_t pushes = 0;
-    for (uint32_t i = 0; i < kMaxPushes && accepted.size() < kWanted &&
-                         std::chrono::steady_clock::now() < deadline;
+    for (uint32_t i = 0;
+         i < kMaxPushes && accepted.size() < kWanted && std::chrono::steady_clock::now() < deadline;
          ++i) {
         ++pushes;
         const auto client = v4(10, static_cast<uint8_t>(i >> 16), static_cast<uint8_t>(i >> 8),

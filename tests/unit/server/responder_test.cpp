@@ -3,19 +3,20 @@
 // the defences, the geo databases and the decision cache of a real query thread.
 #include "dnslb/answer/responder.hpp"
 
-#include <atomic>
 #include <catch2/catch.hpp>
+
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <string>
 #include <new>
 #include <random>
+#include <string>
 #include <vector>
 
+#include "dnslb/answer/query_log.hpp"
 #include "dnslb/base/ldns.hpp"
 #include "dnslb/geo/geo.hpp"
-#include "dnslb/answer/query_log.hpp"
 #include "dnslb/steering/cache.hpp"
 #include "dnslb/zone/loader.hpp"
 #include "probes/health_table.hpp"
@@ -62,12 +63,13 @@ server::Snapshot make_snapshot() {
 }
 
 std::vector<uint8_t> query(const char* name, ldns_rr_type type, bool edns) {
-    ldns_pkt* pkt = ldns_pkt_query_new(ldns_dname_new_frm_str(name), type, LDNS_RR_CLASS_IN,
-                                       LDNS_RD);
+    ldns_pkt* pkt =
+        ldns_pkt_query_new(ldns_dname_new_frm_str(name), type, LDNS_RR_CLASS_IN, LDNS_RD);
     ldns_pkt_set_id(pkt, 4242);
     if (edns) {
         ldns_pkt_set_edns_udp_size(pkt, 1232);
-        ldns_pkt_set_edns_data(pkt, ldns_rdf_new_frm_str(LDNS_RDF_TYPE_HEX, "00080007000118000a0b0c"));
+        ldns_pkt_set_edns_data(pkt,
+                               ldns_rdf_new_frm_str(LDNS_RDF_TYPE_HEX, "00080007000118000a0b0c"));
     }
     uint8_t* wire = nullptr;
     size_t len = 0;
@@ -153,8 +155,8 @@ constexpr uint32_t kNowS = 1800000000;
 // A query with EDNS options given as hex (ECS, COOKIE), built before any counting starts.
 std::vector<uint8_t> query_opts(const char* name, ldns_rr_type type, const std::string& hex,
                                 uint8_t version = 0) {
-    ldns_pkt* pkt = ldns_pkt_query_new(ldns_dname_new_frm_str(name), type, LDNS_RR_CLASS_IN,
-                                       LDNS_RD);
+    ldns_pkt* pkt =
+        ldns_pkt_query_new(ldns_dname_new_frm_str(name), type, LDNS_RR_CLASS_IN, LDNS_RD);
     ldns_pkt_set_id(pkt, 4343);
     ldns_pkt_set_edns_udp_size(pkt, 1232);
     ldns_pkt_set_edns_version(pkt, version);
@@ -259,8 +261,8 @@ std::vector<Packet> branch_corpus(Thread& w) {
     std::memcpy(v6client.bytes, frankfurt6, 16);
     const uint8_t client_cookie[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     uint8_t server_cookie[16];
-    w.guard.make_server_cookie(w.snap.options.guard.cookies, client_cookie, 4, berlin.bytes,
-                               kNowS, server_cookie);
+    w.guard.make_server_cookie(w.snap.options.guard.cookies, client_cookie, 4, berlin.bytes, kNowS,
+                               server_cookie);
     const std::string cc = hex_of(client_cookie, 8);
     const std::string valid = "000a0018" + cc + hex_of(server_cookie, 16);
     const std::string invalid = "000a0018" + cc + std::string(32, 'e');
@@ -308,10 +310,10 @@ std::vector<Packet> branch_corpus(Thread& w) {
 struct Tally {
     uint64_t allocations = 0;
     uint64_t answered = 0;
-    uint64_t slipped = 0, rrl_dropped = 0, badcookie = 0, valid = 0, invalid = 0,
-             client_only = 0, cookie_exempt = 0, truncated = 0, referrals = 0, pool_answers = 0,
-             ecs = 0, cache_hits = 0, cache_misses = 0, formerr = 0, notimp = 0, badvers = 0,
-             nxdomain = 0, dropped = 0, logged = 0;
+    uint64_t slipped = 0, rrl_dropped = 0, badcookie = 0, valid = 0, invalid = 0, client_only = 0,
+             cookie_exempt = 0, truncated = 0, referrals = 0, pool_answers = 0, ecs = 0,
+             cache_hits = 0, cache_misses = 0, formerr = 0, notimp = 0, badvers = 0, nxdomain = 0,
+             dropped = 0, logged = 0;
 };
 
 uint64_t get(const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); }
@@ -349,8 +351,8 @@ Tally run_rounds(Thread& w, const std::vector<Packet>& corpus, int rounds, uint6
         now_ms += 50;
         w.ctx.now_ms = now_ms;
         for (const auto& p : corpus) {
-            size_t n = server::respond(w.snap, p.wire.data(), p.wire.size(), p.client,
-                                       p.transport, out.data(), out.size(), w.ctx);
+            size_t n = server::respond(w.snap, p.wire.data(), p.wire.size(), p.client, p.transport,
+                                       out.data(), out.size(), w.ctx);
             t.answered += n > 0;
         }
         // The control thread's side, as it drains every 100 ms (not counted: another thread).
@@ -455,8 +457,8 @@ TEST_CASE("regression: a reply cut to its question lost its OPT and server cooki
           "[regression]") {
     Thread w;
     const uint8_t client_cookie[8] = {9, 8, 7, 6, 5, 4, 3, 2};
-    const auto q = query_opts("big.test.example.", LDNS_RR_TYPE_TXT,
-                              "000a0008" + hex_of(client_cookie, 8));
+    const auto q =
+        query_opts("big.test.example.", LDNS_RR_TYPE_TXT, "000a0008" + hex_of(client_cookie, 8));
     const server::ClientAddress client = v4(5, 9, 77, 1);
     std::vector<uint8_t> out(65535);
     for (bool attack : {true, false}) {
@@ -465,8 +467,8 @@ TEST_CASE("regression: a reply cut to its question lost its OPT and server cooki
         w.ctx.now_ms = 2000000;
         bool cut = false;
         for (int i = 0; i < 40 && !cut; ++i) {
-            size_t n = server::respond(w.snap, q.data(), q.size(), client,
-                                       server::Transport::kUdp, out.data(), out.size(), w.ctx);
+            size_t n = server::respond(w.snap, q.data(), q.size(), client, server::Transport::kUdp,
+                                       out.data(), out.size(), w.ctx);
             if (n == 0 || (out[2] & 0x02) == 0) {
                 continue;  // dropped by RRL, or sent whole
             }
@@ -532,8 +534,8 @@ TEST_CASE("100,000 random, mutated and truncated packets neither crash nor over-
         std::vector<uint8_t> exact(pkt);
         std::vector<uint8_t> out(rng() % 2 ? 512 : 65535);
         auto transport = i % 2 ? server::Transport::kTcp : server::Transport::kUdp;
-        size_t n = server::respond(snap, exact.data(), exact.size(), client, transport,
-                                   out.data(), out.size(), ctx);
+        size_t n = server::respond(snap, exact.data(), exact.size(), client, transport, out.data(),
+                                   out.size(), ctx);
         REQUIRE(n <= out.size());
         if (n > 0) {
             ++answered;

@@ -1,24 +1,26 @@
 // Tests for dnslb/steering/steer.cpp: every policy, ties, stable hashing, answer counts,
 // health, fallback chains, all_down modes and address-family filtering.
 #include "dnslb/steering/steer.hpp"
-#include "dnslb/steering/cache.hpp"
 
-#include <cstring>
+#include <catch2/catch.hpp>
+
 #include <arpa/inet.h>
 
 #include <atomic>
-#include <catch2/catch.hpp>
 #include <cstdlib>
+#include <cstring>
 #include <initializer_list>
 #include <new>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "dnslb/steering/cache.hpp"
 #include "tests/support/counting_alloc.hpp"
 
 namespace {
 
+using dnslb::geo::country_code;
 using dnslb::geo::Location;
 using dnslb::probes::HealthTable;
 using dnslb::probes::State;
@@ -26,7 +28,6 @@ using dnslb::steering::Decision;
 using dnslb::steering::kMaxAnswers;
 using dnslb::steering::steer;
 using dnslb::zone::AllDown;
-using dnslb::geo::country_code;
 using dnslb::zone::Origin;
 using dnslb::zone::Pool;
 using dnslb::zone::Steering;
@@ -564,8 +565,8 @@ TEST_CASE("steer does not allocate", "[steering]") {
 TEST_CASE("cached steering decisions equal uncached ones over many subnets", "[cache]") {
     using dnslb::steering::Asker;
     using dnslb::steering::DecisionCache;
-    using dnslb::steering::Steered;
     using dnslb::steering::steer_for;
+    using dnslb::steering::Steered;
     Zone z = zone_with({web_pool(Steering::kProximity), web_pool(Steering::kGeo),
                         web_pool(Steering::kWeighted), web_pool(Steering::kFailover)});
     z.pools[1].geo_countries[country_code('D', 'E')] = {0};

@@ -1,9 +1,10 @@
 // Zone loader: example zones, records, names, structural checks and their messages.
 #include "dnslb/zone/loader.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 
@@ -147,7 +148,8 @@ TEST_CASE("RDATA wire format", "[zone][rdata]") {
     auto z = load(j);
     CHECK(rrset_at(*z, "x.z.test.", dns::kTypeA).rdata.at(0) == "\xc0\x00\x02\x01"s);
     // Names in RDATA keep their case; relative ones take the origin.
-    CHECK(rrset_at(*z, "x.z.test.", dns::kTypeMX).rdata.at(0) == "\x00\x0a\x04Mail\x01z\x04test\x00"s);
+    CHECK(rrset_at(*z, "x.z.test.", dns::kTypeMX).rdata.at(0) ==
+          "\x00\x0a\x04Mail\x01z\x04test\x00"s);
     CHECK(rrset_at(*z, "x.z.test.", dns::kTypeTXT).rdata.at(0) ==
           "\x03"
           "a b\x01"
