@@ -25,12 +25,15 @@
 #include "probes/health_table.hpp"
 #include "tests/fuzz/fuzz_common.hpp"
 #include "tests/support/counting_alloc.hpp"
+#include "tests/support/packets.hpp"
 
 #ifndef DNSLB_TEST_GEODB_DIR
 #define DNSLB_TEST_GEODB_DIR ""
 #endif
 
 using namespace dnslb;
+using dnslb::test::v4;
+using dnslb::test::v6;
 
 namespace {
 
@@ -245,27 +248,6 @@ const Setup& setup() {
         return out;
     }();
     return *s;
-}
-
-server::ClientAddress v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
-    server::ClientAddress ca;
-    ca.family = 4;
-    ca.bytes[0] = a;
-    ca.bytes[1] = b;
-    ca.bytes[2] = c;
-    ca.bytes[3] = d;
-    return ca;
-}
-
-server::ClientAddress v6(std::initializer_list<uint8_t> prefix) {
-    server::ClientAddress ca;
-    ca.family = 6;
-    size_t i = 0;
-    for (uint8_t b : prefix) {
-        ca.bytes[i++] = b;
-    }
-    ca.bytes[15] = 1;
-    return ca;
 }
 
 // A CHAOS query from a client allowed to ask for explanations: the explain answer is built with

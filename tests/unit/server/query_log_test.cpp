@@ -12,35 +12,12 @@
 #include <vector>
 
 #include "dnslb/base/ldns.hpp"
+#include "tests/support/packets.hpp"
 
 using dnslb::server::QueryLogRecord;
 using dnslb::server::QueryLogRing;
-
-namespace {
-
-std::vector<uint8_t> make_query(const char* name, ldns_rr_type type) {
-    ldns_pkt* pkt =
-        ldns_pkt_query_new(ldns_dname_new_frm_str(name), type, LDNS_RR_CLASS_IN, LDNS_RD);
-    uint8_t* wire = nullptr;
-    size_t len = 0;
-    REQUIRE(ldns_pkt2wire(&wire, pkt, &len) == LDNS_STATUS_OK);
-    std::vector<uint8_t> out(wire, wire + len);
-    std::free(wire);
-    ldns_pkt_free(pkt);
-    return out;
-}
-
-dnslb::server::ClientAddress v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
-    dnslb::server::ClientAddress client;
-    client.family = 4;
-    client.bytes[0] = a;
-    client.bytes[1] = b;
-    client.bytes[2] = c;
-    client.bytes[3] = d;
-    return client;
-}
-
-}  // namespace
+using dnslb::test::make_query;
+using dnslb::test::v4;
 
 TEST_CASE("query log ring: bounded, drops counted, lines as documented", "[querylog]") {
     QueryLogRing ring(1.0, 7);

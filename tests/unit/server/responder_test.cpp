@@ -21,8 +21,10 @@
 #include "dnslb/zone/loader.hpp"
 #include "probes/health_table.hpp"
 #include "tests/support/counting_alloc.hpp"
+#include "tests/support/packets.hpp"
 
 using namespace dnslb;
+using dnslb::test::v4;
 
 namespace {
 
@@ -62,21 +64,15 @@ server::Snapshot make_snapshot() {
     return s;
 }
 
+// With EDNS: a 1232-byte UDP size and ECS 10.11.12.0/24.
 std::vector<uint8_t> query(const char* name, ldns_rr_type type, bool edns) {
-    ldns_pkt* pkt =
-        ldns_pkt_query_new(ldns_dname_new_frm_str(name), type, LDNS_RR_CLASS_IN, LDNS_RD);
-    ldns_pkt_set_id(pkt, 4242);
+    test::QuerySpec spec;
     if (edns) {
-        ldns_pkt_set_edns_udp_size(pkt, 1232);
-        ldns_pkt_set_edns_data(pkt,
-                               ldns_rdf_new_frm_str(LDNS_RDF_TYPE_HEX, "00080007000118000a0b0c"));
+        spec.edns_udp_size = 1232;
+        spec.options_hex = "00080007000118000a0b0c";
     }
-    uint8_t* wire = nullptr;
-    size_t len = 0;
-    REQUIRE(ldns_pkt2wire(&wire, pkt, &len) == LDNS_STATUS_OK);
-    std::vector<uint8_t> out(wire, wire + len);
-    std::free(wire);
-    ldns_pkt_free(pkt);
+    auto out = test::make_query(name, type, spec);
+    REQUIRE(!out.empty());
     return out;
 }
 
@@ -155,20 +151,8 @@ constexpr uint32_t kNowS = 1800000000;
 // A query with EDNS options given as hex (ECS, COOKIE), built before any counting starts.
 std::vector<uint8_t> query_opts(const char* name, ldns_rr_type type, const std::string& hex,
                                 uint8_t version = 0) {
-    ldns_pkt* pkt =
-        ldns_pkt_query_new(ldns_dname_new_frm_str(name), type, LDNS_RR_CLASS_IN, LDNS_RD);
-    ldns_pkt_set_id(pkt, 4343);
-    ldns_pkt_set_edns_udp_size(pkt, 1232);
-    ldns_pkt_set_edns_version(pkt, version);
-    if (!hex.empty()) {
-        ldns_pkt_set_edns_data(pkt, ldns_rdf_new_frm_str(LDNS_RDF_TYPE_HEX, hex.c_str()));
-    }
-    uint8_t* wire = nullptr;
-    size_t len = 0;
-    REQUIRE(ldns_pkt2wire(&wire, pkt, &len) == LDNS_STATUS_OK);
-    std::vector<uint8_t> out(wire, wire + len);
-    std::free(wire);
-    ldns_pkt_free(pkt);
+    auto out = test::make_query(name, type, {4343, 1232, version, hex});
+    REQUIRE(!out.empty());
     return out;
 }
 
@@ -238,15 +222,6 @@ struct Packet {
     server::ClientAddress client;
     server::Transport transport = server::Transport::kUdp;
 };
-
-server::ClientAddress v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
-    server::ClientAddress ca;
-    ca.bytes[0] = a;
-    ca.bytes[1] = b;
-    ca.bytes[2] = c;
-    ca.bytes[3] = d;
-    return ca;
-}
 
 // Queries that reach every branch of respond() with the defences on: cookies (client only,
 // valid, invalid: BADCOOKIE under attack), RRL (sent, slipped, dropped), ECS into geo and
