@@ -189,54 +189,6 @@ void HttpBackend::handle(int conn) {
     send(conn, resp.data(), resp.size(), MSG_NOSIGNAL);
 }
 
-// ---- DnsBackend ------------------------------------------------------------------------------
-
-DnsBackend::DnsBackend(std::string ip, uint16_t port) : ip_(std::move(ip)), port_(port) {
-    fd_ = bind_socket(ip_, port_, SOCK_DGRAM);
-    if (fd_ < 0) {
-        throw std::runtime_error("cannot bind udp " + ip_ + ":" + std::to_string(port_));
-    }
-    port_ = local_port(fd_);
-    thread_ = std::thread([this] { serve(); });
-}
-
-DnsBackend::~DnsBackend() {
-    stop_ = true;
-    thread_.join();
-    close(fd_);
-}
-
-void DnsBackend::serve() {
-    uint8_t buf[512];
-    while (!stop_) {
-        if (!readable(fd_, 20)) {
-            continue;
-        }
-        sockaddr_in from{};
-        socklen_t len = sizeof from;
-        ssize_t n = recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
-        if (n < 12) {
-            continue;
-        }
-        ++queries_;
-        Mode mode = mode_;
-        if (mode == Mode::kSilent) {
-            continue;
-        }
-        std::vector<uint8_t> r(buf, buf + n);
-        r[2] = static_cast<uint8_t>(0x84 | (buf[2] & 0x01));  // QR, AA; RD copied
-        r[3] = mode == Mode::kServfail ? 2 : 0;
-        r[6] = r[7] = r[8] = r[9] = r[10] = r[11] = 0;
-        if (mode == Mode::kAnswer) {
-            r[7] = 1;
-            // Owner: pointer to the question name (offset 12); A IN, TTL 60, 192.0.2.1.
-            const uint8_t rr[] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1};
-            r.insert(r.end(), std::begin(rr), std::end(rr));
-        }
-        sendto(fd_, r.data(), r.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
-    }
-}
-
 // ---- TlsBackend ------------------------------------------------------------------------------
 
 TlsBackend::TlsBackend(std::string ip, uint16_t port) : ip_(std::move(ip)), port_(port) {

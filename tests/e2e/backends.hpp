@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/dns_backend.hpp"
+
 namespace dnslb::e2e {
 
 // A port on which a socket of `type` (SOCK_STREAM, SOCK_DGRAM) can be bound on every address of
@@ -69,32 +71,8 @@ private:
     std::thread thread_;
 };
 
-// A UDP DNS responder on ip:port: answers every query with one A record (192.0.2.1), an empty
-// NOERROR, SERVFAIL, or not at all.
-class DnsBackend {
-public:
-    enum class Mode { kAnswer, kEmpty, kServfail, kSilent };
-
-    DnsBackend(std::string ip, uint16_t port);
-    ~DnsBackend();
-    DnsBackend(const DnsBackend&) = delete;
-    DnsBackend& operator=(const DnsBackend&) = delete;
-
-    void set_mode(Mode m) { mode_ = m; }
-    int queries() const { return queries_; }
-    uint16_t port() const { return port_; }
-
-private:
-    void serve();
-
-    std::string ip_;
-    uint16_t port_ = 0;
-    int fd_ = -1;
-    std::atomic<bool> stop_{false};
-    std::atomic<Mode> mode_{Mode::kAnswer};
-    std::atomic<int> queries_{0};
-    std::thread thread_;
-};
+// A DNS server on ip:port (tests/support/dns_backend.hpp).
+using DnsBackend = test::DnsBackend;
 
 // `openssl s_server -www` on ip:port with a self-signed certificate made for the test
 // (`openssl req -x509 -newkey rsa:2048 -nodes -days 1`, CN and subjectAltName the address):

@@ -25,6 +25,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/dns_backend.hpp"
+
 namespace probes_test {
 
 inline sockaddr_in loopback(const char* ip, uint16_t port) {
@@ -187,68 +189,8 @@ private:
     std::thread thread_;
 };
 
-// Answers every query: NOERROR with one A record, NOERROR with an empty answer, or an rcode.
-class DnsServer {
-public:
-    enum class Mode { kAnswer, kEmpty, kServfail, kSilent };
-
-    DnsServer() {
-        fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        sockaddr_in sa = loopback("127.0.0.1", 0);
-        bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-        port_ = bound_port(fd_);
-        thread_ = std::thread([this] { serve(); });
-    }
-    ~DnsServer() {
-        stop_ = true;
-        thread_.join();
-        close(fd_);
-    }
-    DnsServer(const DnsServer&) = delete;
-    DnsServer& operator=(const DnsServer&) = delete;
-    void set_mode(Mode m) { mode_ = m; }
-    uint16_t port() const { return port_; }
-    int queries() const { return queries_; }
-
-private:
-    void serve() {
-        uint8_t buf[512];
-        while (!stop_) {
-            pollfd p{fd_, POLLIN, 0};
-            if (poll(&p, 1, 20) <= 0) {
-                continue;
-            }
-            sockaddr_in from{};
-            socklen_t len = sizeof from;
-            ssize_t n = recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
-            if (n < 12) {
-                continue;
-            }
-            ++queries_;
-            Mode mode = mode_;
-            if (mode == Mode::kSilent) {
-                continue;
-            }
-            std::vector<uint8_t> r(buf, buf + n);
-            r[2] = static_cast<uint8_t>(0x84 | (buf[2] & 0x01));  // QR, AA, RD copied
-            r[3] = mode == Mode::kServfail ? 2 : 0;
-            if (mode == Mode::kAnswer) {
-                r[7] = 1;
-                // Name pointer to the question (offset 12), A IN, TTL 60, 192.0.2.1.
-                const uint8_t rr[] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1};
-                r.insert(r.end(), std::begin(rr), std::end(rr));
-            }
-            sendto(fd_, r.data(), r.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
-        }
-    }
-
-    int fd_ = -1;
-    uint16_t port_ = 0;
-    std::atomic<bool> stop_{false};
-    std::atomic<Mode> mode_{Mode::kAnswer};
-    std::atomic<int> queries_{0};
-    std::thread thread_;
-};
+// A DNS server on a free loopback port (tests/support/dns_backend.hpp).
+using DnsServer = dnslb::test::DnsBackend;
 
 // `openssl s_server -www` with a certificate for IP 127.0.0.1 signed by nobody we trust.
 class TlsServer {
