@@ -66,11 +66,6 @@ int listen_socket(const std::string& ip, uint16_t port, int backlog) {
     return fd;
 }
 
-bool readable(int fd, int ms) {
-    pollfd p{fd, POLLIN, 0};
-    return poll(&p, 1, ms) > 0;
-}
-
 }  // namespace
 
 uint16_t common_port(const std::vector<std::string>& ips, int type) {
@@ -106,87 +101,6 @@ bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds lim
         std::this_thread::sleep_for(step);
     }
     return pred();
-}
-
-// ---- HttpBackend -----------------------------------------------------------------------------
-
-HttpBackend::HttpBackend(std::string ip, uint16_t port) : ip_(std::move(ip)), port_(port) {
-    start();
-}
-
-HttpBackend::~HttpBackend() { stop(); }
-
-void HttpBackend::start() {
-    if (fd_ >= 0) {
-        return;
-    }
-    fd_ = listen_socket(ip_, port_, 128);
-    stop_ = false;
-    thread_ = std::thread([this] { serve(); });
-}
-
-void HttpBackend::stop() {
-    stop_ = true;
-    if (thread_.joinable()) {
-        thread_.join();
-    }
-    if (fd_ >= 0) {
-        close(fd_);
-        fd_ = -1;
-    }
-}
-
-void HttpBackend::set_body(std::string body) {
-    std::lock_guard lock(mutex_);
-    body_ = std::move(body);
-}
-
-void HttpBackend::serve() {
-    while (!stop_) {
-        if (!readable(fd_, 20)) {
-            continue;
-        }
-        int conn = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-        if (conn >= 0) {
-            ++connections_;
-            handle(conn);
-            close(conn);
-        }
-    }
-}
-
-void HttpBackend::handle(int conn) {
-    std::string req;
-    char buf[2048];
-    auto end = Clock::now() + std::chrono::seconds(2);
-    while (req.find("\r\n\r\n") == std::string::npos && Clock::now() < end && !stop_) {
-        if (!readable(conn, 20)) {
-            continue;
-        }
-        ssize_t n = recv(conn, buf, sizeof buf, 0);
-        if (n <= 0) {
-            return;  // a tcp check: connected and closed without a request
-        }
-        req.append(buf, static_cast<size_t>(n));
-    }
-    if (req.find("\r\n\r\n") == std::string::npos) {
-        return;
-    }
-    ++requests_;
-    for (int waited = 0; waited < delay_ms_ && !stop_; waited += 10) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    std::string body;
-    {
-        std::lock_guard lock(mutex_);
-        body = body_;
-    }
-    int status = status_;
-    std::string resp =
-        "HTTP/1.1 " + std::to_string(status) + " " + (status < 400 ? "OK" : "Unavailable") +
-        "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
-        "\r\nConnection: close\r\n\r\n" + body;
-    send(conn, resp.data(), resp.size(), MSG_NOSIGNAL);
 }
 
 // ---- TlsBackend ------------------------------------------------------------------------------

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "tests/support/dns_backend.hpp"
+#include "tests/support/http_backend.hpp"
 
 namespace dnslb::e2e {
 
@@ -30,46 +31,8 @@ uint16_t common_port(const std::vector<std::string>& ips, int type = SOCK_STREAM
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds limit,
                 std::chrono::milliseconds step = std::chrono::milliseconds(5));
 
-// HTTP/1.1 on ip:port, one connection at a time, `Connection: close`. Also serves as the target
-// of tcp monitors (a connect that is accepted and closed counts as a connection).
-class HttpBackend {
-public:
-    // Starts listening at once; throws std::runtime_error when the address cannot be bound.
-    HttpBackend(std::string ip, uint16_t port);
-    ~HttpBackend();
-    HttpBackend(const HttpBackend&) = delete;
-    HttpBackend& operator=(const HttpBackend&) = delete;
-
-    // Closes the listening socket: later connects are refused. Idempotent.
-    void stop();
-    // Listens again on the same address (after stop()). Throws when it cannot bind.
-    void start();
-    bool running() const { return fd_ >= 0; }
-
-    void set_status(int status) { status_ = status; }
-    void set_delay_ms(int ms) { delay_ms_ = ms; }
-    void set_body(std::string body);
-    int requests() const { return requests_; }
-    int connections() const { return connections_; }
-    const std::string& ip() const { return ip_; }
-    uint16_t port() const { return port_; }
-
-private:
-    void serve();
-    void handle(int conn);
-
-    std::string ip_;
-    uint16_t port_ = 0;
-    int fd_ = -1;
-    std::atomic<bool> stop_{false};
-    std::atomic<int> status_{200};
-    std::atomic<int> delay_ms_{0};
-    std::atomic<int> requests_{0};
-    std::atomic<int> connections_{0};
-    std::mutex mutex_;
-    std::string body_ = "ok\n";
-    std::thread thread_;
-};
+// HTTP/1.1 on ip:port (tests/support/http_backend.hpp).
+using HttpBackend = test::HttpBackend;
 
 // A DNS server on ip:port (tests/support/dns_backend.hpp).
 using DnsBackend = test::DnsBackend;

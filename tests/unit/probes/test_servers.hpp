@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "tests/support/dns_backend.hpp"
+#include "tests/support/http_backend.hpp"
 
 namespace probes_test {
 
@@ -92,102 +93,8 @@ inline bool wait_until(const std::function<bool()>& pred, std::chrono::milliseco
     return pred();
 }
 
-class HttpServer {
-public:
-    explicit HttpServer(const char* ip = "127.0.0.1") : ip_(ip) {
-        fd_ = bind_any(ip_);
-        if (listen(fd_, 128) != 0) {
-            throw std::runtime_error("cannot listen on " + ip_);
-        }
-        port_ = bound_port(fd_);
-        thread_ = std::thread([this] { serve(); });
-    }
-    ~HttpServer() { stop(); }
-    HttpServer(const HttpServer&) = delete;
-    HttpServer& operator=(const HttpServer&) = delete;
-
-    // Closes the listening socket: later connections are refused.
-    void stop() {
-        stop_ = true;
-        if (thread_.joinable()) {
-            thread_.join();
-        }
-        if (fd_ >= 0) {
-            close(fd_);
-            fd_ = -1;
-        }
-    }
-    void set_status(int status) { status_ = status; }
-    void set_delay_ms(int ms) { delay_ms_ = ms; }
-    void set_body(const std::string& body) {
-        std::lock_guard lock(mutex_);
-        body_ = body;
-    }
-    uint16_t port() const { return port_; }
-    int requests() const { return requests_; }
-    std::string last_request() const {
-        std::lock_guard lock(mutex_);
-        return last_request_;
-    }
-
-private:
-    void serve() {
-        while (!stop_) {
-            pollfd p{fd_, POLLIN, 0};
-            if (poll(&p, 1, 20) <= 0) {
-                continue;
-            }
-            int conn = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-            if (conn >= 0) {
-                handle(conn);
-                close(conn);
-            }
-        }
-    }
-    void handle(int conn) {
-        std::string req;
-        char buf[2048];
-        auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-        while (req.find("\r\n\r\n") == std::string::npos &&
-               std::chrono::steady_clock::now() < end && !stop_) {
-            pollfd p{conn, POLLIN, 0};
-            if (poll(&p, 1, 20) <= 0) {
-                continue;
-            }
-            ssize_t n = recv(conn, buf, sizeof buf, 0);
-            if (n <= 0) {
-                return;
-            }
-            req.append(buf, static_cast<size_t>(n));
-        }
-        ++requests_;
-        std::string body;
-        {
-            std::lock_guard lock(mutex_);
-            last_request_ = req;
-            body = body_;
-        }
-        for (int waited = 0; waited < delay_ms_ && !stop_; waited += 10) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        std::string resp = "HTTP/1.1 " + std::to_string(status_.load()) +
-                           " Status\r\nContent-Length: " + std::to_string(body.size()) +
-                           "\r\nConnection: close\r\n\r\n" + body;
-        send(conn, resp.data(), resp.size(), MSG_NOSIGNAL);
-    }
-
-    std::string ip_;
-    int fd_ = -1;
-    uint16_t port_ = 0;
-    std::atomic<bool> stop_{false};
-    std::atomic<int> status_{200};
-    std::atomic<int> delay_ms_{0};
-    std::atomic<int> requests_{0};
-    mutable std::mutex mutex_;
-    std::string body_ = "ok";
-    std::string last_request_;
-    std::thread thread_;
-};
+// HTTP/1.1 on a loopback address (tests/support/http_backend.hpp).
+using HttpServer = dnslb::test::HttpBackend;
 
 // A DNS server on a free loopback port (tests/support/dns_backend.hpp).
 using DnsServer = dnslb::test::DnsBackend;
