@@ -26,16 +26,6 @@ const RRset& rrset_at(const Zone& z, std::string_view name, uint16_t type) {
     return *rrset;
 }
 
-bool has_warning(const std::vector<Diagnostic>& w, std::string_view pointer,
-                 std::string_view text) {
-    for (const auto& d : w) {
-        if (d.pointer == pointer && d.message.find(text) != std::string::npos) {
-            return true;
-        }
-    }
-    return false;
-}
-
 }  // namespace
 
 TEST_CASE("the example zones load", "[zone][examples]") {

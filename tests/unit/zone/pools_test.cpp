@@ -8,20 +8,6 @@ namespace dnslb::zone::test {
 
 using Catch::Matchers::StartsWith;
 
-namespace {
-
-bool has_warning(const std::vector<Diagnostic>& w, std::string_view pointer,
-                 std::string_view text) {
-    for (const auto& d : w) {
-        if (d.pointer == pointer && d.message.find(text) != std::string::npos) {
-            return true;
-        }
-    }
-    return false;
-}
-
-}  // namespace
-
 TEST_CASE("pool defaults and values", "[zone][pools]") {
     auto z = load(pool_zone());
     REQUIRE(z->pools.size() == 1);

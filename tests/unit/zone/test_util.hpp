@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -54,5 +55,16 @@ inline std::string load_error(const Json& j) {
 }
 
 inline std::string wire(std::string_view text) { return name_to_wire(text); }
+
+// Whether `w` holds a warning at `pointer` whose message contains `text`.
+inline bool has_warning(const std::vector<Diagnostic>& w, std::string_view pointer,
+                        std::string_view text) {
+    for (const auto& d : w) {
+        if (d.pointer == pointer && d.message.find(text) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
 
 }  // namespace dnslb::zone::test
