@@ -15,6 +15,8 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "tests/support/sockets.hpp"
+
 namespace dnslb::e2e {
 
 namespace {
@@ -31,53 +33,18 @@ sockaddr_in make_addr(const std::string& ip, uint16_t port) {
     return sa;
 }
 
-uint16_t local_port(int fd) {
-    sockaddr_in sa{};
-    socklen_t len = sizeof sa;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-    return ntohs(sa.sin_port);
-}
-
-// A socket of `type` bound to ip:port (port 0: any), or -1.
-int bind_socket(const std::string& ip, uint16_t port, int type) {
-    int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in sa = make_addr(ip, port);
-    if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-int listen_socket(const std::string& ip, uint16_t port, int backlog) {
-    int fd = bind_socket(ip, port, SOCK_STREAM);
-    if (fd < 0 || listen(fd, backlog) != 0) {
-        if (fd >= 0) {
-            close(fd);
-        }
-        throw std::runtime_error("cannot listen on " + ip + ":" + std::to_string(port) + ": " +
-                                 std::strerror(errno));
-    }
-    return fd;
-}
-
 }  // namespace
 
 uint16_t common_port(const std::vector<std::string>& ips, int type) {
     for (int attempt = 0; attempt < 100 && !ips.empty(); ++attempt) {
-        int first = bind_socket(ips.front(), 0, type);
+        int first = test::bind_socket(ips.front(), 0, type);
         if (first < 0) {
             continue;
         }
-        uint16_t port = local_port(first);
+        uint16_t port = test::local_port(first);
         bool all = true;
         for (size_t i = 1; i < ips.size() && all; ++i) {
-            int fd = bind_socket(ips[i], port, type);
+            int fd = test::bind_socket(ips[i], port, type);
             all = fd >= 0;
             if (fd >= 0) {
                 close(fd);
@@ -158,7 +125,7 @@ TlsBackend::~TlsBackend() {
 Blackhole::Blackhole(std::string ip, uint16_t port) : ip_(std::move(ip)), port_(port) {
     // Backlog 0: the accept queue holds one connection; once it is full Linux drops further
     // SYNs (tcp_conn_request), so a client's connect stays pending.
-    fd_ = listen_socket(ip_, port_, 0);
+    fd_ = test::listen_socket(ip_, port_, 0);
     sockaddr_in sa = make_addr(ip_, port_);
     for (int i = 0; i < 3; ++i) {
         int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

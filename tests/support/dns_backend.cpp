@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "tests/support/sockets.hpp"
+
 namespace dnslb::test {
 
 namespace {
@@ -30,22 +32,11 @@ size_t question_end(const uint8_t* p, size_t n) {
 }  // namespace
 
 DnsBackend::DnsBackend(std::string ip, uint16_t port) : ip_(std::move(ip)), port_(port) {
-    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port_);
-    const int one = 1;
-    if (fd_ < 0 || inet_pton(AF_INET, ip_.c_str(), &sa.sin_addr) != 1 ||
-        setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd_, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
-        if (fd_ >= 0) {
-            close(fd_);
-        }
+    fd_ = bind_socket(ip_, port_, SOCK_DGRAM);
+    if (fd_ < 0) {
         throw std::runtime_error("cannot bind udp " + ip_ + ":" + std::to_string(port_));
     }
-    socklen_t len = sizeof sa;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
-    port_ = ntohs(sa.sin_port);
+    port_ = local_port(fd_);
     thread_ = std::thread([this] { serve(); });
 }
 

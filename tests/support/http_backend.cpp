@@ -11,55 +11,13 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "tests/support/sockets.hpp"
+
 namespace dnslb::test {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// A listening TCP socket on ip:port (port 0: any free one); throws when it cannot be had.
-int listen_on(const std::string& ip, uint16_t port) {
-    const bool v6 = ip.find(':') != std::string::npos;
-    sockaddr_storage ss{};
-    socklen_t len = 0;
-    int ok = 0;
-    if (v6) {
-        auto* sa = reinterpret_cast<sockaddr_in6*>(&ss);
-        sa->sin6_family = AF_INET6;
-        sa->sin6_port = htons(port);
-        ok = inet_pton(AF_INET6, ip.c_str(), &sa->sin6_addr);
-        len = sizeof *sa;
-    } else {
-        auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
-        sa->sin_family = AF_INET;
-        sa->sin_port = htons(port);
-        ok = inet_pton(AF_INET, ip.c_str(), &sa->sin_addr);
-        len = sizeof *sa;
-    }
-    if (ok != 1) {
-        throw std::runtime_error("not an IP address: " + ip);
-    }
-    int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const int one = 1;
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, reinterpret_cast<const sockaddr*>(&ss), len) != 0 || listen(fd, 128) != 0) {
-        const int err = errno;
-        if (fd >= 0) {
-            close(fd);
-        }
-        throw std::runtime_error("cannot listen on " + ip + ":" + std::to_string(port) + ": " +
-                                 std::strerror(err));
-    }
-    return fd;
-}
-
-uint16_t local_port(int fd) {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-    return ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
-                                          : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-}
 
 bool readable(int fd, int ms) {
     pollfd p{fd, POLLIN, 0};
@@ -78,7 +36,7 @@ void HttpBackend::start() {
     if (fd_ >= 0) {
         return;
     }
-    fd_ = listen_on(ip_, port_);
+    fd_ = listen_socket(ip_, port_);
     port_ = local_port(fd_);
     stop_ = false;
     thread_ = std::thread([this] { serve(); });

@@ -27,6 +27,7 @@
 
 #include "tests/support/dns_backend.hpp"
 #include "tests/support/http_backend.hpp"
+#include "tests/support/sockets.hpp"
 
 namespace probes_test {
 
@@ -38,37 +39,10 @@ inline sockaddr_in loopback(const char* ip, uint16_t port) {
     return sa;
 }
 
-inline uint16_t bound_port(int fd) {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-    if (ss.ss_family == AF_INET6) {
-        return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
-    }
-    return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-}
-
 // Binds a new TCP socket to ip:0 (IPv4 or IPv6 text); returns the descriptor.
 inline int bind_any(const std::string& ip) {
-    bool v6 = ip.find(':') != std::string::npos;
-    int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_storage ss{};
-    socklen_t len = 0;
-    if (v6) {
-        auto* sa = reinterpret_cast<sockaddr_in6*>(&ss);
-        sa->sin6_family = AF_INET6;
-        inet_pton(AF_INET6, ip.c_str(), &sa->sin6_addr);
-        len = sizeof *sa;
-    } else {
-        auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
-        sa->sin_family = AF_INET;
-        inet_pton(AF_INET, ip.c_str(), &sa->sin_addr);
-        len = sizeof *sa;
-    }
-    if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
-        close(fd);
+    int fd = dnslb::test::bind_socket(ip, 0, SOCK_STREAM);
+    if (fd < 0) {
         throw std::runtime_error("cannot bind " + ip);
     }
     return fd;
@@ -77,7 +51,7 @@ inline int bind_any(const std::string& ip) {
 // A TCP port on `ip` with nothing listening: connecting to it is refused.
 inline uint16_t closed_port(const char* ip = "127.0.0.1") {
     int fd = bind_any(ip);
-    uint16_t port = bound_port(fd);
+    uint16_t port = dnslb::test::local_port(fd);
     close(fd);
     return port;
 }
