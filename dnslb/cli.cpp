@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <string_view>
+#include <utility>
 
 #include "dnslb/answer/explain.hpp"
 #include "dnslb/control/build.hpp"
@@ -21,6 +23,30 @@ unsigned parse_count(const std::string& flag, const std::string& v, unsigned lo,
                          std::to_string(hi) + ", got '" + v + "'");
     }
     return static_cast<unsigned>(n);
+}
+
+// Options whose value is kept as given, in the arguments or in the server configuration.
+constexpr std::pair<std::string_view, std::string Args::*> kTextArgs[] = {
+    {"--client", &Args::client},  {"--subnet", &Args::subnet}, {"--origin", &Args::origin},
+    {"--output", &Args::output},  {"--axfr", &Args::axfr},     {"--gdnsd", &Args::gdnsd},
+    {"--key-dir", &Args::key_dir}};
+constexpr std::pair<std::string_view, std::string config::Config::*> kTextConfig[] = {
+    {"--zones", &config::Config::zones_dir},
+    {"--chaos-version", &config::Config::chaos_version},
+    {"--chaos-id", &config::Config::chaos_id},
+    {"--log-level", &config::Config::log_level}};
+
+// Stores the value of `arg` if it is a text option; false if it is not one.
+template <typename Target, typename Member, size_t N, typename Value>
+bool text_option(const std::string& arg, const std::pair<std::string_view, Member> (&table)[N],
+                 Target& target, Value&& value) {
+    for (const auto& [flag, member] : table) {
+        if (arg == flag) {
+            target.*member = value();
+            return true;
+        }
+    }
+    return false;
 }
 
 }  // namespace
@@ -43,14 +69,16 @@ Args parse(int argc, char** argv) {
             }
             return argv_s[++i];
         };
+        if (text_option(arg, kTextArgs, a, value) ||
+            text_option(arg, kTextConfig, a.config, value)) {
+            continue;
+        }
         if (arg == "-h" || arg == "--help") {
             a.help = true;
         } else if (arg == "-V" || arg == "--version") {
             a.version = true;
         } else if (arg == "--config") {
             value();
-        } else if (arg == "--zones") {
-            a.config.zones_dir = value();
         } else if (arg == "--listen") {
             if (!listen_from_flags) {
                 a.config.listen.clear();
@@ -66,30 +94,12 @@ Args parse(int argc, char** argv) {
         } else if (arg == "--http") {
             a.config.http = value();
             config::parse_http_listen(a.config.http);
-        } else if (arg == "--chaos-version") {
-            a.config.chaos_version = value();
-        } else if (arg == "--chaos-id") {
-            a.config.chaos_id = value();
         } else if (arg == "--tcp-idle-timeout") {
             a.config.tcp.idle_timeout_ms = parse_count(arg, value(), 1, 3600) * 1000;
         } else if (arg == "--tcp-max-connections") {
             a.config.tcp.max_connections = parse_count(arg, value(), 1, 1000000);
         } else if (arg == "--query-log-sample") {
             a.config.query_log_sample = config::parse_sample_rate(value());
-        } else if (arg == "--log-level") {
-            a.config.log_level = value();
-        } else if (arg == "--client") {
-            a.client = value();
-        } else if (arg == "--subnet") {
-            a.subnet = value();
-        } else if (arg == "--origin") {
-            a.origin = value();
-        } else if (arg == "--output") {
-            a.output = value();
-        } else if (arg == "--axfr") {
-            a.axfr = value();
-        } else if (arg == "--gdnsd") {
-            a.gdnsd = value();
         } else if (arg == "--algorithm") {
             a.algorithm = parse_count(arg, value(), 13, 15);
             if (a.algorithm == 14) {
@@ -99,8 +109,6 @@ Args parse(int argc, char** argv) {
             a.key_flags = dnssec::kFlagsCsk;
         } else if (arg == "--zsk") {
             a.key_flags = dnssec::kFlagsZsk;
-        } else if (arg == "--key-dir") {
-            a.key_dir = value();
         } else if (arg.size() > 1 && arg[0] == '-') {
             throw UsageError("unknown option '" + arg + "'");
         } else if (a.command.empty()) {

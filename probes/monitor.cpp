@@ -244,18 +244,12 @@ MonitorType parse_type(const J& j) {
         fail("/type", "missing; expected one of tcp, http, https, dns");
     }
     const auto& v = j["type"];
-    std::string t = v.is_string() ? v.template get<std::string>() : std::string();
-    if (t == "tcp") {
-        return MonitorType::kTcp;
-    }
-    if (t == "http") {
-        return MonitorType::kHttp;
-    }
-    if (t == "https") {
-        return MonitorType::kHttps;
-    }
-    if (t == "dns") {
-        return MonitorType::kDns;
+    const std::string t = v.is_string() ? v.template get<std::string>() : std::string();
+    for (auto type :
+         {MonitorType::kTcp, MonitorType::kHttp, MonitorType::kHttps, MonitorType::kDns}) {
+        if (t == monitor_type_name(type)) {
+            return type;
+        }
     }
     fail("/type", "expected one of tcp, http, https, dns");
 }

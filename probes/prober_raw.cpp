@@ -22,14 +22,10 @@ void ProberPool::ProberThread::start_tcp(Check& c) {
         return;
     }
     if (errno != EINPROGRESS) {
-        int err = errno;
-        c.close_fd();
-        complete(c, false, errno_reason("connect failed", err));
+        fail_raw(c, "connect failed", errno);
         return;
     }
-    c.events = POLLOUT;
-    c.deadline = c.started + std::chrono::milliseconds(c.spec.timeout_ms);
-    raw_in_flight_.push_back(&c);
+    await_raw(c, POLLOUT);
 }
 
 void ProberPool::ProberThread::start_dns(Check& c) {
@@ -50,12 +46,19 @@ void ProberPool::ProberThread::start_dns(Check& c) {
     socklen_t len = make_sockaddr(c.family, c.addr, c.spec.port, ss);
     if (::connect(c.fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 ||
         ::send(c.fd, c.query.data(), c.query.size(), 0) < 0) {
-        int err = errno;
-        c.close_fd();
-        complete(c, false, errno_reason("send failed", err));
+        fail_raw(c, "send failed", errno);
         return;
     }
-    c.events = POLLIN;
+    await_raw(c, POLLIN);
+}
+
+void ProberPool::ProberThread::fail_raw(Check& c, const char* what, int err) {
+    c.close_fd();
+    complete(c, false, errno_reason(what, err));
+}
+
+void ProberPool::ProberThread::await_raw(Check& c, short events) {
+    c.events = events;
     c.deadline = c.started + std::chrono::milliseconds(c.spec.timeout_ms);
     raw_in_flight_.push_back(&c);
 }
@@ -80,11 +83,11 @@ void ProberPool::ProberThread::handle_raw(Check& c, short revents) {
     socklen_t len = sizeof err;
     getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
     forget_raw(c);
-    c.close_fd();
     if (err == 0) {
+        c.close_fd();
         complete(c, true, {});
     } else {
-        complete(c, false, errno_reason("connect failed", err));
+        fail_raw(c, "connect failed", err);
     }
 }
 
@@ -96,10 +99,9 @@ void ProberPool::ProberThread::read_dns(Check& c) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 return;  // keep waiting until the deadline
             }
-            int err = errno;
+            const int err = errno;
             forget_raw(c);
-            c.close_fd();
-            complete(c, false, errno_reason("recv failed", err));
+            fail_raw(c, "recv failed", err);
             return;
         }
         auto size = static_cast<size_t>(n);

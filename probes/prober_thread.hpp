@@ -286,6 +286,10 @@ private:
     void complete(Check& c, bool ok, const std::string& reason);
     void schedule(const std::shared_ptr<Check>& c, Clock::time_point due);
     void forget_raw(Check& c);
+    // Closes the socket and completes the check as failed with `what` and errno `err`.
+    void fail_raw(Check& c, const char* what, int err);
+    // Waits for `events` on the check's socket until its timeout.
+    void await_raw(Check& c, short events);
     int wait_ms(Clock::time_point now);
     Clock::duration random_offset(uint32_t interval_ms) {
         std::uniform_int_distribution<uint64_t> d(0, uint64_t{interval_ms} * 1000 - 1);

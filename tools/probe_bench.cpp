@@ -44,15 +44,25 @@ using dnslb::probes::MonitorSpec;
 using dnslb::probes::ProberPool;
 
 struct Options {
-    int addrs = 50;
-    int ports = 4;
-    int base_port = 18200;
-    int checks = 2000;
-    double interval_s = 1.0;
-    double seconds = 20.0;
-    unsigned threads = 2;
+    int addrs = 50, ports = 4, base_port = 18200, checks = 2000, threads = 2;
+    double interval_s = 1.0, seconds = 20.0;
     std::string type = "http";
 };
+
+// The numeric options: flag, field, and the range the value is clamped to.
+template <typename T>
+struct Numeric {
+    std::string_view flag;
+    T Options::*field;
+    T lo, hi;
+};
+constexpr Numeric<int> kInts[] = {{"--addrs", &Options::addrs, 1, 250},
+                                  {"--ports", &Options::ports, 1, 100},
+                                  {"--base-port", &Options::base_port, 1024, 65000},
+                                  {"--checks", &Options::checks, 1, 20000},
+                                  {"--threads", &Options::threads, 1, 64}};
+constexpr Numeric<double> kDoubles[] = {{"--interval", &Options::interval_s, 0.01, 60.0},
+                                        {"--seconds", &Options::seconds, 1.0, 600.0}};
 
 std::string address(int i) { return "127.0.1." + std::to_string(1 + i); }
 
@@ -66,21 +76,20 @@ Options parse_options(int argc, char** argv, int first) {
     for (int i = first; i + 1 < argc; i += 2) {
         std::string k = argv[i];
         const char* v = argv[i + 1];
-        if (k == "--addrs") {
-            o.addrs = std::clamp(std::atoi(v), 1, 250);
-        } else if (k == "--ports") {
-            o.ports = std::clamp(std::atoi(v), 1, 100);
-        } else if (k == "--base-port") {
-            o.base_port = std::clamp(std::atoi(v), 1024, 65000);
-        } else if (k == "--checks") {
-            o.checks = std::clamp(std::atoi(v), 1, 20000);
-        } else if (k == "--interval") {
-            o.interval_s = std::clamp(std::atof(v), 0.01, 60.0);
-        } else if (k == "--seconds") {
-            o.seconds = std::clamp(std::atof(v), 1.0, 600.0);
-        } else if (k == "--threads") {
-            o.threads = static_cast<unsigned>(std::clamp(std::atoi(v), 1, 64));
-        } else if (k == "--type") {
+        const auto set = [&](const auto& table, auto parse) {
+            for (const auto& n : table) {
+                if (k == n.flag) {
+                    o.*n.field = std::clamp<decltype(n.lo)>(parse(v), n.lo, n.hi);
+                    return true;
+                }
+            }
+            return false;
+        };
+        if (set(kInts, [](const char* s) { return std::atoi(s); }) ||
+            set(kDoubles, [](const char* s) { return std::atof(s); })) {
+            continue;
+        }
+        if (k == "--type") {
             o.type = v;
         } else {
             throw UsageError("unknown option " + k);
@@ -179,7 +188,7 @@ double cpu_seconds() {
 int probe(const Options& o) {
     HealthTable table(static_cast<size_t>(o.checks) + 16);
     std::atomic<uint64_t> transitions{0};
-    ProberPool pool(table, o.threads, [&](const std::string& line) {
+    ProberPool pool(table, static_cast<unsigned>(o.threads), [&](const std::string& line) {
         if (transitions++ < 5) {
             std::fprintf(stderr, "%s\n", line.c_str());
         }
@@ -249,7 +258,7 @@ int probe(const Options& o) {
     std::lock_guard lock(mutex);
     std::printf(
         "checks configured:     %zu distinct (%d requested; %s, interval %.2fs, "
-        "%d addresses x %d ports, %u prober threads)\n",
+        "%d addresses x %d ports, %d prober threads)\n",
         distinct, o.checks, o.type.c_str(), o.interval_s, o.addrs, o.ports, o.threads);
     std::printf("initial round:         %zu/%zu up in %.0f ms\n", up, ids.size(), initial_ms);
     std::printf("measured window:       %.1f s\n", wall);

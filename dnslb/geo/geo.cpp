@@ -362,7 +362,14 @@ struct Resolver::Impl {
     Location lookup_v4(const Bytes& a, unsigned src, Detail* detail) const noexcept;
     Location lookup_v6(const Bytes& a, unsigned src, Detail* detail) const noexcept;
     int match_net(int family, const Bytes& a) const noexcept;
+    // Places `a` by the configured networks: false when none contains it.
+    bool from_nets(int family, const Bytes& a, unsigned src, Detail* detail,
+                   Location& loc) const noexcept;
     unsigned exclude_nets(int family, const Bytes& a, unsigned prefix, unsigned src) const noexcept;
+    // Places `a` in its special-purpose range (`special` is its prefix length, or -1 for none) or
+    // else by the database, with the prefix narrowed so that it holds no configured network.
+    Location from_special_or_database(int family, const Bytes& a, int special, unsigned src,
+                                      Detail* detail) const noexcept;
     Location from_database(int family, const Bytes& a, unsigned src, Detail* detail) const noexcept;
 };
 
@@ -374,6 +381,21 @@ int Resolver::Impl::match_net(int family, const Bytes& a) const noexcept {
         }
     }
     return -1;
+}
+
+bool Resolver::Impl::from_nets(int family, const Bytes& a, unsigned src, Detail* detail,
+                               Location& loc) const noexcept {
+    const int net = match_net(family, a);
+    if (net < 0) {
+        return false;
+    }
+    const auto& n = nets[static_cast<size_t>(net)];
+    loc = n.where;
+    loc.prefix_len = static_cast<uint8_t>(exclude_nets(family, a, n.prefix, src));
+    if (detail != nullptr) {
+        detail->net = net;
+    }
+    return true;
 }
 
 unsigned Resolver::Impl::exclude_nets(int family, const Bytes& a, unsigned prefix,
@@ -442,41 +464,32 @@ Location Resolver::Impl::from_database(int family, const Bytes& a, unsigned src,
     return loc;
 }
 
-Location Resolver::Impl::lookup_v4(const Bytes& a, unsigned src, Detail* detail) const noexcept {
+Location Resolver::Impl::from_special_or_database(int family, const Bytes& a, int special,
+                                                  unsigned src, Detail* detail) const noexcept {
     Location loc;
-    const int net = match_net(4, a);
-    if (net >= 0) {
-        loc = nets[static_cast<size_t>(net)].where;
-        loc.prefix_len =
-            static_cast<uint8_t>(exclude_nets(4, a, nets[static_cast<size_t>(net)].prefix, src));
-        if (detail != nullptr) {
-            detail->net = net;
-        }
-        return loc;
-    }
-    const int special = special_v4(a, src);
     if (special >= 0) {
         if (detail != nullptr) {
             detail->special = special;
         }
     } else {
-        loc = from_database(4, a, src, detail);
+        loc = from_database(family, a, src, detail);
     }
     const unsigned base = special >= 0 ? static_cast<unsigned>(special) : loc.prefix_len;
-    loc.prefix_len = static_cast<uint8_t>(exclude_nets(4, a, base, src));
+    loc.prefix_len = static_cast<uint8_t>(exclude_nets(family, a, base, src));
     return loc;
+}
+
+Location Resolver::Impl::lookup_v4(const Bytes& a, unsigned src, Detail* detail) const noexcept {
+    Location loc;
+    if (from_nets(4, a, src, detail, loc)) {
+        return loc;
+    }
+    return from_special_or_database(4, a, special_v4(a, src), src, detail);
 }
 
 Location Resolver::Impl::lookup_v6(const Bytes& a, unsigned src, Detail* detail) const noexcept {
     Location loc;
-    const int net = match_net(6, a);
-    if (net >= 0) {
-        loc = nets[static_cast<size_t>(net)].where;
-        loc.prefix_len =
-            static_cast<uint8_t>(exclude_nets(6, a, nets[static_cast<size_t>(net)].prefix, src));
-        if (detail != nullptr) {
-            detail->net = net;
-        }
+    if (from_nets(6, a, src, detail, loc)) {
         return loc;
     }
 
@@ -517,17 +530,7 @@ Location Resolver::Impl::lookup_v6(const Bytes& a, unsigned src, Detail* detail)
         return loc;
     }
 
-    const int special = special_v6(a, src);
-    if (special >= 0) {
-        if (detail != nullptr) {
-            detail->special = special;
-        }
-    } else {
-        loc = from_database(6, a, src, detail);
-    }
-    const unsigned base = special >= 0 ? static_cast<unsigned>(special) : loc.prefix_len;
-    loc.prefix_len = static_cast<uint8_t>(exclude_nets(6, a, base, src));
-    return loc;
+    return from_special_or_database(6, a, special_v6(a, src), src, detail);
 }
 
 Location Resolver::Impl::lookup(int family, const uint8_t* addr, uint8_t source_prefix,

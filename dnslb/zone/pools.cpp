@@ -66,6 +66,21 @@ Address parse_address(const Ctx& ctx, const Json& v, const std::string& ptr) {
     return a;
 }
 
+// The value named `s` in `names`, or a failure at `ptr` that lists the names.
+template <typename T, size_t N>
+T named(const Ctx& ctx, const std::string& s, const std::string& ptr, const char* what,
+        const std::pair<std::string_view, T> (&names)[N]) {
+    std::string expected;
+    for (size_t i = 0; i < N; ++i) {
+        if (s == names[i].first) {
+            return names[i].second;
+        }
+        expected += i == 0 ? "" : (i + 1 == N ? " or " : ", ");
+        expected += names[i].first;
+    }
+    ctx.fail(ptr, "unknown " + std::string(what) + " '" + s + "' (expected " + expected + ")");
+}
+
 Steering parse_steering(const Ctx& ctx, const Json& v, const std::string& ptr) {
     static const std::pair<std::string_view, Steering> kNames[] = {
         {"proximity", Steering::kProximity},
@@ -73,28 +88,15 @@ Steering parse_steering(const Ctx& ctx, const Json& v, const std::string& ptr) {
         {"failover", Steering::kFailover},
         {"weighted", Steering::kWeighted},
         {"random", Steering::kRandom}};
-    const std::string& s = ctx.string(v, ptr);
-    for (const auto& [name, value] : kNames) {
-        if (s == name) {
-            return value;
-        }
-    }
-    ctx.fail(ptr, "unknown steering '" + s +
-                      "' (expected proximity, geo, failover, weighted or random)");
+    return named(ctx, ctx.string(v, ptr), ptr, "steering", kNames);
 }
 
 AllDown parse_all_down(const Ctx& ctx, const Json& v, const std::string& ptr) {
-    const std::string& s = ctx.string(v, ptr);
-    if (s == "return-all") {
-        return AllDown::kReturnAll;
-    }
-    if (s == "nodata") {
-        return AllDown::kNoData;
-    }
-    if (s == "servfail") {
-        return AllDown::kServFail;
-    }
-    ctx.fail(ptr, "unknown all_down policy '" + s + "' (expected return-all, nodata or servfail)");
+    static const std::pair<std::string_view, AllDown> kNames[] = {
+        {"return-all", AllDown::kReturnAll},
+        {"nodata", AllDown::kNoData},
+        {"servfail", AllDown::kServFail}};
+    return named(ctx, ctx.string(v, ptr), ptr, "all_down policy", kNames);
 }
 
 Origin parse_origin(const Ctx& ctx, const std::string& name, const Json& o, const std::string& ptr,
@@ -185,28 +187,24 @@ bool is_continent(std::string_view cc) {
 void parse_geo(const Ctx& ctx, const Json& g, const std::string& ptr, Pool& pool) {
     ctx.object(g, ptr);
     ctx.check_keys(g, ptr, {"countries", "continents", "default"});
-    if (g.contains("countries")) {
-        const std::string cptr = ptr_join(ptr, "countries");
-        for (const auto& [cc, list] : ctx.object(g["countries"], cptr).items()) {
-            if (!is_country(cc)) {
-                ctx.fail(ptr_join(cptr, cc),
-                         "'" + cc + "' is not a country code (two upper-case letters, ISO 3166)");
-            }
-            pool.geo_countries[country_code(cc[0], cc[1])] =
-                geo_list(ctx, list, ptr_join(cptr, cc), pool);
+    // Each region code, checked by `valid`, gets its list of origins in `to`.
+    auto regions = [&](const char* key, bool (*valid)(std::string_view), const char* expected,
+                       auto& to) {
+        if (!g.contains(key)) {
+            return;
         }
-    }
-    if (g.contains("continents")) {
-        const std::string cptr = ptr_join(ptr, "continents");
-        for (const auto& [cc, list] : ctx.object(g["continents"], cptr).items()) {
-            if (!is_continent(cc)) {
-                ctx.fail(ptr_join(cptr, cc),
-                         "'" + cc + "' is not a continent code (AF, AN, AS, EU, NA, OC, SA)");
+        const std::string cptr = ptr_join(ptr, key);
+        for (const auto& [cc, list] : ctx.object(g[key], cptr).items()) {
+            if (!valid(cc)) {
+                ctx.fail(ptr_join(cptr, cc), "'" + cc + "' is not a " + expected);
             }
-            pool.geo_continents[country_code(cc[0], cc[1])] =
-                geo_list(ctx, list, ptr_join(cptr, cc), pool);
+            to[country_code(cc[0], cc[1])] = geo_list(ctx, list, ptr_join(cptr, cc), pool);
         }
-    }
+    };
+    regions("countries", is_country, "country code (two upper-case letters, ISO 3166)",
+            pool.geo_countries);
+    regions("continents", is_continent, "continent code (AF, AN, AS, EU, NA, OC, SA)",
+            pool.geo_continents);
     if (g.contains("default")) {
         pool.geo_default = geo_list(ctx, g["default"], ptr_join(ptr, "default"), pool);
     }
