@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -25,13 +26,19 @@ namespace dnslb::server {
 
 namespace {
 
-constexpr size_t kBatch = 64;        // datagrams per recvmmsg/sendmmsg call
+// The receive window adapts, as a queue's load does: it starts at kBatchMin datagrams per
+// recvmmsg, doubles while batches come back full and halves when they come back less than a
+// quarter full, up to kBatch. Replies leave in groups of kSendGroup, so the first answers of a
+// wide batch do not wait for the last queries to be answered.
+constexpr size_t kBatch = 64;
+constexpr size_t kBatchMin = 16;
+constexpr size_t kSendGroup = 16;
 constexpr size_t kUdpBuffer = 4096;  // one query; larger datagrams are truncated, then FORMERR
 // A UDP thread blocked on an idle socket wakes this often to report that it holds no old
 // snapshot (reclamation) and to see a stop request that shutdown() did not deliver.
 constexpr long kUdpIdleWakeUs = 100000;
 // On stop, a UDP thread answers what is already queued on its socket, at most this many
-// batches (4,096 datagrams), without waiting for more.
+// batches (up to 4,096 datagrams), without waiting for more.
 constexpr size_t kUdpDrainBatches = 64;
 constexpr size_t kTcpMax = 65535;
 
@@ -197,16 +204,23 @@ private:
         }
     }
 
-    // One recvmmsg that waits for the first datagram and takes whatever else is queued
-    // (MSG_WAITFORONE; MSG_DONTWAIT when draining), one sendmmsg for the replies. The snapshot
-    // is read once per batch, after the wait: a query that arrives after a reload returned
-    // gets the new zones. Returns the datagrams received.
+    // One recvmmsg that waits for the first datagram and takes whatever else is queued, up to
+    // the window (MSG_WAITFORONE; MSG_DONTWAIT when draining), and one sendmmsg per group of
+    // replies. The snapshot is read once per batch, after the wait: a query that arrives after a
+    // reload returned gets the new zones. Returns the datagrams received.
     size_t udp_batch(int fd, int flags) noexcept {
-        int n = recvmmsg(fd, in_msgs_, kBatch, flags, nullptr);
+        int n = recvmmsg(fd, in_msgs_, static_cast<unsigned>(window_), flags, nullptr);
         const Snapshot* snap = current();
         if (n <= 0) {
             quiesce(snap);  // idle (receive timeout): holds no older snapshot
+            window_ = kBatchMin;
             return 0;
+        }
+        const auto received = static_cast<size_t>(n);
+        if (received == window_) {
+            window_ = std::min(window_ * 2, kBatch);
+        } else if (received * 4 < window_) {
+            window_ = std::max(window_ / 2, kBatchMin);
         }
         size_t outn = 0;
         size_t got = 0;
@@ -235,8 +249,18 @@ private:
             out_iov_[outn] = {out, rlen};
             out_msgs_[outn].msg_hdr.msg_name = &addrs_[i];
             out_msgs_[outn].msg_hdr.msg_namelen = namelen;
-            ++outn;
+            if (++outn == kSendGroup) {
+                send_replies(fd, outn);
+                outn = 0;
+            }
         }
+        send_replies(fd, outn);
+        quiesce(snap);
+        return got;
+    }
+
+    // Sends the first `outn` prepared replies without blocking.
+    void send_replies(int fd, size_t outn) noexcept {
         size_t sent = 0;
         while (sent < outn) {
             int s =
@@ -257,8 +281,6 @@ private:
             }
             sent += static_cast<size_t>(s);
         }
-        quiesce(snap);
-        return got;
     }
 
     static void on_accept(uv_stream_t* server, int status);
@@ -279,6 +301,7 @@ private:
     std::vector<uv_tcp_t*> listeners_;
     std::vector<uint8_t> in_;
     std::vector<uint8_t> out_;
+    size_t window_ = kBatchMin;  // datagrams the next recvmmsg may take
     mmsghdr in_msgs_[kBatch];
     iovec in_iov_[kBatch];
     SockAddr addrs_[kBatch]{};
