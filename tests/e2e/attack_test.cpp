@@ -26,6 +26,7 @@
 #include "tests/e2e/checks.hpp"
 #include "tests/e2e/harness.hpp"
 #include "tests/e2e/http_client.hpp"
+#include "tests/e2e/zone_json.hpp"
 
 using namespace dnslb::e2e;
 
@@ -38,7 +39,7 @@ constexpr int kNames = 40;     // c0 .. c39: the names normal clients ask
 constexpr size_t kBigTxt = 4;  // strings of 200 characters at big.attack.example.
 constexpr uint16_t kOptCookie = 10;
 
-std::string zone_json() {
+std::string attack_zone() {
     std::string txt;
     for (size_t i = 0; i < kBigTxt; ++i) {
         txt +=
@@ -49,20 +50,15 @@ std::string zone_json() {
         names += ",\n    \"c" + std::to_string(i) + "\": { \"A\": [\"192.0.2." +
                  std::to_string(100 + i) + "\"] }";
     }
-    return std::string(R"({
-  "origin": "attack.example.",
-  "ttl": 300,
-  "soa": { "mname": "ns1", "rname": "hostmaster", "serial": 1,
-           "refresh": 3600, "retry": 600, "expire": 1209600, "minimum": 60 },
-  "records": {
-    "@":   { "NS": ["ns1"] },
+    return zone_json(kZone, R"(    "@":   { "NS": ["ns1"] },
     "ns1": { "A": ["192.0.2.1"] },
     "www": { "A": ["192.0.2.10"] },
-    "big": { "TXT": [)") +
-           txt + "] }" + names + "\n  }\n}\n";
+    "big": { "TXT": [)" + txt + "] }" +
+                                names);
 }
 
-// A zone directory and a config file, and a server started from both.
+// A zone directory and a config file, and a server started from both (failing the test case
+// when it does not start).
 struct Setup {
     TempDir zones;
     TempDir conf;
@@ -70,7 +66,7 @@ struct Setup {
     uint16_t http_port = pick_free_port();  // the HTTP API, for /metrics
 
     Setup(const std::string& config_json, std::vector<std::string> extra = {"--workers", "1"}) {
-        zones.write("attack.example.json", zone_json());
+        zones.write("attack.example.json", attack_zone());
         nlohmann::json cfg = nlohmann::json::parse(config_json);
         cfg["http"] = "127.0.0.1:" + std::to_string(http_port);
         conf.write("dnslb.json", cfg.dump(2));
@@ -79,6 +75,7 @@ struct Setup {
         o.config_file = conf.path() + "/dnslb.json";
         o.extra_args = std::move(extra);
         server = std::make_unique<Server>(o);
+        E2E_START(*server);
     }
     uint16_t port() const { return server->port(); }
     // One counter of /metrics (-1 when absent or the API did not answer).
@@ -131,62 +128,19 @@ int tcp_from(const std::string& src, uint16_t port) {
     return fd;
 }
 
-bool send_all(int fd, const uint8_t* data, size_t len) {
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = send(fd, data + done, len - done, MSG_NOSIGNAL);
-        if (n <= 0) {
-            if (n < 0 && errno == EINTR) {
-                continue;
-            }
-            return false;
-        }
-        done += static_cast<size_t>(n);
-    }
-    return true;
-}
-
-bool send_framed(int fd, const Bytes& msg) {
-    Bytes framed{static_cast<uint8_t>(msg.size() >> 8), static_cast<uint8_t>(msg.size())};
-    append(framed, msg);
-    return send_all(fd, framed.data(), framed.size());
-}
-
-// Reads exactly n bytes before the deadline; false on close, error or timeout.
-bool read_exact(int fd, uint8_t* out, size_t n, Clock::time_point deadline) {
-    size_t got = 0;
-    while (got < n) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        if (left.count() <= 0) {
-            return false;
-        }
-        pollfd p{fd, POLLIN, 0};
-        if (poll(&p, 1, static_cast<int>(left.count())) <= 0) {
-            return false;
-        }
-        ssize_t r = recv(fd, out + got, n - got, 0);
-        if (r <= 0) {
-            if (r < 0 && errno == EINTR) {
-                continue;
-            }
-            return false;
-        }
-        got += static_cast<size_t>(r);
-    }
-    return true;
-}
-
-std::optional<Bytes> read_framed(int fd, std::chrono::milliseconds timeout) {
-    auto deadline = Clock::now() + timeout;
-    uint8_t len[2];
-    if (!read_exact(fd, len, 2, deadline)) {
+// One query on a connected TCP descriptor: its answer, or nullopt when the send fails or no
+// answer comes within 1 s.
+std::optional<Bytes> ask_on(int fd, const Bytes& q) {
+    if (!send_framed(fd, q)) {
         return std::nullopt;
     }
-    Bytes msg(static_cast<size_t>(len[0] << 8 | len[1]));
-    if (!read_exact(fd, msg.data(), msg.size(), deadline)) {
-        return std::nullopt;
-    }
-    return msg;
+    return read_framed(fd, 1000ms);
+}
+
+void expect_answered_on(int fd, const Bytes& q) {
+    auto r = ask_on(fd, q);
+    REQUIRE(r);
+    CHECK(answered(*r));
 }
 
 // True when the peer has closed (EOF or reset) within `timeout`; data read meanwhile is skipped.
@@ -332,13 +286,9 @@ public:
         }
     }
 
-    std::atomic<uint64_t> sent_packets{0};
-    std::atomic<uint64_t> sent_bytes{0};
-    std::atomic<uint64_t> send_failures{0};
-    std::atomic<uint64_t> recv_packets{0};
-    std::atomic<uint64_t> recv_bytes{0};
-    std::atomic<uint64_t> recv_truncated{0};
-    std::atomic<uint64_t> recv_full{0};  // answers with records
+    // recv_full: answers with records.
+    std::atomic<uint64_t> sent_packets{0}, sent_bytes{0}, send_failures{0}, recv_packets{0},
+        recv_bytes{0}, recv_truncated{0}, recv_full{0};
 
 private:
     void send_loop(double pps, uint64_t max_packets, std::chrono::milliseconds max_time) {
@@ -483,7 +433,6 @@ void raise_nofile() {
 TEST_CASE("RRL: a reflection flood is not amplified; a normal client is still answered",
           "[e2e][attack][rrl]") {
     Setup s(R"({ "rrl": { "responses_per_second": 20, "slip": 2 } })");
-    E2E_START(*s.server);
     // The attacker's pick: the largest answer, asked with EDNS (a 4096-byte buffer).
     Bytes big = query("big.attack.example.", LDNS_RR_TYPE_TXT);
     auto probe = udp_exchange(s.port(), big, 1000ms);
@@ -499,44 +448,41 @@ TEST_CASE("RRL: a reflection flood is not amplified; a normal client is still an
     // A resolver at 127.0.0.1 (the flooded /24: not exempt) asks other names at a modest rate:
     // UDP with up to 3 tries, over TCP after a TC=1.
     constexpr int kClientQueries = 200;
-    int ok = 0;
-    int via_udp = 0;
-    int via_tcp = 0;
-    int tc_seen = 0;
-    int udp_timeouts = 0;
     // Every 10th query is for the flooded name itself (a resolver asking on behalf of the
     // victim): its UDP answers are limited like the flood's, so it lives on TC=1 and TCP, and
-    // on retries after drops.
-    int victim_ok = 0;
-    int victim_total = 0;
+    // on retries after drops. victim_ok and victim_total count those.
+    struct ClientTally {
+        int ok, via_udp, via_tcp, tc_seen, udp_timeouts, victim_ok, victim_total;
+    };
+    ClientTally n{};
     auto client_start = Clock::now();
     for (int i = 0; i < kClientQueries; ++i) {
         std::this_thread::sleep_until(client_start + i * 15ms);
         bool victim = i % 10 == 5;
         std::string name = "c" + std::to_string(i % kNames) + ".attack.example.";
         Bytes q = victim ? big : query(name, LDNS_RR_TYPE_A);
-        victim_total += victim;
+        n.victim_total += victim;
         bool done = false;
         int tries = victim ? 12 : 3;
         for (int attempt = 0; attempt < tries && !done; ++attempt) {
             auto r = udp_exchange(s.port(), q, victim ? 200ms : 500ms);
             if (!r) {
-                ++udp_timeouts;
+                ++n.udp_timeouts;
                 continue;
             }
             if (header(*r).tc) {
-                ++tc_seen;
+                ++n.tc_seen;
                 auto t = tcp_exchange(s.port(), q, 1000ms);
                 if (t && answered(*t)) {
-                    ++via_tcp;
-                    ++ok;
-                    victim_ok += victim;
+                    ++n.via_tcp;
+                    ++n.ok;
+                    n.victim_ok += victim;
                 }
                 done = true;
             } else if (answered(*r)) {
-                ++via_udp;
-                ++ok;
-                victim_ok += victim;
+                ++n.via_udp;
+                ++n.ok;
+                n.victim_ok += victim;
                 done = true;
             }
         }
@@ -548,7 +494,7 @@ TEST_CASE("RRL: a reflection flood is not amplified; a normal client is still an
     double sent = static_cast<double>(flood.sent_bytes.load());
     double back = static_cast<double>(flood.recv_bytes.load());
     double amplification = back / std::max(1.0, sent);
-    double answer_rate = 100.0 * ok / kClientQueries;
+    double answer_rate = 100.0 * n.ok / kClientQueries;
     std::printf(
         "[rrl flood] flood: %llu queries (%.0f bytes) from %zu sources, %llu send "
         "failures; back: %llu packets (%.0f bytes), %llu full answers, %llu TC=1\n"
@@ -560,9 +506,9 @@ TEST_CASE("RRL: a reflection flood is not amplified; a normal client is still an
         static_cast<unsigned long long>(flood.send_failures.load()),
         static_cast<unsigned long long>(flood.recv_packets.load()), back,
         static_cast<unsigned long long>(flood.recv_full.load()),
-        static_cast<unsigned long long>(flood.recv_truncated.load()), amplification, ok,
-        kClientQueries, answer_rate, client_s, via_udp, via_tcp, tc_seen, udp_timeouts, victim_ok,
-        victim_total);
+        static_cast<unsigned long long>(flood.recv_truncated.load()), amplification, n.ok,
+        kClientQueries, answer_rate, client_s, n.via_udp, n.via_tcp, n.tc_seen, n.udp_timeouts,
+        n.victim_ok, n.victim_total);
     std::fflush(stdout);
 
     CHECK(flood.sent_packets.load() >= kFloodPackets * 9 / 10);
@@ -572,7 +518,7 @@ TEST_CASE("RRL: a reflection flood is not amplified; a normal client is still an
     // Slipped replies exist (slip 2): header, question and OPT, no larger than the queries.
     CHECK(flood.recv_truncated.load() > 0);
     CHECK(answer_rate >= 99.0);
-    CHECK(victim_ok == victim_total);
+    CHECK(n.victim_ok == n.victim_total);
     // The limited network shows in the log (rate-limited itself).
     CHECK(wait_for_log(*s.server, "rrl: limiting responses to 127.0.0.0/24", 2000ms));
     // And in /metrics: every limited response was either slipped or dropped.
@@ -593,7 +539,6 @@ TEST_CASE("RRL: a reflection flood is not amplified; a normal client is still an
 TEST_CASE("a flood of malformed packets does not keep normal queries waiting",
           "[e2e][attack][garbage]") {
     Setup s(R"({ "rrl": { "responses_per_second": 20 } })");
-    E2E_START(*s.server);
     Flood flood(s.port(), 10, 8, garbage());
     REQUIRE(flood.sources() == 8);
     flood.start(25000, 60000, 2500ms);
@@ -633,7 +578,6 @@ TEST_CASE("a flood of malformed packets does not keep normal queries waiting",
 TEST_CASE("2,000 idle TCP connections are held and do not block service", "[e2e][attack][tcp]") {
     raise_nofile();
     Setup s(R"({ "tcp": { "idle_timeout": 60, "max_connections": 4096 } })", {"--workers", "2"});
-    E2E_START(*s.server);
     constexpr int kConns = 2000;
     constexpr int kSources = 200;  // 127.0.0.2 .. 201: 10 each, under the default 64 per source
     std::vector<Fd> conns;
@@ -655,10 +599,8 @@ TEST_CASE("2,000 idle TCP connections are held and do not block service", "[e2e]
     int served = 0;
     for (int i = 0; i < kConns; i += 50) {
         Bytes q = query("c1.attack.example.", LDNS_RR_TYPE_A);
-        if (send_framed(conns[i].fd, q)) {
-            auto r = read_framed(conns[i].fd, 1000ms);
-            served += r && answered(*r);
-        }
+        auto r = ask_on(conns[i].fd, q);
+        served += r && answered(*r);
     }
     int held = 0;
     for (auto& c : conns) {
@@ -681,7 +623,6 @@ TEST_CASE("2,000 idle TCP connections are held and do not block service", "[e2e]
 
 TEST_CASE("an idle TCP connection is cut after the idle timeout", "[e2e][attack][tcp]") {
     Setup s(R"({ "tcp": { "idle_timeout": 1 } })");
-    E2E_START(*s.server);
     // Never a byte sent.
     Fd quiet(tcp_from("127.0.0.1", s.port()));
     REQUIRE(quiet.fd >= 0);
@@ -691,10 +632,7 @@ TEST_CASE("an idle TCP connection is cut after the idle timeout", "[e2e][attack]
     // After one answered query.
     Fd used(tcp_from("127.0.0.1", s.port()));
     REQUIRE(used.fd >= 0);
-    REQUIRE(send_framed(used.fd, query("www.attack.example.", LDNS_RR_TYPE_A)));
-    auto r = read_framed(used.fd, 1000ms);
-    REQUIRE(r);
-    CHECK(answered(*r));
+    expect_answered_on(used.fd, query("www.attack.example.", LDNS_RR_TYPE_A));
     auto t1 = Clock::now();
     bool closed_used = closed_within(used.fd, 5000ms);
     double used_s = seconds_since(t1);
@@ -716,28 +654,24 @@ TEST_CASE("an idle TCP connection is cut after the idle timeout", "[e2e][attack]
 TEST_CASE("at the connection cap the least recently active connection is evicted",
           "[e2e][attack][tcp]") {
     Setup s(R"({ "tcp": { "idle_timeout": 60, "max_connections": 5 } })");
-    E2E_START(*s.server);
     Bytes q = query("www.attack.example.", LDNS_RR_TYPE_A);
     std::vector<Fd> c;
     for (int i = 0; i < 5; ++i) {
         c.emplace_back(tcp_from("127.0.0.1", s.port()));
         REQUIRE(c.back().fd >= 0);
-        REQUIRE(send_framed(c.back().fd, q));
-        auto r = read_framed(c.back().fd, 1000ms);
+        auto r = ask_on(c.back().fd, q);
         REQUIRE(r);
         std::this_thread::sleep_for(20ms);
     }
     // c[0] becomes the most recently active; c[1] is now the least.
-    REQUIRE(send_framed(c[0].fd, q));
-    REQUIRE(read_framed(c[0].fd, 1000ms));
+    REQUIRE(ask_on(c[0].fd, q));
     std::this_thread::sleep_for(20ms);
     c.emplace_back(tcp_from("127.0.0.1", s.port()));
     REQUIRE(c.back().fd >= 0);
     CHECK(closed_within(c[1].fd, 1000ms));
     for (size_t i : {0U, 2U, 3U, 4U, 5U}) {
         INFO("connection " << i);
-        REQUIRE(send_framed(c[i].fd, q));
-        auto r = read_framed(c[i].fd, 1000ms);
+        auto r = ask_on(c[i].fd, q);
         CHECK(r);
     }
     CHECK(s.metric("dnslb_tcp_connections_closed_total{reason=\"evicted\"}") >= 1);
@@ -749,7 +683,6 @@ TEST_CASE("at the connection cap the least recently active connection is evicted
 TEST_CASE("a query trickled one byte at a time is cut after the query timeout",
           "[e2e][attack][tcp]") {
     Setup s(R"({ "tcp": { "idle_timeout": 10, "query_timeout": 1 } })");
-    E2E_START(*s.server);
     constexpr int kSlow = 4;
     Bytes q = query("www.attack.example.", LDNS_RR_TYPE_A);
     Bytes framed{static_cast<uint8_t>(q.size() >> 8), static_cast<uint8_t>(q.size())};
@@ -813,7 +746,6 @@ TEST_CASE("a query trickled one byte at a time is cut after the query timeout",
 TEST_CASE("connections beyond max_per_source are closed; max_queries closes a connection",
           "[e2e][attack][tcp]") {
     Setup s(R"({ "tcp": { "idle_timeout": 30, "max_per_source": 3, "max_queries": 5 } })");
-    E2E_START(*s.server);
     Bytes q = query("www.attack.example.", LDNS_RR_TYPE_A);
 
     SECTION("per source") {
@@ -831,44 +763,40 @@ TEST_CASE("connections beyond max_per_source are closed; max_queries closes a co
                     seconds_since(t0) * 1000);
         std::fflush(stdout);
         for (auto& c : ok) {
-            REQUIRE(send_framed(c.fd, q));
-            auto r = read_framed(c.fd, 1000ms);
-            REQUIRE(r);
-            CHECK(answered(*r));
+            expect_answered_on(c.fd, q);
         }
         // Another source is not affected.
         Fd other(tcp_from("127.0.0.8", s.port()));
-        REQUIRE(send_framed(other.fd, q));
-        auto r = read_framed(other.fd, 1000ms);
-        REQUIRE(r);
-        CHECK(answered(*r));
+        expect_answered_on(other.fd, q);
         // Once one closes, the source may connect again.
         ok.pop_back();
         std::this_thread::sleep_for(200ms);
         Fd again(tcp_from("127.0.0.7", s.port()));
-        REQUIRE(send_framed(again.fd, q));
-        auto r2 = read_framed(again.fd, 1000ms);
+        auto r2 = ask_on(again.fd, q);
         CHECK(r2);
         CHECK(s.metric("dnslb_tcp_connections_refused_total{reason=\"per_source\"}") == 1);
     }
 
-    SECTION("max queries, one at a time") {
-        Fd c(tcp_from("127.0.0.1", s.port()));
-        REQUIRE(c.fd >= 0);
+    // Up to `n` replies from `next`, up to the first missing one: 5 are answers, then the
+    // connection is closed for its query cap.
+    auto expect_query_cap = [&](int fd, int n, const std::function<std::optional<Bytes>()>& next) {
         int answers = 0;
-        for (int i = 0; i < 7; ++i) {
-            if (!send_framed(c.fd, q)) {
-                break;
-            }
-            auto r = read_framed(c.fd, 1000ms);
+        for (int i = 0; i < n; ++i) {
+            auto r = next();
             if (!r) {
                 break;
             }
             answers += answered(*r);
         }
         CHECK(answers == 5);
-        CHECK(closed_within(c.fd, 1000ms));
+        CHECK(closed_within(fd, 1000ms));
         CHECK(s.metric("dnslb_tcp_connections_closed_total{reason=\"query_cap\"}") == 1);
+    };
+
+    SECTION("max queries, one at a time") {
+        Fd c(tcp_from("127.0.0.1", s.port()));
+        REQUIRE(c.fd >= 0);
+        expect_query_cap(c.fd, 7, [&] { return ask_on(c.fd, q); });
     }
 
     SECTION("max queries, pipelined") {
@@ -882,17 +810,7 @@ TEST_CASE("connections beyond max_per_source are closed; max_queries closes a co
             append(all, one);
         }
         REQUIRE(send_all(c.fd, all.data(), all.size()));
-        int answers = 0;
-        for (int i = 0; i < 8; ++i) {
-            auto r = read_framed(c.fd, 1000ms);
-            if (!r) {
-                break;
-            }
-            answers += answered(*r);
-        }
-        CHECK(answers == 5);
-        CHECK(closed_within(c.fd, 1000ms));
-        CHECK(s.metric("dnslb_tcp_connections_closed_total{reason=\"query_cap\"}") == 1);
+        expect_query_cap(c.fd, 8, [&] { return read_framed(c.fd, 1000ms); });
     }
     E2E_STOP_CLEAN(*s.server);
 }
@@ -901,18 +819,15 @@ TEST_CASE("a connection refused for its source evicts no other connection", "[e2
     // At the worker's connection cap, one source at its own cap keeps connecting: each attempt
     // is refused, and must not push out a connection of anyone else.
     Setup s(R"({ "tcp": { "idle_timeout": 30, "max_connections": 5, "max_per_source": 1 } })");
-    E2E_START(*s.server);
     Bytes q = query("www.attack.example.", LDNS_RR_TYPE_A);
     std::vector<Fd> others;
     for (int i = 0; i < 4; ++i) {
         others.emplace_back(tcp_from(loopback(30 + i), s.port()));
         REQUIRE(others.back().fd >= 0);
-        REQUIRE(send_framed(others.back().fd, q));
-        REQUIRE(read_framed(others.back().fd, 1000ms));
+        REQUIRE(ask_on(others.back().fd, q));
     }
     Fd first(tcp_from("127.0.0.40", s.port()));
-    REQUIRE(send_framed(first.fd, q));
-    REQUIRE(read_framed(first.fd, 1000ms));  // 5 of 5
+    REQUIRE(ask_on(first.fd, q));  // 5 of 5
     int refused = 0;
     for (int i = 0; i < 3; ++i) {
         Fd extra(tcp_from("127.0.0.40", s.port()));
@@ -921,7 +836,7 @@ TEST_CASE("a connection refused for its source evicts no other connection", "[e2
     CHECK(refused == 3);
     int alive = 0;
     for (auto& c : others) {
-        alive += send_framed(c.fd, q) && read_framed(c.fd, 1000ms).has_value();
+        alive += ask_on(c.fd, q).has_value();
     }
     std::printf(
         "[per source] after 3 refused connections at the cap, %d of 4 other clients' "
@@ -958,6 +873,19 @@ std::optional<Bytes> fetch_cookie(uint16_t port, const std::string& name) {
     return response_cookie(*r);
 }
 
+// Asks `name` at `port` with `cookie` and expects an answer with a 24-byte cookie for our
+// client cookie; returns that cookie.
+Bytes answered_cookie(uint16_t port, const std::string& name, const Bytes& cookie) {
+    auto r = udp_exchange(port, query(name, LDNS_RR_TYPE_A, true, cookie_option(cookie)), 1000ms);
+    REQUIRE(r);
+    CHECK(answered(*r));
+    auto back = response_cookie(*r);
+    REQUIRE(back);
+    CHECK(back->size() == 24);
+    CHECK(Bytes(back->begin(), back->begin() + 8) == kClientCookie);
+    return *back;
+}
+
 }  // namespace
 
 TEST_CASE("cookies: a client cookie gets a server cookie; a valid one lifts rate limiting",
@@ -965,9 +893,6 @@ TEST_CASE("cookies: a client cookie gets a server cookie; a valid one lifts rate
     Setup a(cookie_config(kSecret));
     Setup b(cookie_config(kSecret));
     Setup c(cookie_config("ffeeddccbbaa99887766554433221100"));
-    E2E_START(*a.server);
-    E2E_START(*b.server);
-    E2E_START(*c.server);
 
     auto cookie = fetch_cookie(a.port(), "c0.attack.example.");
     REQUIRE(cookie);
@@ -982,15 +907,7 @@ TEST_CASE("cookies: a client cookie gets a server cookie; a valid one lifts rate
     CHECK(std::llabs(ts - static_cast<int64_t>(std::time(nullptr))) <= 5);
 
     // Sent back: answered, with a cookie for the same client cookie.
-    auto again = udp_exchange(
-        a.port(), query("c1.attack.example.", LDNS_RR_TYPE_A, true, cookie_option(*cookie)),
-        1000ms);
-    REQUIRE(again);
-    CHECK(answered(*again));
-    auto renewed = response_cookie(*again);
-    REQUIRE(renewed);
-    CHECK(renewed->size() == 24);
-    CHECK(Bytes(renewed->begin(), renewed->begin() + 8) == kClientCookie);
+    answered_cookie(a.port(), "c1.attack.example.", *cookie);
 
     // RRL at 1/s without slip: 20 back-to-back queries for one name.
     Bytes with = query("c2.attack.example.", LDNS_RR_TYPE_A, true, cookie_option(*cookie));
@@ -1019,16 +936,7 @@ TEST_CASE("cookies: a client cookie gets a server cookie; a valid one lifts rate
     // A bad server cookie (not under attack): a normal answer and a fresh, different cookie.
     Bytes tampered = *cookie;
     tampered[23] ^= 0xff;
-    auto bad = udp_exchange(
-        a.port(), query("c5.attack.example.", LDNS_RR_TYPE_A, true, cookie_option(tampered)),
-        1000ms);
-    REQUIRE(bad);
-    CHECK(answered(*bad));
-    auto fresh = response_cookie(*bad);
-    REQUIRE(fresh);
-    CHECK(fresh->size() == 24);
-    CHECK(*fresh != tampered);
-    CHECK(Bytes(fresh->begin(), fresh->begin() + 8) == kClientCookie);
+    CHECK(answered_cookie(a.port(), "c5.attack.example.", tampered) != tampered);
     // The counters agree: a's 21 valid-cookie queries (1 + 20) skipped RRL; c saw only invalid
     // server cookies; the client-only burst was counted as such and limited.
     CHECK(a.metric("dnslb_cookies_total{result=\"valid\"}") >= 21);
@@ -1051,8 +959,6 @@ TEST_CASE("cookies: without a configured secret each server has its own",
     std::string config = R"({ "rrl": { "responses_per_second": 1, "slip": 0 } })";
     Setup a(config);
     Setup b(config);
-    E2E_START(*a.server);
-    E2E_START(*b.server);
     auto cookie = fetch_cookie(a.port(), "c0.attack.example.");
     REQUIRE(cookie);
     REQUIRE(cookie->size() == 24);
@@ -1072,7 +978,6 @@ TEST_CASE("cookies: without a configured secret each server has its own",
 
 TEST_CASE("cookies: a malformed COOKIE option gets FORMERR", "[e2e][attack][cookies]") {
     Setup a(cookie_config(kSecret));
-    E2E_START(*a.server);
     struct Case {
         const char* what;
         Bytes options;
@@ -1118,7 +1023,6 @@ TEST_CASE("under-attack mode: on above auto_qps, big UDP answers need a cookie, 
     Setup s(std::string(R"({ "attack": { "auto_qps": 200, "tc_above_bytes": 512 },
   "cookies": { "enabled": true, "secret": ")") +
             kSecret + R"(" } })");
-    E2E_START(*s.server);
     Bytes big = query("big.attack.example.", LDNS_RR_TYPE_TXT);
     auto before = udp_exchange(s.port(), big, 1000ms);
     REQUIRE(before);

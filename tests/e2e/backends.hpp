@@ -19,6 +19,9 @@
 
 #include "tests/support/dns_backend.hpp"
 #include "tests/support/http_backend.hpp"
+#include "tests/support/no_copy.hpp"
+#include "tests/support/tls_backend.hpp"
+#include "tests/support/wait_until.hpp"
 
 namespace dnslb::e2e {
 
@@ -27,9 +30,8 @@ namespace dnslb::e2e {
 // found.
 uint16_t common_port(const std::vector<std::string>& ips, int type = SOCK_STREAM);
 
-// Polls `pred` every `step` until it holds or `limit` passes; returns its last value.
-bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds limit,
-                std::chrono::milliseconds step = std::chrono::milliseconds(5));
+// Polls `pred` until it holds or a limit passes (tests/support/wait_until.hpp).
+using test::wait_until;
 
 // HTTP/1.1 on ip:port (tests/support/http_backend.hpp).
 using HttpBackend = test::HttpBackend;
@@ -37,34 +39,17 @@ using HttpBackend = test::HttpBackend;
 // A DNS server on ip:port (tests/support/dns_backend.hpp).
 using DnsBackend = test::DnsBackend;
 
-// `openssl s_server -www` on ip:port with a self-signed certificate made for the test
-// (`openssl req -x509 -newkey rsa:2048 -nodes -days 1`, CN and subjectAltName the address):
-// valid for the name, signed by nobody a client trusts.
-class TlsBackend {
-public:
-    TlsBackend(std::string ip, uint16_t port);
-    ~TlsBackend();
-    TlsBackend(const TlsBackend&) = delete;
-    TlsBackend& operator=(const TlsBackend&) = delete;
-
-    uint16_t port() const { return port_; }
-
-private:
-    std::string ip_;
-    uint16_t port_ = 0;
-    std::string dir_;
-    pid_t pid_ = -1;
-};
+// `openssl s_server -www` on ip:port with a certificate nobody trusts
+// (tests/support/tls_backend.hpp).
+using TlsBackend = test::TlsBackend;
 
 // A listening TCP socket on ip:port that never accepts, with its accept queue filled by our own
 // connects: further SYNs are dropped, so a connect neither succeeds nor is refused and every
 // check runs into its timeout.
-class Blackhole {
+class Blackhole : test::NoCopy {
 public:
     Blackhole(std::string ip, uint16_t port);
     ~Blackhole();
-    Blackhole(const Blackhole&) = delete;
-    Blackhole& operator=(const Blackhole&) = delete;
 
     // True when a fresh connect does not complete within `wait`: the hole swallows connects.
     bool swallows(std::chrono::milliseconds wait) const;

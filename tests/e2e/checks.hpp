@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +12,13 @@
 
 namespace dnslb::e2e {
 
+// A server on the test zones (tests/e2e/zones).
+inline ServerOptions test_zones() {
+    ServerOptions o;
+    o.zones_dir = test_zones_dir();
+    return o;
+}
+
 // A reply in three views: raw bytes, our own wire walk and ldns' parse.
 struct Reply {
     Bytes wire;
@@ -18,9 +26,8 @@ struct Reply {
     Pkt pkt;
 };
 
-inline std::optional<Reply> ask_wire(Transport t, uint16_t port, const Bytes& query,
-                                     std::chrono::milliseconds timeout = 2000ms) {
-    auto wire = exchange(t, port, query, timeout);
+// The three views of `wire`; nullopt when there is none.
+inline std::optional<Reply> as_reply(const std::optional<Bytes>& wire) {
     if (!wire) {
         return std::nullopt;
     }
@@ -29,6 +36,11 @@ inline std::optional<Reply> ask_wire(Transport t, uint16_t port, const Bytes& qu
     r.msg = walk(r.wire);
     r.pkt = parse(r.wire);
     return r;
+}
+
+inline std::optional<Reply> ask_wire(Transport t, uint16_t port, const Bytes& query,
+                                     std::chrono::milliseconds timeout = 2000ms) {
+    return as_reply(exchange(t, port, query, timeout));
 }
 
 inline std::optional<Reply> ask(Transport t, uint16_t port, const std::string& name,
@@ -93,6 +105,21 @@ inline std::vector<std::string> rdatas(const Pkt& pkt, ldns_pkt_section section,
     return out;
 }
 
+// The answer records of a NOERROR reply; fails the test case when ldns cannot parse it.
+inline std::vector<ldns_rr*> noerror_answer(const Reply& r) {
+    REQUIRE(r.pkt);
+    CHECK(ldns_pkt_get_rcode(r.pkt.get()) == LDNS_RCODE_NOERROR);
+    return records(r.pkt, LDNS_SECTION_ANSWER);
+}
+
+// Expects `rr` to be `type` at `name` with the rdata text `rdata` (compared lower-cased).
+inline void check_rr(const ldns_rr* rr, const std::string& name, ldns_rr_type type,
+                     const std::string& rdata) {
+    CHECK(owner(rr) == name);
+    CHECK(ldns_rr_get_type(rr) == type);
+    CHECK(lower(rdata_text(rr)) == rdata);
+}
+
 // Expects a NOERROR or NXDOMAIN negative answer from `zone` (RFC 2308): the zone's SOA alone in
 // the authority section with TTL `neg_ttl`, nothing in the answer section.
 inline void check_negative(const Reply& r, ldns_pkt_rcode rcode, const std::string& zone,
@@ -126,6 +153,43 @@ inline void check_answer(const Reply& r, const std::string& name, ldns_rr_type t
     CHECK(rdatas(r.pkt, LDNS_SECTION_ANSWER, type) == rdata);
 }
 
+// Asks `name` `type` over `t` and expects exactly `rdata` of `type` at `name` (check_answer),
+// each record with TTL `ttl` when given.
+inline void expect_answer(Transport t, uint16_t port, const std::string& name, ldns_rr_type type,
+                          std::vector<std::string> rdata, std::optional<uint32_t> ttl = {}) {
+    INFO(name << " " << type_name(type));
+    auto r = ask(t, port, name, type);
+    REQUIRE(r);
+    check_answer(*r, name, type, std::move(rdata));
+    for (ldns_rr* rr : records(r->pkt, LDNS_SECTION_ANSWER)) {
+        CHECK((!ttl || ldns_rr_ttl(rr) == *ttl));
+    }
+}
+
+// Asks `name` `type` over `t` and expects a negative answer from `zone` (check_negative).
+inline void expect_negative(Transport t, uint16_t port, const std::string& name, ldns_rr_type type,
+                            ldns_pkt_rcode rcode, const std::string& zone, uint32_t neg_ttl) {
+    INFO(name << " " << type_name(type));
+    auto r = ask(t, port, name, type);
+    REQUIRE(r);
+    check_negative(*r, rcode, zone, neg_ttl);
+}
+
+// Runs the shell `command` and expects exit status `status` and every one of `parts` in what it
+// printed; returns that output.
+inline std::string expect_output(const std::string& command, int status,
+                                 std::initializer_list<const char*> parts) {
+    int got = -1;
+    std::string out = run_command(command, &got);
+    INFO(command << "\n" << out);
+    CHECK(got == status);
+    for (const char* part : parts) {
+        INFO("expected: " << part);
+        CHECK(out.find(part) != std::string::npos);
+    }
+    return out;
+}
+
 // Starts `server` or fails the test case with the reason and the server's stderr.
 #define E2E_START(server)                 \
     do {                                  \
@@ -145,5 +209,22 @@ inline void check_answer(const Reply& r, const std::string& name, ldns_rr_type t
     } while (false)
 
 constexpr Transport kBoth[] = {Transport::kUdp, Transport::kTcp};
+
+// Starts a server with `options`, runs `body` over UDP and then over TCP (the transport named in
+// every failure), then `after` when given, and expects a clean stop.
+inline void on_both_transports(ServerOptions options,
+                               const std::function<void(Transport, Server&)>& body,
+                               const std::function<void(Server&)>& after = {}) {
+    Server srv(std::move(options));
+    E2E_START(srv);
+    for (Transport t : kBoth) {
+        INFO(transport_name(t));
+        body(t, srv);
+    }
+    if (after) {
+        after(srv);
+    }
+    E2E_STOP_CLEAN(srv);
+}
 
 }  // namespace dnslb::e2e

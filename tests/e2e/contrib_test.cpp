@@ -19,6 +19,7 @@
 #include "tests/e2e/checks.hpp"
 #include "tests/e2e/harness.hpp"
 #include "tests/e2e/http_client.hpp"
+#include "tests/e2e/zone_json.hpp"
 
 using namespace dnslb::e2e;
 using Json = nlohmann::json;
@@ -209,42 +210,29 @@ std::string contrib_zone(uint16_t monitor_port) {
         }
         return o;
     };
-    Json z{
-        {"origin", "contrib.test."},
-        {"ttl", 300},
-        {"soa",
-         {{"mname", "ns1"},
-          {"rname", "hostmaster"},
-          {"serial", 1},
-          {"refresh", 3600},
-          {"retry", 600},
-          {"expire", 1209600},
-          {"minimum", 60}}},
-        {"records",
-         {{"@", {{"NS", {"ns1"}}}},
-          {"ns1", {{"A", {"192.0.2.1"}}}},
-          {"app", {{"pool", "web"}}},
-          {"edge", {{"pool", "edge"}}},
-          {"dead", {{"pool", "dead"}}},
-          {"chain", {{"pool", "chain"}}}}},
-        {"pools",
-         {{"web", {{"monitor", "http"}, {"origins", origins({{"one", kUp}, {"two", kDown}})}}},
-          {"edge",
-           {{"monitor", "http"},
-            {"min_healthy", 2},
-            {"fallback", "web"},
-            {"origins", origins({{"one", kUp}, {"two", kDown}})}}},
-          {"dead", {{"monitor", "http"}, {"origins", origins({{"only", kDown}})}}},
-          {"chain",
-           {{"monitor", "http"}, {"fallback", "dead"}, {"origins", origins({{"only", kDown}})}}}}},
-        {"monitors",
-         {{"http",
-           {{"type", "http"},
-            {"port", monitor_port},
-            {"interval", "500ms"},
-            {"timeout", "400ms"},
-            {"rise", 1},
-            {"fall", 1}}}}}};
+    Json z = zone_object("contrib.test.", {{"@", {{"NS", {"ns1"}}}},
+                                           {"ns1", {{"A", {"192.0.2.1"}}}},
+                                           {"app", {{"pool", "web"}}},
+                                           {"edge", {{"pool", "edge"}}},
+                                           {"dead", {{"pool", "dead"}}},
+                                           {"chain", {{"pool", "chain"}}}});
+    z["pools"] = {
+        {"web", {{"monitor", "http"}, {"origins", origins({{"one", kUp}, {"two", kDown}})}}},
+        {"edge",
+         {{"monitor", "http"},
+          {"min_healthy", 2},
+          {"fallback", "web"},
+          {"origins", origins({{"one", kUp}, {"two", kDown}})}}},
+        {"dead", {{"monitor", "http"}, {"origins", origins({{"only", kDown}})}}},
+        {"chain",
+         {{"monitor", "http"}, {"fallback", "dead"}, {"origins", origins({{"only", kDown}})}}}};
+    z["monitors"] = {{"http",
+                      {{"type", "http"},
+                       {"port", monitor_port},
+                       {"interval", "500ms"},
+                       {"timeout", "400ms"},
+                       {"rise", 1},
+                       {"fall", 1}}}};
     return z.dump(2);
 }
 

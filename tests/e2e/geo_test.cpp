@@ -419,15 +419,7 @@ std::optional<Bytes> exchange_from(Transport t, const char* source, uint16_t por
 std::optional<Reply> ask_from(Transport t, const char* source, uint16_t port,
                               const std::string& name, ldns_rr_type type,
                               const QueryOptions& options = {}) {
-    auto wire = exchange_from(t, source, port, make_query(name, type, options));
-    if (!wire) {
-        return std::nullopt;
-    }
-    Reply r;
-    r.wire = *wire;
-    r.msg = walk(r.wire);
-    r.pkt = parse(r.wire);
-    return r;
+    return as_reply(exchange_from(t, source, port, make_query(name, type, options)));
 }
 
 // ---- Servers ---------------------------------------------------------------------------------
@@ -469,6 +461,15 @@ Reply ask_ecs(Transport t, uint16_t port, const std::string& name, ldns_rr_type 
 std::string first_answer(const Reply& r) {
     auto a = answer_addresses(r.msg);
     return a.empty() ? std::string("<none>") : a.front();
+}
+
+// Asks `name` `type` with ECS `cidr` (ask_ecs): the first answer is `first`, the scope `scope`.
+void expect_ecs(Transport t, uint16_t port, const std::string& name, ldns_rr_type type,
+                const std::string& cidr, const std::string& first, int scope) {
+    INFO(name << " ECS " << cidr);
+    Reply r = ask_ecs(t, port, name, type, cidr);
+    CHECK(first_answer(r) == first);
+    CHECK(checked_scope(r, cidr) == scope);
 }
 
 }  // namespace
@@ -528,9 +529,7 @@ TEST_CASE("proximity: a /24 inside a /16 with another location", "[e2e][geo][ecs
     E2E_START(srv);
     const Cidr berlin = parse_cidr("5.9.77.0/24");
     for (Transport t : kBoth) {
-        Reply in = ask_ecs(t, srv.port(), "near.geo.test.", LDNS_RR_TYPE_A, "5.9.77.0/24");
-        CHECK(first_answer(in) == "192.0.2.2");
-        CHECK(checked_scope(in, "5.9.77.0/24") == 24);
+        expect_ecs(t, srv.port(), "near.geo.test.", LDNS_RR_TYPE_A, "5.9.77.0/24", "192.0.2.2", 24);
     }
     // Every other /24 (and one address in each) of the /16: Frankfurt, with a scope that does
     // not cover the Berlin /24 (or, were it to, the same answer as Berlin).
@@ -747,20 +746,18 @@ TEST_CASE("no ECS: the source address is placed by nets; unknown sources get the
         // nets apply to ECS subnets as well, and take priority over the database: 81.2.69.0/24
         // is London in the database, Singapore in nets; 10.20.0.0/16 is private (and New York
         // in the test database) but placed by nets.
-        Reply sg = ask_ecs(t, srv.port(), "near.geo.test.", LDNS_RR_TYPE_A, "81.2.69.0/24");
-        CHECK(first_answer(sg) == "192.0.2.6");
-        CHECK(checked_scope(sg, "81.2.69.0/24") == 24);
-        Reply de = ask_ecs(t, srv.port(), "near.geo.test.", LDNS_RR_TYPE_A, "10.20.5.0/24");
-        CHECK(first_answer(de) == "192.0.2.2");
-        CHECK(checked_scope(de, "10.20.5.0/24") == 16);  // the nets entry bounds the scope
+        expect_ecs(t, srv.port(), "near.geo.test.", LDNS_RR_TYPE_A, "81.2.69.0/24", "192.0.2.6",
+                   24);
+        // 10.20.5.0/24: the nets entry bounds the scope.
+        expect_ecs(t, srv.port(), "near.geo.test.", LDNS_RR_TYPE_A, "10.20.5.0/24", "192.0.2.2",
+                   16);
         Reply de_geo = ask_ecs(t, srv.port(), "country.geo.test.", LDNS_RR_TYPE_A, "10.20.5.0/24");
         CHECK(first_answer(de_geo) == "192.0.2.1");
         // Elsewhere in 10.0.0.0/8: unplaced (the database entry for a private range is
         // ignored), with a scope that stops short of the nets entry: 10.30 and 10.20 part at
         // bit 12, so /13.
-        Reply other = ask_ecs(t, srv.port(), "near.geo.test.", LDNS_RR_TYPE_A, "10.30.0.0/24");
-        CHECK(first_answer(other) == "192.0.2.1");
-        CHECK(checked_scope(other, "10.30.0.0/24") == 13);
+        expect_ecs(t, srv.port(), "near.geo.test.", LDNS_RR_TYPE_A, "10.30.0.0/24", "192.0.2.1",
+                   13);
     }
     E2E_STOP_CLEAN(srv);
 }
@@ -769,10 +766,7 @@ TEST_CASE("no ECS: the source address is placed by nets; unknown sources get the
 
 TEST_CASE("ECS: source prefix 0, static names, IPv6, unplaced subnets", "[e2e][geo][ecs]") {
     const auto csv = load_csv();
-    Server srv(geo_server(schema_dbs("city")));
-    E2E_START(srv);
-    for (Transport t : kBoth) {
-        INFO(transport_name(t));
+    on_both_transports(geo_server(schema_dbs("city")), [&](Transport t, Server& srv) {
         // Source prefix 0 (RFC 7871 section 7.1.2): no location is used, scope 0.
         for (const char* zero : {"0.0.0.0/0", "::/0"}) {
             Reply r = ask_ecs(t, srv.port(), "near.geo.test.", LDNS_RR_TYPE_A, zero);
@@ -799,19 +793,14 @@ TEST_CASE("ECS: source prefix 0, static names, IPv6, unplaced subnets", "[e2e][g
 
         // The ECS family and the query type are independent: an IPv6 subnet asking A, an IPv4
         // subnet asking AAAA.
-        Reply a6 = ask_ecs(t, srv.port(), "near.geo.test.", LDNS_RR_TYPE_A, "2400:cb00::/48");
-        CHECK(first_answer(a6) == "192.0.2.7");
-        CHECK(checked_scope(a6, "2400:cb00::/48") == 32);
-        Reply aaaa4 = ask_ecs(t, srv.port(), "near.geo.test.", LDNS_RR_TYPE_AAAA, "1.1.1.0/24");
-        CHECK(first_answer(aaaa4) == "2001:db8::7");
-        CHECK(checked_scope(aaaa4, "1.1.1.0/24") == 24);
+        expect_ecs(t, srv.port(), "near.geo.test.", LDNS_RR_TYPE_A, "2400:cb00::/48", "192.0.2.7",
+                   32);
+        expect_ecs(t, srv.port(), "near.geo.test.", LDNS_RR_TYPE_AAAA, "1.1.1.0/24", "2001:db8::7",
+                   24);
         // A source prefix that is not a multiple of 8.
-        Reply odd = ask_ecs(t, srv.port(), "near.geo.test.", LDNS_RR_TYPE_A, "13.250.0.0/15");
-        CHECK(first_answer(odd) == "192.0.2.6");
-        CHECK(checked_scope(odd, "13.250.0.0/15") == 15);
-        Reply odd2 = ask_ecs(t, srv.port(), "near.geo.test.", LDNS_RR_TYPE_A, "41.0.0.0/9");
-        CHECK(first_answer(odd2) == "192.0.2.8");
-        CHECK(checked_scope(odd2, "41.0.0.0/9") == 9);
+        expect_ecs(t, srv.port(), "near.geo.test.", LDNS_RR_TYPE_A, "13.250.0.0/15", "192.0.2.6",
+                   15);
+        expect_ecs(t, srv.port(), "near.geo.test.", LDNS_RR_TYPE_A, "41.0.0.0/9", "192.0.2.8", 9);
 
         // A subnet no database network covers gets the default order; its scope must not be
         // 0, which would let a resolver reuse the default answer for every client (RFC 7871
@@ -833,8 +822,7 @@ TEST_CASE("ECS: source prefix 0, static names, IPv6, unplaced subnets", "[e2e][g
                 CHECK(scope == static_cast<int>(std::min(asked.prefix, empty_bits)));
             }
         }
-    }
-    E2E_STOP_CLEAN(srv);
+    });
 }
 
 TEST_CASE("ECS: malformed options are FORMERR", "[e2e][geo][ecs]") {
@@ -885,27 +873,26 @@ TEST_CASE("dig +subnet as a real client", "[e2e][geo][ecs][dig]") {
     const std::string base =
         "dig @127.0.0.1 -p " + std::to_string(srv.port()) + " +norec +time=2 +tries=1 ";
     struct Case {
-        const char* args;
+        const char* name;
+        const char* type;
+        const char* options;
         const char* answer;
         const char* ecs;
     };
     const Case cases[] = {
-        {"near.geo.test A +subnet=1.1.1.0/24", "192.0.2.7", "CLIENT-SUBNET: 1.1.1.0/24/24"},
-        {"near.geo.test A +subnet=5.9.77.0/24 +tcp", "192.0.2.2", "CLIENT-SUBNET: 5.9.77.0/24/24"},
-        {"near.geo.test AAAA +subnet=2400:cb00::/48", "2001:db8::7",
+        {"near.geo.test", "A", "+subnet=1.1.1.0/24", "192.0.2.7", "CLIENT-SUBNET: 1.1.1.0/24/24"},
+        {"near.geo.test", "A", "+subnet=5.9.77.0/24 +tcp", "192.0.2.2",
+         "CLIENT-SUBNET: 5.9.77.0/24/24"},
+        {"near.geo.test", "AAAA", "+subnet=2400:cb00::/48", "2001:db8::7",
          "CLIENT-SUBNET: 2400:cb00::/48/32"},
-        {"near.geo.test A +subnet=0.0.0.0/0", "192.0.2.1", "CLIENT-SUBNET: 0.0.0.0/0/0"},
-        {"static.geo.test A +subnet=1.1.1.0/24 +tcp", "192.0.2.200", "CLIENT-SUBNET: 1.1.1.0/24/0"},
+        {"near.geo.test", "A", "+subnet=0.0.0.0/0", "192.0.2.1", "CLIENT-SUBNET: 0.0.0.0/0/0"},
+        {"static.geo.test", "A", "+subnet=1.1.1.0/24 +tcp", "192.0.2.200",
+         "CLIENT-SUBNET: 1.1.1.0/24/0"},
     };
     for (const auto& c : cases) {
-        int status = -1;
-        std::string out = run_command(base + c.args + " 2>&1", &status);
-        INFO(c.args << "\n" << out);
-        CHECK(status == 0);
-        CHECK(out.find("status: NOERROR") != std::string::npos);
-        CHECK(out.find(std::string("\tIN\t") + (std::strstr(c.args, "AAAA") ? "AAAA" : "A") + "\t" +
-                       c.answer) != std::string::npos);
-        CHECK(out.find(c.ecs) != std::string::npos);
+        const std::string answer = std::string("\tIN\t") + c.type + "\t" + c.answer;
+        expect_output(base + c.name + " " + c.type + " " + c.options + " 2>&1", 0,
+                      {"status: NOERROR", answer.c_str(), c.ecs});
     }
     // Without +subnet dig sends no ECS, and none comes back.
     std::string plain = run_command(base + "near.geo.test A 2>&1");
@@ -957,13 +944,15 @@ TEST_CASE("explain CLI names the database network, the origins and the scope",
     const std::string cmd = std::string(DNSLB_BINARY) + " explain --zones " + geo_zones_dir() +
                             " --geoip " + test_db("test-city-v4.mmdb") + " --geoip " +
                             test_db("test-city-v6.mmdb") + " ";
-    int status = -1;
-    std::string out = run_command(cmd + "near.geo.test --subnet 5.9.77.0/24 2>&1", &status);
+    // `dnslb explain` with `args` exits 0 with every one of `parts` in its output.
+    auto explain = [&](const std::string& args, std::initializer_list<const char*> parts) {
+        return expect_output(cmd + args + " 2>&1", 0, parts);
+    };
+    // Berlin is 0 km away from the Berlin origin.
+    std::string out = explain("near.geo.test --subnet 5.9.77.0/24",
+                              {"5.9.77.0/24", "test-city-v4.mmdb", "DE", "origin ber distance 0 km",
+                               "ber [192.0.2.2]", "ECS scope /24"});
     INFO(out);
-    CHECK(status == 0);
-    CHECK(out.find("5.9.77.0/24") != std::string::npos);
-    CHECK(out.find("test-city-v4.mmdb") != std::string::npos);
-    CHECK(out.find("DE") != std::string::npos);
     for (const auto& o : kNear) {
         // Every origin, with its distance from the asker and its state.
         std::string line_start = std::string("origin ") + o.name;
@@ -977,29 +966,11 @@ TEST_CASE("explain CLI names the database network, the origins and the scope",
             CHECK(line.find("up") != std::string::npos);
         }
     }
-    // Berlin is 0 km away from the Berlin origin.
-    CHECK(out.find("origin ber distance 0 km") != std::string::npos);
-    CHECK(out.find("ber [192.0.2.2]") != std::string::npos);
-    CHECK(out.find("ECS scope /24") != std::string::npos);
-
-    std::string v6 = run_command(cmd + "near.geo.test --subnet 2a01:4f8:100::/56 2>&1", &status);
-    INFO(v6);
-    CHECK(status == 0);
-    CHECK(v6.find("2a01:4f8:100::/48") != std::string::npos);
-    CHECK(v6.find("ber [2001:db8::2]") != std::string::npos);
-    CHECK(v6.find("ECS scope /48") != std::string::npos);
-
+    explain("near.geo.test --subnet 2a01:4f8:100::/56",
+            {"2a01:4f8:100::/48", "ber [2001:db8::2]", "ECS scope /48"});
     // An unplaced subnet: default order, and the scope of the empty network around it.
-    std::string unplaced = run_command(cmd + "near.geo.test --subnet 192.168.7.0/24 2>&1", &status);
-    INFO(unplaced);
-    CHECK(status == 0);
-    CHECK(unplaced.find("fra [192.0.2.1]") != std::string::npos);
-    CHECK(unplaced.find("ECS scope /16") != std::string::npos);
-
-    std::string stat = run_command(cmd + "static.geo.test --subnet 1.1.1.0/24 2>&1", &status);
-    INFO(stat);
-    CHECK(status == 0);
-    CHECK(stat.find("static records") != std::string::npos);
+    explain("near.geo.test --subnet 192.168.7.0/24", {"fra [192.0.2.1]", "ECS scope /16"});
+    explain("static.geo.test --subnet 1.1.1.0/24", {"static records"});
 }
 
 TEST_CASE("explain over CHAOS TXT: allowed from explain_from, REFUSED elsewhere",

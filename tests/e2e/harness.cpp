@@ -512,40 +512,19 @@ void TcpConnection::reset() {
     fd_ = -1;
 }
 
-bool TcpConnection::send_raw(const Bytes& bytes) {
-    size_t done = 0;
-    while (fd_ >= 0 && done < bytes.size()) {
-        ssize_t n = send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-        if (n <= 0) {
-            if (n < 0 && errno == EINTR) {
-                continue;
-            }
-            return false;
-        }
-        done += static_cast<size_t>(n);
-    }
-    return fd_ >= 0;
-}
+namespace {
 
-bool TcpConnection::send_message(const Bytes& message) {
-    Bytes framed{static_cast<uint8_t>(message.size() >> 8),
-                 static_cast<uint8_t>(message.size() & 0xff)};
-    append(framed, message);
-    return send_raw(framed);
-}
-
-bool TcpConnection::read_exact(uint8_t* out, size_t n, Clock::time_point deadline) {
+// Repeats `step(done)` (a send or recv of what is left; the bytes moved, 0 or -1) until `n`
+// bytes are done; false at the first close or error other than EINTR.
+template <typename Step>
+bool transfer_all(size_t n, const Step& step) {
     size_t done = 0;
     while (done < n) {
-        pollfd p{fd_, POLLIN, 0};
-        if (poll(&p, 1, remaining_ms(deadline)) <= 0) {
-            return false;
+        ssize_t r = step(done);
+        if (r < 0 && errno == EINTR) {
+            continue;
         }
-        ssize_t r = recv(fd_, out + done, n - done, 0);
         if (r <= 0) {
-            if (r < 0 && errno == EINTR) {
-                continue;
-            }
             return false;
         }
         done += static_cast<size_t>(r);
@@ -553,20 +532,56 @@ bool TcpConnection::read_exact(uint8_t* out, size_t n, Clock::time_point deadlin
     return true;
 }
 
+}  // namespace
+
+bool send_all(int fd, const uint8_t* data, size_t len) {
+    return transfer_all(
+        len, [&](size_t done) { return send(fd, data + done, len - done, MSG_NOSIGNAL); });
+}
+
+bool send_framed(int fd, const Bytes& message) {
+    Bytes framed{static_cast<uint8_t>(message.size() >> 8),
+                 static_cast<uint8_t>(message.size() & 0xff)};
+    append(framed, message);
+    return send_all(fd, framed.data(), framed.size());
+}
+
+bool read_exact(int fd, uint8_t* out, size_t n, Clock::time_point deadline) {
+    return transfer_all(n, [&](size_t done) -> ssize_t {
+        pollfd p{fd, POLLIN, 0};
+        if (poll(&p, 1, remaining_ms(deadline)) <= 0) {
+            return 0;  // timeout or poll error: give up
+        }
+        return recv(fd, out + done, n - done, 0);
+    });
+}
+
+std::optional<Bytes> read_framed(int fd, std::chrono::milliseconds timeout) {
+    auto deadline = Clock::now() + timeout;
+    std::array<uint8_t, 2> len{};
+    if (!read_exact(fd, len.data(), len.size(), deadline)) {
+        return std::nullopt;
+    }
+    Bytes msg(static_cast<size_t>(len[0] << 8 | len[1]));
+    if (!read_exact(fd, msg.data(), msg.size(), deadline)) {
+        return std::nullopt;
+    }
+    return msg;
+}
+
+bool TcpConnection::send_raw(const Bytes& bytes) {
+    return fd_ >= 0 && send_all(fd_, bytes.data(), bytes.size());
+}
+
+bool TcpConnection::send_message(const Bytes& message) {
+    return fd_ >= 0 && send_framed(fd_, message);
+}
+
 std::optional<Bytes> TcpConnection::receive_message(std::chrono::milliseconds timeout) {
     if (fd_ < 0) {
         return std::nullopt;
     }
-    auto deadline = Clock::now() + timeout;
-    std::array<uint8_t, 2> len{};
-    if (!read_exact(len.data(), len.size(), deadline)) {
-        return std::nullopt;
-    }
-    Bytes msg(static_cast<size_t>(len[0] << 8 | len[1]));
-    if (!read_exact(msg.data(), msg.size(), deadline)) {
-        return std::nullopt;
-    }
-    return msg;
+    return read_framed(fd_, timeout);
 }
 
 bool TcpConnection::wait_closed(std::chrono::milliseconds timeout) {

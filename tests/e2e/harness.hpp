@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "dnslb/base/ldns.hpp"
+#include "tests/support/no_copy.hpp"
 
 namespace dnslb::e2e {
 
@@ -27,12 +28,10 @@ std::string test_zones_dir();
 std::string example_zones_dir();
 
 // A temporary directory removed (with its files) on destruction.
-class TempDir {
+class TempDir : test::NoCopy {
 public:
     TempDir();
     ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
 
     const std::string& path() const { return path_; }
     void write(const std::string& name, std::string_view text) const;
@@ -64,12 +63,10 @@ struct ExitInfo {
 
 // One dnslb process. start() returns false (with a reason in error()) when the binary exits
 // early or does not answer a probe query in time.
-class Server {
+class Server : test::NoCopy {
 public:
     explicit Server(ServerOptions options);
     ~Server();
-    Server(const Server&) = delete;
-    Server& operator=(const Server&) = delete;
 
     bool start();
     // Sends `sig` (SIGTERM by default) and waits up to 5 s; SIGKILL after that.
@@ -143,12 +140,10 @@ std::optional<Bytes> udp_exchange(uint16_t port, const Bytes& query,
 
 // A UDP socket connected to 127.0.0.1:port that sends queries back to back, without waiting,
 // and then counts the full answers that come back (NOERROR, not truncated, with an answer).
-class UdpBurst {
+class UdpBurst : test::NoCopy {
 public:
     explicit UdpBurst(uint16_t port);
     ~UdpBurst();
-    UdpBurst(const UdpBurst&) = delete;
-    UdpBurst& operator=(const UdpBurst&) = delete;
     bool ok() const { return fd_ >= 0; }
     // Sends `n` copies of `query`, each with its own ID.
     void send(Bytes query, int n);
@@ -160,12 +155,10 @@ private:
 };
 
 // A TCP connection with RFC 1035 section 4.2.2 / RFC 7766 two-byte length framing.
-class TcpConnection {
+class TcpConnection : test::NoCopy {
 public:
     TcpConnection(uint16_t port, bool v6 = false);
     ~TcpConnection();
-    TcpConnection(const TcpConnection&) = delete;
-    TcpConnection& operator=(const TcpConnection&) = delete;
 
     bool connected() const { return fd_ >= 0; }
     bool send_raw(const Bytes& bytes);
@@ -178,9 +171,18 @@ public:
     void reset();
 
 private:
-    bool read_exact(uint8_t* out, size_t n, std::chrono::steady_clock::time_point deadline);
     int fd_ = -1;
 };
+
+// The same on a connected TCP descriptor of the caller's. Sends every byte (MSG_NOSIGNAL,
+// retried on EINTR); false on error.
+bool send_all(int fd, const uint8_t* data, size_t len);
+// Sends `message` with its two-byte length prefix.
+bool send_framed(int fd, const Bytes& message);
+// Reads exactly `n` bytes before `deadline`; false on close, error or timeout.
+bool read_exact(int fd, uint8_t* out, size_t n, std::chrono::steady_clock::time_point deadline);
+// The next length-prefixed message; nullopt on timeout, close or error.
+std::optional<Bytes> read_framed(int fd, std::chrono::milliseconds timeout);
 
 std::optional<Bytes> tcp_exchange(uint16_t port, const Bytes& query,
                                   std::chrono::milliseconds timeout = 2000ms, bool v6 = false);

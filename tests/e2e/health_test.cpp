@@ -18,6 +18,7 @@
 #include "tests/e2e/backends.hpp"
 #include "tests/e2e/checks.hpp"
 #include "tests/e2e/harness.hpp"
+#include "tests/e2e/zone_json.hpp"
 
 using namespace dnslb::e2e;
 using Json = nlohmann::ordered_json;
@@ -58,6 +59,16 @@ Json three_origins() {
                 {"nyc", origin(kFar, 40.7, -74.0)}};
 }
 
+// Pool "web": proximity over three_origins(), one answer, checked by monitor "web-http";
+// `extra` adds settings.
+Json proximity_web(const Json& extra = Json::object()) {
+    Json web = {{"steering", "proximity"}, {"answers", 1}};
+    web.update(extra);
+    web["monitor"] = "web-http";
+    web["origins"] = three_origins();
+    return Json{{"web", web}};
+}
+
 // A zone whose every pool is also a name: "<pool>.health.test." answers from pool <pool>.
 Json make_zone(const Json& pools, const Json& monitors) {
     Json records =
@@ -65,19 +76,10 @@ Json make_zone(const Json& pools, const Json& monitors) {
     for (const auto& [name, _] : pools.items()) {
         records[name] = Json{{"pool", name}};
     }
-    return Json{{"origin", kZone},
-                {"ttl", 300},
-                {"soa",
-                 {{"mname", "ns1"},
-                  {"rname", "hostmaster"},
-                  {"serial", 1},
-                  {"refresh", 3600},
-                  {"retry", 600},
-                  {"expire", 1209600},
-                  {"minimum", 60}}},
-                {"records", records},
-                {"pools", pools},
-                {"monitors", monitors}};
+    Json z = zone_object(kZone, records);
+    z["pools"] = pools;
+    z["monitors"] = monitors;
+    return z;
 }
 
 // One dnslb serving one zone, the asker placed near Frankfurt, CHAOS TXT explanations allowed
@@ -189,14 +191,8 @@ double percentile(std::vector<double> v, double p) {
 TEST_CASE("failover to the next nearest origin and recovery, timed", "[e2e][health]") {
     uint16_t port = common_port({kNear, kMid, kFar});
     HttpBackend near(kNear, port), mid(kMid, port), far(kFar, port);
-    Json pools = {{"web",
-                   {{"steering", "proximity"},
-                    {"answers", 1},
-                    {"ttl", 30},
-                    {"ttl_degraded", 5},
-                    {"monitor", "web-http"},
-                    {"origins", three_origins()}}}};
-    Lb lb(make_zone(pools, {{"web-http", http_monitor(port)}}));
+    Lb lb(make_zone(proximity_web({{"ttl", 30}, {"ttl_degraded", 5}}),
+                    {{"web-http", http_monitor(port)}}));
     E2E_START(lb.server());
     INFO("stderr:\n" << lb.log());
     REQUIRE(answer_of(lb.port(), "web") == std::vector<std::string>{kNear});
@@ -565,12 +561,7 @@ TEST_CASE("answer latency does not change while every probe times out", "[e2e][h
 TEST_CASE("transitions are logged with their reason", "[e2e][health]") {
     uint16_t port = common_port({kNear, kMid, kFar});
     HttpBackend near(kNear, port), mid(kMid, port), far(kFar, port);
-    Json pools = {{"web",
-                   {{"steering", "proximity"},
-                    {"answers", 1},
-                    {"monitor", "web-http"},
-                    {"origins", three_origins()}}}};
-    Lb lb(make_zone(pools, {{"web-http", http_monitor(port)}}));
+    Lb lb(make_zone(proximity_web(), {{"web-http", http_monitor(port)}}));
     E2E_START(lb.server());
     INFO("stderr:\n" << lb.log());
     auto endpoint = [&](const char* ip) {

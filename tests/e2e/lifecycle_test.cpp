@@ -8,37 +8,20 @@
 
 #include "tests/e2e/checks.hpp"
 #include "tests/e2e/harness.hpp"
+#include "tests/e2e/zone_json.hpp"
 
 using namespace dnslb::e2e;
 
 namespace {
 
-constexpr const char* kGoodZone = R"({
-  "origin": "good.example.",
-  "ttl": 300,
-  "soa": { "mname": "ns1", "rname": "hostmaster", "serial": 1,
-           "refresh": 3600, "retry": 600, "expire": 1209600, "minimum": 60 },
-  "records": {
-    "@":   { "NS": ["ns1"] },
+const std::string kGoodZone = zone_json("good.example.", R"(    "@":   { "NS": ["ns1"] },
     "ns1": { "A": ["192.0.2.1"] },
-    "www": { "A": ["192.0.2.7"] }
-  }
-}
-)";
+    "www": { "A": ["192.0.2.7"] })");
 
 // Everything valid except one A RDATA: the error is at /records/www/A/0.
-constexpr const char* kBadRdataZone = R"({
-  "origin": "bad.example.",
-  "ttl": 300,
-  "soa": { "mname": "ns1", "rname": "hostmaster", "serial": 1,
-           "refresh": 3600, "retry": 600, "expire": 1209600, "minimum": 60 },
-  "records": {
-    "@":   { "NS": ["ns1"] },
+const std::string kBadRdataZone = zone_json("bad.example.", R"(    "@":   { "NS": ["ns1"] },
     "ns1": { "A": ["192.0.2.1"] },
-    "www": { "A": ["300.1.2.3"] }
-  }
-}
-)";
+    "www": { "A": ["300.1.2.3"] })");
 
 // Not JSON at all past the first line.
 constexpr const char* kSyntaxErrorZone = R"({
@@ -109,27 +92,28 @@ TEST_CASE("a zone directory with broken zones serves the good ones", "[e2e][life
                 R"({"$schema": "https://json-schema.org/draft/2020-12/schema"})");
     ServerOptions o;
     o.zones_dir = zones.path();
-    Server srv(o);
-    E2E_START(srv);
-    for (Transport t : kBoth) {
-        INFO(transport_name(t));
-        check_www_good(t, srv.port());
-        for (const char* name : {"www.bad.example.", "ns1.bad.example.", "www.broken.example."}) {
-            INFO(name);
-            auto r = ask(t, srv.port(), name, LDNS_RR_TYPE_A);
-            REQUIRE(r);
-            INFO(to_text(r->wire));
-            CHECK(r->msg.hdr.rcode == LDNS_RCODE_REFUSED);
-            CHECK_FALSE(r->msg.hdr.aa);
-        }
-    }
-    std::string log = srv.stderr_text();
-    INFO("stderr:\n" << log);
-    CHECK(log.find("bad.example.json") != std::string::npos);
-    CHECK(log.find("/records/www") != std::string::npos);  // the JSON pointer of the error
-    CHECK(log.find("broken.example.json") != std::string::npos);
-    CHECK(log.find("zone.schema.json") == std::string::npos);
-    E2E_STOP_CLEAN(srv);
+    on_both_transports(
+        o,
+        [&](Transport t, Server& srv) {
+            check_www_good(t, srv.port());
+            for (const char* name :
+                 {"www.bad.example.", "ns1.bad.example.", "www.broken.example."}) {
+                INFO(name);
+                auto r = ask(t, srv.port(), name, LDNS_RR_TYPE_A);
+                REQUIRE(r);
+                INFO(to_text(r->wire));
+                CHECK(r->msg.hdr.rcode == LDNS_RCODE_REFUSED);
+                CHECK_FALSE(r->msg.hdr.aa);
+            }
+        },
+        [&](Server& srv) {
+            std::string log = srv.stderr_text();
+            INFO("stderr:\n" << log);
+            CHECK(log.find("bad.example.json") != std::string::npos);
+            CHECK(log.find("/records/www") != std::string::npos);  // the JSON pointer of the error
+            CHECK(log.find("broken.example.json") != std::string::npos);
+            CHECK(log.find("zone.schema.json") == std::string::npos);
+        });
 }
 
 TEST_CASE("SIGHUP reloads zones; a broken zone keeps its previous version", "[e2e][lifecycle]") {
@@ -196,10 +180,7 @@ TEST_CASE("a config file sets listen, zones, workers and chaos", "[e2e][lifecycl
     o.config_file = conf.path() + "/dnslb.json";
     o.pass_listen = false;
     o.port = port;
-    Server srv(o);
-    E2E_START(srv);
-    for (Transport t : kBoth) {
-        INFO(transport_name(t));
+    on_both_transports(o, [&](Transport t, Server& /*srv*/) {
         check_www_good(t, port);
         QueryOptions ch;
         ch.klass = LDNS_RR_CLASS_CH;
@@ -213,8 +194,7 @@ TEST_CASE("a config file sets listen, zones, workers and chaos", "[e2e][lifecycl
             REQUIRE(txt.size() == 1);
             CHECK(rdata_text(txt[0]) == value);
         }
-    }
-    E2E_STOP_CLEAN(srv);
+    });
 }
 
 TEST_CASE("listening on IPv6 and IPv4 at once", "[e2e][lifecycle]") {
@@ -223,14 +203,10 @@ TEST_CASE("listening on IPv6 and IPv4 at once", "[e2e][lifecycle]") {
     ServerOptions o;
     o.zones_dir = zones.path();
     o.listen_v6 = true;
-    Server srv(o);
-    E2E_START(srv);
-    for (Transport t : kBoth) {
-        INFO(transport_name(t));
+    on_both_transports(o, [&](Transport t, Server& srv) {
         check_www_good(t, srv.port(), false);
         check_www_good(t, srv.port(), true);
-    }
-    E2E_STOP_CLEAN(srv);
+    });
 }
 
 TEST_CASE("any number of workers answers every query", "[e2e][lifecycle]") {

@@ -27,6 +27,7 @@
 #include "tests/e2e/checks.hpp"
 #include "tests/e2e/harness.hpp"
 #include "tests/e2e/http_client.hpp"
+#include "tests/e2e/zone_json.hpp"
 
 using namespace dnslb::e2e;
 using Json = nlohmann::ordered_json;
@@ -45,11 +46,6 @@ size_t count_of(const std::string& text, const std::string& needle) {
     return n;
 }
 
-Json soa(uint32_t serial) {
-    return Json{{"mname", "ns1"}, {"rname", "hostmaster"}, {"serial", serial}, {"refresh", 3600},
-                {"retry", 600},   {"expire", 1209600},     {"minimum", 60}};
-}
-
 std::string quad(int version) {
     return "10.0." + std::to_string(version / 256) + "." + std::to_string(version % 256);
 }
@@ -61,14 +57,13 @@ std::string quad(int version) {
 // twice (CNAME target, SOA serial in the authority section).
 std::string reload_zone(int version) {
     std::string v = "v" + std::to_string(version);
-    Json z{{"origin", "reload.test."},
-           {"ttl", 300},
-           {"soa", soa(static_cast<uint32_t>(version))},
-           {"records",
-            {{"@", {{"NS", {"ns1"}}, {"TXT", {"\"version " + std::to_string(version) + "\""}}}},
-             {"ns1", {{"A", {"192.0.2.1"}}}},
-             {"www", {{"CNAME", {v}}}},
-             {v, {{"A", {quad(version)}}}}}}};
+    Json z = zone_object(
+        "reload.test.",
+        {{"@", {{"NS", {"ns1"}}, {"TXT", {"\"version " + std::to_string(version) + "\""}}}},
+         {"ns1", {{"A", {"192.0.2.1"}}}},
+         {"www", {{"CNAME", {v}}}},
+         {v, {{"A", {quad(version)}}}}},
+        static_cast<uint32_t>(version));
     return z.dump(2);
 }
 
@@ -86,15 +81,10 @@ std::string broken_reload_zone(int version, int kind) {
     return z.dump(2);
 }
 
-constexpr const char* kStableZone = R"({
-  "origin": "stable.test.",
-  "ttl": 300,
-  "soa": { "mname": "ns1", "rname": "hostmaster", "serial": 42,
-           "refresh": 3600, "retry": 600, "expire": 1209600, "minimum": 60 },
-  "records": { "@": { "NS": ["ns1"] }, "ns1": { "A": ["192.0.2.1"] },
-               "www": { "A": ["192.0.2.42"] } }
-}
-)";
+const std::string kStableZone =
+    zone_json("stable.test.", R"(    "@": { "NS": ["ns1"] }, "ns1": { "A": ["192.0.2.1"] },
+    "www": { "A": ["192.0.2.42"] })",
+              42);
 
 // Writes `text` as dir/name through a temporary file and a rename, as deployment tools do.
 void replace_file(const TempDir& dir, const std::string& name, const std::string& text) {
@@ -252,29 +242,26 @@ std::string big_txt() {
 }
 
 std::string ops_zone(uint16_t monitor_port, uint32_t serial) {
-    Json z{
-        {"origin", "ops.test."},
-        {"ttl", 300},
-        {"soa", soa(serial)},
-        {"records",
-         {{"@", {{"NS", {"ns1"}}}},
-          {"ns1", {{"A", {"192.0.2.1"}}}},
-          {"app", {{"pool", "web"}}},
-          {"big", {{"TXT", {big_txt()}}}},
-          {"static", {{"pool", "plain"}}}}},
-        {"pools",
-         {{"web",
-           {{"steering", "failover"},
-            {"monitor", "tcp"},
-            {"ttl", 5},
-            {"origins", {{"one", {{"addresses", {kOne}}}}, {"two", {{"addresses", {kTwo}}}}}}}},
-          {"plain",
-           {{"steering", "failover"},
-            {"origins",
-             {{"a", {{"addresses", {"192.0.2.10"}}}}, {"b", {{"addresses", {"192.0.2.11"}}}}}}}}}},
-        {"monitors",
-         {{"tcp",
-           {{"type", "tcp"}, {"port", monitor_port}, {"interval", "1s"}, {"timeout", "500ms"}}}}}};
+    Json z = zone_object("ops.test.",
+                         {{"@", {{"NS", {"ns1"}}}},
+                          {"ns1", {{"A", {"192.0.2.1"}}}},
+                          {"app", {{"pool", "web"}}},
+                          {"big", {{"TXT", {big_txt()}}}},
+                          {"static", {{"pool", "plain"}}}},
+                         serial);
+    z["pools"] = {
+        {"web",
+         {{"steering", "failover"},
+          {"monitor", "tcp"},
+          {"ttl", 5},
+          {"origins", {{"one", {{"addresses", {kOne}}}}, {"two", {{"addresses", {kTwo}}}}}}}},
+        {"plain",
+         {{"steering", "failover"},
+          {"origins",
+           {{"a", {{"addresses", {"192.0.2.10"}}}}, {"b", {{"addresses", {"192.0.2.11"}}}}}}}}};
+    z["monitors"] = {
+        {"tcp",
+         {{"type", "tcp"}, {"port", monitor_port}, {"interval", "1s"}, {"timeout", "500ms"}}}};
     return z.dump(2);
 }
 
@@ -475,77 +462,51 @@ TEST_CASE("dnslb check validates config, geo databases and zones", "[e2e][ops][c
     risky["records"]["app"] = {{"pool", "solo"}};
     risky["pools"] = {{"solo", {{"origins", {{"only", {{"addresses", {"192.0.2.5"}}}}}}}}};
     dir.write("risky/stable.test.json", risky.dump(2));
-    const std::string bin = DNSLB_BINARY;
-    auto run = [&](const std::string& args, int& status) {
-        return run_command(bin + " check " + args + " 2>&1", &status);
+    // `dnslb check` with `args` exits with `status`, printing every one of `parts`.
+    auto check = [&](const std::string& args, int status,
+                     std::initializer_list<const char*> parts) {
+        expect_output(std::string(DNSLB_BINARY) + " check " + args + " 2>&1", status, parts);
     };
-    int status = -1;
 
-    SECTION("good zones pass") {
-        std::string out = run("--zones " + dir.path() + "/good", status);
-        INFO(out);
-        CHECK(status == 0);
-        CHECK(out.find("ok: 0 errors") != std::string::npos);
-    }
+    SECTION("good zones pass") { check("--zones " + dir.path() + "/good", 0, {"ok: 0 errors"}); }
     SECTION("a bad zone fails with file and pointer") {
-        std::string out = run("--zones " + dir.path() + "/bad", status);
-        INFO(out);
-        CHECK(status == 1);
-        CHECK(out.find("reload.test.json: /records/v5/A/0") != std::string::npos);
-        out = run(dir.path() + "/bad/reload.test.json", status);
-        CHECK(status == 1);
-        CHECK(out.find("/records/v5/A/0") != std::string::npos);
+        check("--zones " + dir.path() + "/bad", 1, {"reload.test.json: /records/v5/A/0"});
+        check(dir.path() + "/bad/reload.test.json", 1, {"/records/v5/A/0"});
     }
     SECTION("risky but legal settings are warnings") {
-        std::string out = run("--zones " + dir.path() + "/risky", status);
-        INFO(out);
-        CHECK(status == 0);
-        CHECK(out.find("warning: ") != std::string::npos);
-        CHECK(out.find("one origin and no fallback") != std::string::npos);
+        check("--zones " + dir.path() + "/risky", 0, {"warning: ", "one origin and no fallback"});
     }
     SECTION("config errors name the file and the pointer") {
-        dir.write("unknown.json", R"({"zones": "good", "bogus": 1})");
-        std::string out = run("--config " + dir.path() + "/unknown.json", status);
-        INFO(out);
-        CHECK(status == 1);
-        CHECK(out.find("unknown.json: /bogus: unknown key") != std::string::npos);
-
-        dir.write("sample.json", R"({"query_log": {"sample": 2}})");
-        out = run("--config " + dir.path() + "/sample.json", status);
-        CHECK(status == 1);
-        CHECK(out.find("sample.json: /query_log/sample") != std::string::npos);
-
-        dir.write("http.json", R"({"http": "localhost"})");
-        out = run("--config " + dir.path() + "/http.json", status);
-        CHECK(status == 1);
-        CHECK(out.find("http.json: /http") != std::string::npos);
-
-        dir.write("syntax.json", "{\"zones\": ");
-        out = run("--config " + dir.path() + "/syntax.json", status);
-        CHECK(status == 1);
-        CHECK(out.find("syntax.json") != std::string::npos);
+        struct Case {
+            const char* file;
+            const char* text;
+            const char* error;
+        };
+        for (const Case& c : {
+                 Case{"unknown.json", R"({"zones": "good", "bogus": 1})",
+                      "unknown.json: /bogus: unknown key"},
+                 Case{"sample.json", R"({"query_log": {"sample": 2}})",
+                      "sample.json: /query_log/sample"},
+                 Case{"http.json", R"({"http": "localhost"})", "http.json: /http"},
+                 Case{"syntax.json", "{\"zones\": ", "syntax.json"},
+             }) {
+            dir.write(c.file, c.text);
+            check("--config " + dir.path() + "/" + c.file, 1, {c.error});
+        }
     }
     SECTION("geo databases must open") {
         Json cfg{{"zones", dir.path() + "/good"}, {"geoip", {dir.path() + "/missing.mmdb"}}};
         dir.write("geo.json", cfg.dump());
-        std::string out = run("--config " + dir.path() + "/geo.json", status);
-        INFO(out);
-        CHECK(status == 1);
-        CHECK(out.find("missing.mmdb") != std::string::npos);
+        check("--config " + dir.path() + "/geo.json", 1, {"missing.mmdb"});
         dir.write("notgeo.mmdb", "this is not a database");
         cfg["geoip"] = {dir.path() + "/notgeo.mmdb"};
         dir.write("geo.json", cfg.dump());
-        out = run("--config " + dir.path() + "/geo.json", status);
-        CHECK(status == 1);
-        CHECK(out.find("notgeo.mmdb") != std::string::npos);
+        check("--config " + dir.path() + "/geo.json", 1, {"notgeo.mmdb"});
     }
     SECTION("an API beyond loopback without token is a warning") {
         Json cfg{{"zones", dir.path() + "/good"}, {"http", "0.0.0.0:8053"}};
         dir.write("open.json", cfg.dump());
-        std::string out = run("--config " + dir.path() + "/open.json", status);
-        INFO(out);
-        CHECK(status == 0);
-        CHECK(out.find("api_token") != std::string::npos);
+        check("--config " + dir.path() + "/open.json", 0, {"api_token"});
     }
 }
 
@@ -854,35 +815,47 @@ ServerOptions one_worker(const TempDir& zones) {
     return o;
 }
 
-TEST_CASE("SIGTERM right after a TCP query: the query is answered, exit 0",
-          "[e2e][ops][shutdown]") {
+// `rounds` times a fresh one-worker server on stable.test. (with `extra_args` added): started,
+// handed to `body`, expected to stop cleanly, then handed to `after_stop` when given.
+void each_round(int rounds, const std::vector<std::string>& extra_args,
+                const std::function<void(Server&)>& body,
+                const std::function<void(Server&)>& after_stop = {}) {
     TempDir zones;
     zones.write("stable.test.json", kStableZone);
-    for (int round = 0; round < 5; ++round) {
-        Server srv(one_worker(zones));
+    for (int round = 0; round < rounds; ++round) {
+        INFO("round " << round);
+        ServerOptions o = one_worker(zones);
+        o.extra_args.insert(o.extra_args.end(), extra_args.begin(), extra_args.end());
+        Server srv(o);
         E2E_START(srv);
+        body(srv);
+        E2E_STOP_CLEAN(srv);
+        if (after_stop) {
+            after_stop(srv);
+        }
+    }
+}
+
+TEST_CASE("SIGTERM right after a TCP query: the query is answered, exit 0",
+          "[e2e][ops][shutdown]") {
+    each_round(5, {}, [&](Server& srv) {
         TcpConnection c(srv.port());
         REQUIRE(c.connected());
         // The connection is established and the query is on its way when the signal arrives.
         REQUIRE(c.send_message(make_query("www.stable.test.", LDNS_RR_TYPE_A)));
         srv.signal(SIGTERM);
         auto wire = c.receive_message(3000ms);
-        INFO("round " << round << "\n" << srv.stderr_text());
+        INFO(srv.stderr_text());
         REQUIRE(wire);
         Reply r{*wire, walk(*wire), parse(*wire)};
         check_answer(r, "www.stable.test.", LDNS_RR_TYPE_A, {"192.0.2.42"});
-        E2E_STOP_CLEAN(srv);
-    }
+    });
 }
 
 TEST_CASE("SIGTERM right after a burst of UDP queries: every query is answered, exit 0",
           "[e2e][ops][shutdown]") {
-    TempDir zones;
-    zones.write("stable.test.json", kStableZone);
     constexpr int kQueries = 300;
-    for (int round = 0; round < 3; ++round) {
-        Server srv(one_worker(zones));
-        E2E_START(srv);
+    each_round(3, {}, [&](Server& srv) {
         UdpBurst burst(srv.port());
         REQUIRE(burst.ok());
         // On loopback each datagram is in the server's socket queue when send() returns: the
@@ -890,29 +863,24 @@ TEST_CASE("SIGTERM right after a burst of UDP queries: every query is answered, 
         burst.send(make_query("www.stable.test.", LDNS_RR_TYPE_A), kQueries);
         srv.signal(SIGTERM);
         int got = burst.answers(kQueries, 3000ms);
-        INFO("round " << round << "\n" << srv.stderr_text());
+        INFO(srv.stderr_text());
         CHECK(got == kQueries);
-        E2E_STOP_CLEAN(srv);
-    }
+    });
 }
 
 TEST_CASE("a burst of SIGTERM, SIGINT and SIGHUP during shutdown still ends in exit 0",
           "[e2e][ops][shutdown]") {
-    TempDir zones;
-    zones.write("stable.test.json", kStableZone);
-    for (int round = 0; round < 5; ++round) {
-        Server srv(one_worker(zones));
-        E2E_START(srv);
-        // The first signal starts the shutdown; the others land at every later stage of it
-        // (draining workers, closing the loop), where a default action would kill the process.
-        for (int i = 0; i < 1500; ++i) {
-            srv.signal(i % 3 == 0 ? SIGTERM : i % 3 == 1 ? SIGHUP : SIGINT);
-            std::this_thread::sleep_for(100us);
-        }
-        INFO("round " << round);
-        E2E_STOP_CLEAN(srv);
-        CHECK(srv.stderr_text().find("stopped") != std::string::npos);
-    }
+    each_round(
+        5, {},
+        [&](Server& srv) {
+            // The first signal starts the shutdown; the others land at every later stage of it
+            // (draining workers, closing the loop), where a default action would kill the process.
+            for (int i = 0; i < 1500; ++i) {
+                srv.signal(i % 3 == 0 ? SIGTERM : i % 3 == 1 ? SIGHUP : SIGINT);
+                std::this_thread::sleep_for(100us);
+            }
+        },
+        [&](Server& srv) { CHECK(srv.stderr_text().find("stopped") != std::string::npos); });
 }
 
 namespace {
@@ -925,35 +893,33 @@ size_t query_log_lines(const std::string& text) { return count_of(text, "query c
 // and no source address; it went to the responder as a query, and with the query log on it was
 // logged at stop (the final drain) with whatever address the slot held.
 TEST_CASE("regression: a phantom datagram at stop was taken for a query", "[e2e][ops][shutdown]") {
-    TempDir zones;
-    zones.write("stable.test.json", kStableZone);
-    for (int round = 0; round < 3; ++round) {
-        ServerOptions o = one_worker(zones);
-        o.extra_args.insert(o.extra_args.end(), {"--query-log-sample", "1"});
-        Server srv(o);
-        E2E_START(srv);
-        // The start-up probe queries are logged too: wait until the log is quiet.
-        size_t before = 0;
-        for (int i = 0; i < 20; ++i) {
-            std::this_thread::sleep_for(150ms);
-            size_t now = query_log_lines(srv.stderr_text());
-            if (now == before && now > 0) {
-                break;
+    size_t before = 0;
+    each_round(
+        3, {"--query-log-sample", "1"},
+        [&](Server& srv) {
+            // The start-up probe queries are logged too: wait until the log is quiet.
+            before = 0;
+            for (int i = 0; i < 20; ++i) {
+                std::this_thread::sleep_for(150ms);
+                size_t now = query_log_lines(srv.stderr_text());
+                if (now == before && now > 0) {
+                    break;
+                }
+                before = now;
             }
-            before = now;
-        }
-        for (int i = 0; i < 3; ++i) {
-            REQUIRE(ask(Transport::kUdp, srv.port(), "www.stable.test.", LDNS_RR_TYPE_A));
-        }
-        REQUIRE(wait_until([&] { return query_log_lines(srv.stderr_text()) == before + 3; }, 2000ms,
-                           20ms));
-        // Idle: the UDP thread is blocked in recvmmsg when the stop request wakes it.
-        std::this_thread::sleep_for(300ms);
-        E2E_STOP_CLEAN(srv);
-        INFO("round " << round << "\n" << srv.stderr_text().substr(0, 4000));
-        CHECK(query_log_lines(srv.stderr_text()) == before + 3);
-        CHECK(srv.stderr_text().find("client=0.0.0.0") == std::string::npos);
-    }
+            for (int i = 0; i < 3; ++i) {
+                REQUIRE(ask(Transport::kUdp, srv.port(), "www.stable.test.", LDNS_RR_TYPE_A));
+            }
+            REQUIRE(wait_until([&] { return query_log_lines(srv.stderr_text()) == before + 3; },
+                               2000ms, 20ms));
+            // Idle: the UDP thread is blocked in recvmmsg when the stop request wakes it.
+            std::this_thread::sleep_for(300ms);
+        },
+        [&](Server& srv) {
+            INFO(srv.stderr_text().substr(0, 4000));
+            CHECK(query_log_lines(srv.stderr_text()) == before + 3);
+            CHECK(srv.stderr_text().find("client=0.0.0.0") == std::string::npos);
+        });
 }
 
 // 5ca1296: a sendmmsg error other than a full buffer (a route or a firewall refusing one

@@ -12,12 +12,6 @@ using namespace dnslb::e2e;
 
 namespace {
 
-ServerOptions test_zones() {
-    ServerOptions o;
-    o.zones_dir = test_zones_dir();
-    return o;
-}
-
 QueryOptions with_edns(uint16_t size, uint8_t version = 0, Bytes options = {}) {
     QueryOptions q;
     Edns e;
@@ -30,9 +24,32 @@ QueryOptions with_edns(uint16_t size, uint8_t version = 0, Bytes options = {}) {
 
 // The answer must still be there after whatever the previous packet did.
 void check_still_serving(uint16_t port) {
-    auto r = ask(Transport::kUdp, port, "www.test.example.", LDNS_RR_TYPE_A);
+    expect_answer(Transport::kUdp, port, "www.test.example.", LDNS_RR_TYPE_A, {"192.0.2.10"});
+}
+
+// on_both_transports() on the test zones, then check_still_serving().
+void on_both_transports_then_serving(const std::function<void(Transport, Server&)>& body) {
+    on_both_transports(test_zones(), body, [](Server& srv) { check_still_serving(srv.port()); });
+}
+
+// The one OPT record (RFC 6891 section 6.1.1) of a full answer to www.test.example. A.
+const WireRr& www_answer_opt(const Reply& r) {
+    REQUIRE(r.msg.ok);
+    check_answer(r, "www.test.example.", LDNS_RR_TYPE_A, {"192.0.2.10"});
+    auto opts = opt_records(r.msg);
+    REQUIRE(opts.size() == 1);
+    return *opts[0];
+}
+
+// Sends `query` and expects a FORMERR echoing its ID, with nothing in the answer section.
+void expect_formerr(Transport t, uint16_t port, const Bytes& query) {
+    auto r = ask_wire(t, port, query);
     REQUIRE(r);
-    check_answer(*r, "www.test.example.", LDNS_RR_TYPE_A, {"192.0.2.10"});
+    INFO(to_text(r->wire));
+    CHECK(r->msg.hdr.id == wire_id(query));
+    CHECK(r->msg.hdr.qr);
+    CHECK(r->msg.hdr.rcode == LDNS_RCODE_FORMERR);
+    CHECK(r->msg.hdr.ancount == 0);
 }
 
 uint16_t flags_with_opcode(unsigned opcode) { return static_cast<uint16_t>(opcode << 11); }
@@ -40,20 +57,14 @@ uint16_t flags_with_opcode(unsigned opcode) { return static_cast<uint16_t>(opcod
 }  // namespace
 
 TEST_CASE("EDNS: OPT in the response advertises 1232", "[e2e][edns]") {
-    Server srv(test_zones());
-    E2E_START(srv);
-    for (Transport t : kBoth) {
-        INFO(transport_name(t));
+    on_both_transports(test_zones(), [&](Transport t, Server& srv) {
         auto r = ask(t, srv.port(), "www.test.example.", LDNS_RR_TYPE_A, with_edns(4096));
         REQUIRE(r);
         INFO(to_text(r->wire));
-        REQUIRE(r->msg.ok);
-        check_answer(*r, "www.test.example.", LDNS_RR_TYPE_A, {"192.0.2.10"});
-        auto opts = opt_records(r->msg);
-        REQUIRE(opts.size() == 1);
-        CHECK(opts[0]->owner == ".");
-        CHECK(opts[0]->klass == 1232);            // our UDP payload size
-        CHECK((opts[0]->ttl >> 16 & 0xff) == 0);  // version 0
+        const WireRr& opt = www_answer_opt(*r);
+        CHECK(opt.owner == ".");
+        CHECK(opt.klass == 1232);            // our UDP payload size
+        CHECK((opt.ttl >> 16 & 0xff) == 0);  // version 0
         CHECK(full_rcode(r->msg) == 0);
 
         // No OPT in the query: none in the response (RFC 6891 section 7).
@@ -61,15 +72,11 @@ TEST_CASE("EDNS: OPT in the response advertises 1232", "[e2e][edns]") {
         REQUIRE(plain);
         REQUIRE(plain->msg.ok);
         CHECK(opt_records(plain->msg).empty());
-    }
-    E2E_STOP_CLEAN(srv);
+    });
 }
 
 TEST_CASE("EDNS: BADVERS for version 1", "[e2e][edns]") {
-    Server srv(test_zones());
-    E2E_START(srv);
-    for (Transport t : kBoth) {
-        INFO(transport_name(t));
+    on_both_transports(test_zones(), [&](Transport t, Server& srv) {
         auto r = ask(t, srv.port(), "www.test.example.", LDNS_RR_TYPE_A, with_edns(4096, 1));
         REQUIRE(r);
         INFO(to_text(r->wire));
@@ -79,8 +86,7 @@ TEST_CASE("EDNS: BADVERS for version 1", "[e2e][edns]") {
         CHECK(full_rcode(r->msg) == 16);          // BADVERS: extended bits 0x01, header bits 0
         CHECK((opts[0]->ttl >> 16 & 0xff) == 0);  // the version we do implement
         CHECK(r->msg.hdr.ancount == 0);
-    }
-    E2E_STOP_CLEAN(srv);
+    });
 }
 
 TEST_CASE("EDNS: unknown options are ignored", "[e2e][edns]") {
@@ -94,13 +100,9 @@ TEST_CASE("EDNS: unknown options are ignored", "[e2e][edns]") {
             ask(t, srv.port(), "www.test.example.", LDNS_RR_TYPE_A, with_edns(1232, 0, option));
         REQUIRE(r);
         INFO(to_text(r->wire));
-        REQUIRE(r->msg.ok);
-        check_answer(*r, "www.test.example.", LDNS_RR_TYPE_A, {"192.0.2.10"});
-        auto opts = opt_records(r->msg);
-        REQUIRE(opts.size() == 1);
+        const Bytes& data = www_answer_opt(*r).rdata;
         CHECK(full_rcode(r->msg) == 0);
         // Ignored means not echoed either.
-        const Bytes& data = opts[0]->rdata;
         CHECK(std::search(data.begin(), data.end(), option.begin(), option.begin() + 2) ==
               data.end());
     }
@@ -116,13 +118,7 @@ TEST_CASE("EDNS: two OPT records are a FORMERR", "[e2e][edns]") {
     append(query, wire_opt(1232, 0, 0, 0));
     for (Transport t : kBoth) {
         INFO(transport_name(t));
-        auto r = ask_wire(t, srv.port(), query);
-        REQUIRE(r);
-        INFO(to_text(r->wire));
-        CHECK(r->msg.hdr.id == 0x2b2b);
-        CHECK(r->msg.hdr.qr);
-        CHECK(r->msg.hdr.rcode == LDNS_RCODE_FORMERR);  // RFC 6891 section 6.1.1
-        CHECK(r->msg.hdr.ancount == 0);
+        expect_formerr(t, srv.port(), query);  // RFC 6891 section 6.1.1
     }
     check_still_serving(srv.port());
     E2E_STOP_CLEAN(srv);
@@ -208,10 +204,8 @@ TEST_CASE("ANY gets one RRset or the RFC 8482 HINFO", "[e2e][any]") {
         auto r = ask(Transport::kUdp, srv.port(), name, LDNS_RR_TYPE_ANY);
         REQUIRE(r);
         INFO(to_text(r->wire));
-        REQUIRE(r->pkt);
-        CHECK(ldns_pkt_get_rcode(r->pkt.get()) == LDNS_RCODE_NOERROR);
+        auto an = noerror_answer(*r);
         CHECK(r->msg.hdr.aa);
-        auto an = records(r->pkt, LDNS_SECTION_ANSWER);
         REQUIRE_FALSE(an.empty());
         std::set<ldns_rr_type> types;
         for (ldns_rr* rr : an) {
@@ -224,17 +218,13 @@ TEST_CASE("ANY gets one RRset or the RFC 8482 HINFO", "[e2e][any]") {
             CHECK(rdata_text(an[0]) == "\"RFC8482\" \"\"");
         }
     }
-    auto nx = ask(Transport::kUdp, srv.port(), "nope.test.example.", LDNS_RR_TYPE_ANY);
-    REQUIRE(nx);
-    check_negative(*nx, LDNS_RCODE_NXDOMAIN, "test.example.", 300);
+    expect_negative(Transport::kUdp, srv.port(), "nope.test.example.", LDNS_RR_TYPE_ANY,
+                    LDNS_RCODE_NXDOMAIN, "test.example.", 300);
     E2E_STOP_CLEAN(srv);
 }
 
 TEST_CASE("opcodes other than QUERY", "[e2e][opcode]") {
-    Server srv(test_zones());
-    E2E_START(srv);
-    for (Transport t : kBoth) {
-        INFO(transport_name(t));
+    on_both_transports_then_serving([&](Transport t, Server& srv) {
         for (unsigned opcode : {1U, 2U, 3U, 4U, 5U, 15U}) {
             INFO("opcode " << opcode);
             Bytes query = make_header(static_cast<uint16_t>(0x3000 + opcode),
@@ -255,16 +245,11 @@ TEST_CASE("opcodes other than QUERY", "[e2e][opcode]") {
                 CHECK(r->msg.hdr.rcode == LDNS_RCODE_NOTIMPL);
             }
         }
-    }
-    check_still_serving(srv.port());
-    E2E_STOP_CLEAN(srv);
+    });
 }
 
 TEST_CASE("meta query types: zone transfers are not served, OPT is no question", "[e2e][opcode]") {
-    Server srv(test_zones());
-    E2E_START(srv);
-    for (Transport t : kBoth) {
-        INFO(transport_name(t));
+    on_both_transports_then_serving([&](Transport t, Server& srv) {
         for (auto type : {LDNS_RR_TYPE_AXFR, LDNS_RR_TYPE_IXFR}) {
             INFO("type " << type);
             auto r = ask(t, srv.port(), "test.example.", type);
@@ -282,37 +267,18 @@ TEST_CASE("meta query types: zone transfers are not served, OPT is no question",
         REQUIRE(opt);
         INFO(to_text(opt->wire));
         CHECK(opt->msg.hdr.rcode == LDNS_RCODE_FORMERR);
-    }
-    check_still_serving(srv.port());
-    E2E_STOP_CLEAN(srv);
+    });
 }
 
 TEST_CASE("QDCOUNT other than 1 is a FORMERR", "[e2e][formerr]") {
-    Server srv(test_zones());
-    E2E_START(srv);
-    for (Transport t : kBoth) {
-        INFO(transport_name(t));
-        Bytes none = make_header(0x0a0a, 0x0000, 0, 0, 0, 0);
-        auto r0 = ask_wire(t, srv.port(), none);
-        REQUIRE(r0);
-        INFO(to_text(r0->wire));
-        CHECK(r0->msg.hdr.id == 0x0a0a);
-        CHECK(r0->msg.hdr.qr);
-        CHECK(r0->msg.hdr.rcode == LDNS_RCODE_FORMERR);
+    on_both_transports_then_serving([&](Transport t, Server& srv) {
+        expect_formerr(t, srv.port(), make_header(0x0a0a, 0x0000, 0, 0, 0, 0));
 
         Bytes two = make_header(0x0b0b, 0x0000, 2, 0, 0, 0);
         append(two, wire_question("www.test.example.", LDNS_RR_TYPE_A));
         append(two, wire_question("ns1.test.example.", LDNS_RR_TYPE_A));
-        auto r2 = ask_wire(t, srv.port(), two);
-        REQUIRE(r2);
-        INFO(to_text(r2->wire));
-        CHECK(r2->msg.hdr.id == 0x0b0b);
-        CHECK(r2->msg.hdr.qr);
-        CHECK(r2->msg.hdr.rcode == LDNS_RCODE_FORMERR);
-        CHECK(r2->msg.hdr.ancount == 0);
-    }
-    check_still_serving(srv.port());
-    E2E_STOP_CLEAN(srv);
+        expect_formerr(t, srv.port(), two);
+    });
 }
 
 // What dnslb/dns/query.cpp decides for each malformed packet, pinned case by case: a question

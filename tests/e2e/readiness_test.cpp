@@ -17,6 +17,7 @@
 
 #include "tests/e2e/checks.hpp"
 #include "tests/e2e/harness.hpp"
+#include "tests/e2e/zone_json.hpp"
 
 using namespace dnslb::e2e;
 
@@ -107,17 +108,11 @@ private:
 // server never answers, so the start-up round takes the check's whole 800 ms timeout and ends
 // with "hung" down.
 std::string zone_text(uint16_t ok_port, uint16_t hung_port) {
-    return R"({
-  "origin": "ready.example.",
-  "ttl": 300,
-  "soa": { "mname": "ns1", "rname": "hostmaster", "serial": 1,
-           "refresh": 3600, "retry": 600, "expire": 1209600, "minimum": 60 },
-  "records": {
-    "@":   { "NS": ["ns1"] },
+    return zone_json("ready.example.", R"(    "@":   { "NS": ["ns1"] },
     "ns1": { "A": ["192.0.2.1"] },
-    "app": { "pool": "web" }
-  },
-  "pools": {
+    "app": { "pool": "web" })",
+                     1,
+                     R"(  "pools": {
     "web": {
       "steering": "failover",
       "answers": 2,
@@ -129,13 +124,11 @@ std::string zone_text(uint16_t ok_port, uint16_t hung_port) {
   },
   "monitors": {
     "connect": { "type": "tcp", "port": )" +
-           std::to_string(ok_port) + R"(, "interval": 1, "timeout": "800ms" },
+                         std::to_string(ok_port) + R"(, "interval": 1, "timeout": "800ms" },
     "silent-http": { "type": "http", "port": )" +
-           std::to_string(hung_port) +
-           R"(, "interval": 1, "timeout": "800ms", "fall": 1 }
-  }
-}
-)";
+                         std::to_string(hung_port) +
+                         R"(, "interval": 1, "timeout": "800ms", "fall": 1 }
+  })");
 }
 
 }  // namespace

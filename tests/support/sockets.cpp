@@ -58,6 +58,16 @@ int listen_socket(const std::string& ip, uint16_t port, int backlog) {
     return fd;
 }
 
+sockaddr_in ipv4_address(const std::string& ip, uint16_t port) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    if (inet_pton(AF_INET, ip.c_str(), &sa.sin_addr) != 1) {
+        throw std::runtime_error("not an IPv4 address: " + ip);
+    }
+    return sa;
+}
+
 uint16_t local_port(int fd) {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;

@@ -2,6 +2,8 @@
 // unit tests): bound to an IPv4 or IPv6 address given as text.
 #pragma once
 
+#include <netinet/in.h>
+
 #include <cstdint>
 #include <string>
 
@@ -15,6 +17,9 @@ int bind_socket(const std::string& ip, uint16_t port, int type);
 // A listening TCP socket on ip:port; throws std::runtime_error (with the reason) when it
 // cannot be had.
 int listen_socket(const std::string& ip, uint16_t port, int backlog = 128);
+
+// The IPv4 socket address ip:port; throws std::runtime_error for text that is not one.
+sockaddr_in ipv4_address(const std::string& ip, uint16_t port);
 
 // The port a bound socket has.
 uint16_t local_port(int fd);
