@@ -1,6 +1,6 @@
 // Zone files as JSON text for the tests that load zones in-process (unit and fuzz): the head
-// every zone repeats (origin, default TTL, SOA) and a record set too big for a 512-byte UDP
-// answer are written here once. Header-only.
+// every zone repeats (origin, default TTL, SOA) and large TXT record sets are written here
+// once. Header-only.
 #pragma once
 
 #include <cstddef>
@@ -43,16 +43,17 @@ inline std::string zone_text(std::string_view origin, uint32_t ttl, const Soa& s
     return out;
 }
 
-// The RDATA array of a TXT record set with one character-string per length: the first of
-// lengths[0] 'a's, the next of 'b's and so on.
-inline std::string txt_rdata(std::initializer_list<size_t> lengths) {
-    std::string out = "[";
+// A member of "records": `owner` with a TXT record set of one character-string per length,
+// the first of lengths[0] 'a's, the next of 'b's and so on.
+inline std::string txt_record(std::string_view owner, std::initializer_list<size_t> lengths) {
+    std::string out = "\"";
+    out.append(owner).append(R"(": { "TXT": [)");
     char letter = 'a';
     for (size_t n : lengths) {
-        out.append(out.size() > 1 ? ", " : "").append(R"("\")");
+        out.append(letter > 'a' ? ", " : "").append(R"("\")");
         out.append(n, letter++).append(R"(\"")");
     }
-    return out + "]";
+    return out + "] }";
 }
 
 }  // namespace dnslb::test
