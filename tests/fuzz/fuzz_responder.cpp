@@ -20,12 +20,13 @@
 #include "dnslb/answer/responder.hpp"
 #include "dnslb/dns/query.hpp"
 #include "dnslb/geo/geo.hpp"
-#include "dnslb/steering/cache.hpp"
 #include "dnslb/zone/loader.hpp"
 #include "probes/health_table.hpp"
 #include "tests/fuzz/fuzz_common.hpp"
 #include "tests/support/counting_alloc.hpp"
 #include "tests/support/packets.hpp"
+#include "tests/support/query_thread.hpp"
+#include "tests/support/zone_text.hpp"
 
 #ifndef DNSLB_TEST_GEODB_DIR
 #define DNSLB_TEST_GEODB_DIR ""
@@ -39,12 +40,9 @@ namespace {
 
 // Static data, delegations, CNAME chains, wildcards, empty non-terminals and an RRset too big
 // for a 512-byte UDP answer.
-constexpr const char* kStaticZone = R"({
-  "origin": "test.example.",
-  "ttl": 3600,
-  "soa": { "mname": "ns1", "rname": "hostmaster", "serial": 1, "refresh": 3600,
-           "retry": 600, "expire": 1209600, "minimum": 300 },
-  "records": {
+std::string static_zone() {
+    return test::zone_text("test.example.", 3600, {},
+                           R"(
     "@": { "NS": ["ns1", "ns2.test.example."], "MX": ["10 mail"], "TXT": ["\"v=spf1 -all\""],
            "CAA": ["0 issue \"letsencrypt.org\""] },
     "ns1": { "A": ["192.0.2.53"], "AAAA": ["2001:db8::53"] },
@@ -61,35 +59,23 @@ constexpr const char* kStaticZone = R"({
     "child": { "NS": ["ns.child", "ns.elsewhere.invalid."],
                "DS": ["12345 13 2 2bb183af5f22588179a53b0a98631fad1a292118ad3aae0e2eb08b26c1b7e3e8"] },
     "ns.child": { "A": ["192.0.2.99"], "AAAA": ["2001:db8::99"] },
-    "big": { "TXT": [
-      "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",
-      "\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"",
-      "\"cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc\"",
-      "\"dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd\"",
-      "\"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee\"",
-      "\"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\""] }
-  }
-})";
+    )" + test::txt_record("big", {100, 100, 100, 100, 100, 100}));
+}
 
 // A zone below the first one: the longest origin wins.
-constexpr const char* kSubZone = R"({
-  "origin": "sub.test.example.",
-  "ttl": 300,
-  "soa": { "mname": "ns1.test.example.", "rname": "hostmaster.test.example.", "serial": 7,
-           "refresh": 3600, "retry": 600, "expire": 1209600, "minimum": 60 },
-  "records": {
-    "@": { "NS": ["ns1.test.example."] },
-    "host": { "A": ["192.0.2.7"], "AAAA": ["2001:db8::7"] }
-  }
-})";
+std::string sub_zone() {
+    return test::zone_text("sub.test.example.", 300,
+                           {.mname = "ns1.test.example.",
+                            .rname = "hostmaster.test.example.",
+                            .serial = 7,
+                            .minimum = 60},
+                           R"("@": { "NS": ["ns1.test.example."] },
+                              "host": { "A": ["192.0.2.7"], "AAAA": ["2001:db8::7"] })");
+}
 
 // Every steering mode, fallbacks, all-down policies, and monitored addresses.
-constexpr const char* kPoolZone = R"({
-  "origin": "lb.example.",
-  "ttl": 3600,
-  "soa": { "mname": "ns1", "rname": "hostmaster", "serial": 2, "refresh": 3600,
-           "retry": 600, "expire": 1209600, "minimum": 60 },
-  "records": {
+std::string pool_zone() {
+    return test::zone_text("lb.example.", 3600, {.serial = 2, .minimum = 60}, R"(
     "@": { "NS": ["ns1"], "pool": "near" },
     "ns1": { "A": ["192.0.2.53"] },
     "app": { "pool": "near", "TXT": ["\"pool name\""] },
@@ -100,8 +86,8 @@ constexpr const char* kPoolZone = R"({
     "r": { "pool": "r" },
     "dead": { "pool": "dead" },
     "nodata": { "pool": "nodata" },
-    "*.any": { "pool": "r" }
-  },
+    "*.any": { "pool": "r" })",
+                           R"(
   "pools": {
     "near": { "steering": "proximity", "answers": 2, "ttl": 30, "fallback": "fo",
       "monitor": "m",
@@ -135,8 +121,8 @@ constexpr const char* kPoolZone = R"({
   },
   "monitors": {
     "m": { "type": "tcp", "port": 80, "interval": 5, "timeout": 2 }
-  }
-})";
+  })");
+}
 
 struct Setup {
     probes::HealthTable health{256};
@@ -146,43 +132,18 @@ struct Setup {
     server::Snapshot defended[2];
 };
 
-constexpr uint32_t kNowS = 1800000000;
-
-// The query-thread state that outlives one packet, as in a UDP thread.
-struct ThreadState {
-    server::Stats stats;
-    server::ThreadGuard guard{1024};
-    server::AttackState attack;
-    steering::DecisionCache cache{1024};
-    server::QueryContext ctx{stats};
-    ThreadState() {
-        ctx.guard = &guard;
-        ctx.attack = &attack;
-        ctx.cache = &cache;
-        ctx.now_ms = 1000000;
-        ctx.now_s = kNowS;
-    }
-};
-
-// Marks every other monitored address down, and the "dead" pool entirely, so that steering,
-// fallback and all-down policies all run.
+// Every other monitored address down, and the "dead" and "nodata" pools entirely, so that
+// steering, fallback and all-down policies all run.
 void attach_health(zone::Zone& z, probes::HealthTable& health) {
-    int n = 0;
-    for (auto& pool : z.pools) {
-        for (auto& origin : pool.origins) {
-            for (auto& addr : origin.addresses) {
-                bool down = pool.name == "dead" || pool.name == "nodata" || (n++ % 2 == 1);
-                addr.health = health.acquire(pool.name + "/" + origin.name + "/" + addr.text,
-                                             down ? probes::State::kDown : probes::State::kUp);
-            }
-        }
-    }
+    test::attach_health(z, health, [n = 0](const zone::Pool& pool, const zone::Origin&) mutable {
+        return pool.name == "dead" || pool.name == "nodata" || (n++ % 2 == 1);
+    });
 }
 
 void fill(server::Snapshot& s, probes::HealthTable& health) {
-    s.zones.emplace_back(zone::load_zone_text(kStaticZone, "static.json"));
-    s.zones.emplace_back(zone::load_zone_text(kSubZone, "sub.json"));
-    auto pools = zone::load_zone_text(kPoolZone, "pools.json");
+    s.zones.emplace_back(zone::load_zone_text(static_zone(), "static.json"));
+    s.zones.emplace_back(zone::load_zone_text(sub_zone(), "sub.json"));
+    auto pools = zone::load_zone_text(pool_zone(), "pools.json");
     attach_health(*pools, health);
     s.zones.emplace_back(std::move(pools));
     s.health = &health;
@@ -199,10 +160,8 @@ const Setup& setup() {
         auto* out = new Setup;
         fill(out->plain, out->health);
         fill(out->placed, out->health);
-        auto resolver = std::make_shared<geo::Resolver>();
         // A missing database is a broken build, not something to fuzz around.
-        resolver->open_database(geodb_dir() + "/test-city-v4.mmdb");
-        resolver->open_database(geodb_dir() + "/test-city-v6.mmdb");
+        auto resolver = test::city_resolver(geodb_dir());
         geo::Location berlin;
         berlin.known = true;
         berlin.has_coords = true;
@@ -233,16 +192,7 @@ const Setup& setup() {
             fill(d, out->health);
             d.geo = out->placed.geo;
             d.options = out->placed.options;
-            auto& g = d.options.guard;
-            g.rrl.enabled = true;
-            g.rrl.responses_per_second = 4;
-            g.rrl.nxdomains_per_second = 2;
-            g.rrl.errors_per_second = 2;
-            g.rrl.referrals_per_second = 2;
-            g.rrl.slip = 2;
-            g.cookies.enabled = cookies == 1;
-            g.cookies.master = server::parse_secret("000102030405060708090a0b0c0d0e0f");
-            g.attack.tc_above_bytes = 256;
+            test::enable_defences(d.options.guard, 4, cookies == 1, 256);
             d.options.rrl_exempt.push_back(loopback);
         }
         return out;
@@ -297,7 +247,7 @@ void answer(const server::Snapshot& snap, const uint8_t* pkt, size_t len,
 // The packet as the query thread sees it: when it carries a client and a server cookie, and
 // bit 3 of the ID asks for it, the server cookie is replaced by the one this server would issue,
 // so that valid cookies (RRL and under-attack exemptions) are reached as well as invalid ones.
-std::vector<uint8_t> with_signed_cookie(const uint8_t* data, size_t size, ThreadState& w,
+std::vector<uint8_t> with_signed_cookie(const uint8_t* data, size_t size, test::QueryThread& w,
                                         const server::Snapshot& snap,
                                         const server::ClientAddress& client) {
     std::vector<uint8_t> pkt(data, data + size);
@@ -313,7 +263,7 @@ std::vector<uint8_t> with_signed_cookie(const uint8_t* data, size_t size, Thread
     }
     uint8_t server_cookie[16];
     w.guard.make_server_cookie(snap.options.guard.cookies, q.cookie, client.family, client.bytes,
-                               kNowS, server_cookie);
+                               test::kNowS, server_cookie);
     std::copy_n(server_cookie, 16, at + 8);
     return pkt;
 }
@@ -321,7 +271,11 @@ std::vector<uint8_t> with_signed_cookie(const uint8_t* data, size_t size, Thread
 // The message ID chooses the query-thread state: bit 0 under-attack mode, bit 1 cookies, bit 2 the
 // source (a client or loopback, which is RRL-exempt); the other bits move the RRL clock.
 void answer_defended(const Setup& s, const uint8_t* data, size_t size) {
-    static ThreadState* w = new ThreadState;
+    static test::QueryThread* w = [] {
+        auto* t = new test::QueryThread(1024);
+        t->ctx.now_ms = 1000000;
+        return t;
+    }();
     uint8_t bits = size >= 2 ? data[1] : 0;
     const server::Snapshot& snap = s.defended[(bits >> 1) & 1];
     w->attack.manual = (bits & 1) != 0;

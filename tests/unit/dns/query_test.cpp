@@ -48,12 +48,18 @@ std::vector<uint8_t> ecs(uint16_t family, uint8_t source, std::vector<uint8_t> a
     return e;
 }
 
+// The query in `p`, which must parse; its qname points into `p`.
+Query parsed(const std::vector<uint8_t>& p) {
+    Query q;
+    REQUIRE(parse_query(p.data(), p.size(), q) == ParseStatus::kOk);
+    return q;
+}
+
 }  // namespace
 
 TEST_CASE("a plain query parses with its question lower-cased and its case kept") {
-    auto p = make_query(kWww, 1);
-    Query q;
-    REQUIRE(parse_query(p.data(), p.size(), q) == ParseStatus::kOk);
+    const auto p = make_query(kWww, 1);
+    const Query q = parsed(p);
     CHECK(q.id == 0x1234);
     CHECK(q.qtype == 1);
     CHECK(q.qclass == 1);
@@ -77,10 +83,8 @@ TEST_CASE("a question cut short is FORMERR, with or without its name") {
         CHECK(parse_query(p.data(), cut, q) == ParseStatus::kFormErr);
         CHECK(q.question_end == 0);
     }
-    std::vector<uint8_t> root = {0};
-    auto r = make_query(root, 2);
-    Query q;
-    REQUIRE(parse_query(r.data(), r.size(), q) == ParseStatus::kOk);
+    const auto r = make_query({0}, 2);
+    const Query q = parsed(r);
     CHECK(q.qname_len == 1);
     CHECK(q.qname_labels == 0);
     CHECK(q.qtype == 2);

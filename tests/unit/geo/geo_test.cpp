@@ -63,6 +63,31 @@ constexpr auto OC = country_code('O', 'C');
 constexpr auto EU = country_code('E', 'U');
 constexpr auto AS = country_code('A', 'S');
 
+// 1.1.1.1 in an IPv4 database of either schema: Sydney, from a /24. `margin` allows for
+// coordinates stored as float.
+void check_sydney(const Location& l, double margin) {
+    CHECK(l.known);
+    CHECK(l.source == Source::kDatabase);
+    CHECK(l.country == AU);
+    CHECK(l.continent == OC);
+    REQUIRE(l.has_coords);
+    CHECK(l.lat == Approx(-33.87).margin(margin));
+    CHECK(l.lon == Approx(151.21).margin(margin));
+    CHECK(l.prefix_len == 24);
+}
+
+// Runs `check` on the database of each schema (city, dbip) for one family ("v4", "v6").
+template <typename Check>
+void for_both_schemas(const char* family, Check check) {
+    for (const char* schema : {"city", "dbip"}) {
+        const std::string file = std::string("test-") + schema + "-" + family + ".mmdb";
+        INFO(file);
+        Resolver r;
+        r.open_database(db(file.c_str()));
+        check(r);
+    }
+}
+
 Location nets_location(char c0, char c1, double lat, double lon) {
     Location l;
     l.country = country_code(c0, c1);
@@ -131,15 +156,7 @@ TEST_CASE("city schema, IPv4", "[geo]") {
     r.open_database(db("test-city-v4.mmdb"));
     CHECK(r.has_database());
 
-    const Location l = look(r, "1.1.1.1");
-    CHECK(l.known);
-    CHECK(l.source == Source::kDatabase);
-    CHECK(l.country == AU);
-    CHECK(l.continent == OC);
-    REQUIRE(l.has_coords);
-    CHECK(l.lat == Approx(-33.87));
-    CHECK(l.lon == Approx(151.21));
-    CHECK(l.prefix_len == 24);
+    check_sydney(look(r, "1.1.1.1"), 0);
 
     // No continent in the record: derived from the country.
     const Location nz = look(r, "45.76.1.2");
@@ -166,15 +183,7 @@ TEST_CASE("city schema, IPv4", "[geo]") {
 TEST_CASE("dbip schema, IPv4: flat fields, continent derived", "[geo]") {
     Resolver r;
     r.open_database(db("test-dbip-v4.mmdb"));
-    const Location l = look(r, "1.1.1.1");
-    CHECK(l.known);
-    CHECK(l.source == Source::kDatabase);
-    CHECK(l.country == AU);
-    CHECK(l.continent == OC);
-    REQUIRE(l.has_coords);
-    CHECK(l.lat == Approx(-33.87).margin(1e-4));  // stored as float
-    CHECK(l.lon == Approx(151.21).margin(1e-4));
-    CHECK(l.prefix_len == 24);
+    check_sydney(look(r, "1.1.1.1"), 1e-4);  // coordinates stored as float
 
     const Location sa = look(r, "177.71.200.1");
     CHECK(sa.country == country_code('B', 'R'));
@@ -183,10 +192,7 @@ TEST_CASE("dbip schema, IPv4: flat fields, continent derived", "[geo]") {
 }
 
 TEST_CASE("a more specific network narrows the scope", "[geo]") {
-    for (const char* file : {"test-city-v4.mmdb", "test-dbip-v4.mmdb"}) {
-        INFO(file);
-        Resolver r;
-        r.open_database(db(file));
+    for_both_schemas("v4", [](const Resolver& r) {
         const Location berlin = look(r, "5.9.77.5");
         CHECK(berlin.lat == Approx(52.52).margin(1e-4));
         CHECK(berlin.prefix_len == 24);
@@ -204,14 +210,11 @@ TEST_CASE("a more specific network narrows the scope", "[geo]") {
         CHECK(wide.prefix_len <= 16);
         const Location zero = look(r, "1.1.1.1", 0);
         CHECK(zero.prefix_len == 0);
-    }
+    });
 }
 
 TEST_CASE("IPv6 databases, both schemas", "[geo]") {
-    for (const char* file : {"test-city-v6.mmdb", "test-dbip-v6.mmdb"}) {
-        INFO(file);
-        Resolver r;
-        r.open_database(db(file));
+    for_both_schemas("v6", [](const Resolver& r) {
         const Location berlin = look(r, "2a01:4f8:100::1");
         CHECK(berlin.source == Source::kDatabase);
         CHECK(berlin.country == DE);
@@ -234,7 +237,7 @@ TEST_CASE("IPv6 databases, both schemas", "[geo]") {
         CHECK(lon.lat == Approx(51.51).margin(1e-4));
         // An IPv6 address outside every network.
         CHECK_FALSE(look(r, "2a02::1").known);
-    }
+    });
 }
 
 TEST_CASE("IPv4 lookups in an IPv6 database use its IPv4 subtree", "[geo]") {

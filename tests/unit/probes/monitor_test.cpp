@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -25,20 +26,37 @@ std::string error_of(const char* text) {
     return "";
 }
 
+// What an HTTP(S) monitor does, field by field.
+struct HttpExpect {
+    uint16_t port;
+    uint32_t interval_ms;
+    uint32_t timeout_ms;
+    uint32_t rise;
+    uint32_t fall;
+    State initial;
+    const char* method;
+    const char* path;
+    const char* host;  // "": none given
+};
+
+void check_http(const MonitorSpec& m, const HttpExpect& e) {
+    CHECK(m.port == e.port);
+    CHECK(m.interval_ms == e.interval_ms);
+    CHECK(m.timeout_ms == e.timeout_ms);
+    CHECK(m.rise == e.rise);
+    CHECK(m.fall == e.fall);
+    CHECK(m.initial == e.initial);
+    CHECK(m.method == e.method);
+    CHECK(m.path == e.path);
+    CHECK(m.host == e.host);
+}
+
 }  // namespace
 
 TEST_CASE("http monitor defaults", "[monitor]") {
     MonitorSpec m = parse(R"({"type": "http"})");
     CHECK(m.type == MonitorType::kHttp);
-    CHECK(m.port == 80);
-    CHECK(m.interval_ms == 5000);
-    CHECK(m.timeout_ms == 2000);
-    CHECK(m.rise == 2);
-    CHECK(m.fall == 3);
-    CHECK(m.initial == State::kUp);
-    CHECK(m.method == "GET");
-    CHECK(m.path == "/");
-    CHECK(m.host.empty());
+    check_http(m, {80, 5000, 2000, 2, 3, State::kUp, "GET", "/", ""});
     REQUIRE(m.expect.size() == 1);
     CHECK(m.expect[0] == StatusRange{200, 299});
     CHECK(m.verify_tls);
@@ -53,15 +71,8 @@ TEST_CASE("http monitor with every parameter", "[monitor]") {
         "path": "/healthz?full=1", "host": "app.example.com",
         "headers": {"X-Check": "1", "Accept": "text/plain"}, "expect": ["200", "3xx"],
         "verify_tls": false, "follow_redirects": true})");
-    CHECK(m.port == 8443);
-    CHECK(m.interval_ms == 500);
-    CHECK(m.timeout_ms == 250);
-    CHECK(m.rise == 1);
-    CHECK(m.fall == 5);
-    CHECK(m.initial == State::kDown);
-    CHECK(m.method == "HEAD");
-    CHECK(m.path == "/healthz?full=1");
-    CHECK(m.host == "app.example.com");
+    check_http(m,
+               {8443, 500, 250, 1, 5, State::kDown, "HEAD", "/healthz?full=1", "app.example.com"});
     REQUIRE(m.headers.size() == 2);
     CHECK(m.headers[0] == std::pair<std::string, std::string>("Accept", "text/plain"));
     REQUIRE(m.expect.size() == 2);

@@ -16,24 +16,21 @@
 
 #include "dnslb/answer/query_log.hpp"
 #include "dnslb/base/ldns.hpp"
-#include "dnslb/geo/geo.hpp"
-#include "dnslb/steering/cache.hpp"
 #include "dnslb/zone/loader.hpp"
 #include "probes/health_table.hpp"
 #include "tests/support/counting_alloc.hpp"
 #include "tests/support/packets.hpp"
+#include "tests/support/query_thread.hpp"
+#include "tests/support/zone_text.hpp"
 
 using namespace dnslb;
 using dnslb::test::v4;
 
 namespace {
 
-constexpr const char* kZone = R"({
-  "origin": "test.example.",
-  "ttl": 3600,
-  "soa": { "mname": "ns1", "rname": "hostmaster", "serial": 1, "refresh": 3600,
-           "retry": 600, "expire": 1209600, "minimum": 300 },
-  "records": {
+std::string test_zone() {
+    return test::zone_text("test.example.", 3600, {},
+                           R"(
     "@": { "NS": ["ns1"], "MX": ["10 mail"], "TXT": ["\"v=spf1 -all\""] },
     "ns1": { "A": ["192.0.2.53"], "AAAA": ["2001:db8::53"] },
     "mail": { "A": ["192.0.2.25"] },
@@ -43,23 +40,18 @@ constexpr const char* kZone = R"({
     "a.b.deep": { "A": ["192.0.2.81"] },
     "child": { "NS": ["ns.child"] },
     "ns.child": { "A": ["192.0.2.99"] },
-    "big": { "TXT": ["\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",
-                     "\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"",
-                     "\"cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc\"",
-                     "\"dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd\"",
-                     "\"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee\"",
-                     "\"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\""] }
-  },
+    )" + test::txt_record("big", {104, 104, 102, 102, 102, 102}),
+                           R"(
   "pools": {
     "web": { "steering": "failover", "origins": {
       "fra": { "addresses": ["198.51.100.10", "2001:db8:f::10"], "lat": 50.11, "lon": 8.68 },
       "sgp": { "addresses": ["198.51.100.20"], "lat": 1.35, "lon": 103.82 } } }
-  }
-})";
+  })");
+}
 
 server::Snapshot make_snapshot() {
     server::Snapshot s;
-    s.zones.emplace_back(zone::load_zone_text(kZone, "test.json"));
+    s.zones.emplace_back(zone::load_zone_text(test_zone(), "test.json"));
     s.index();
     return s;
 }
@@ -120,17 +112,13 @@ TEST_CASE("responses to well-formed queries parse back with ldns") {
 namespace {
 
 // Proximity and geo pools, one of them monitored with an origin down (fallback and health run).
-constexpr const char* kPoolZone = R"({
-  "origin": "lb.example.",
-  "ttl": 3600,
-  "soa": { "mname": "ns1", "rname": "hostmaster", "serial": 2, "refresh": 3600,
-           "retry": 600, "expire": 1209600, "minimum": 60 },
-  "records": {
+std::string pool_zone() {
+    return test::zone_text("lb.example.", 3600, {.serial = 2, .minimum = 60}, R"(
     "@": { "NS": ["ns1"] },
     "ns1": { "A": ["192.0.2.53"] },
     "near": { "pool": "near" },
-    "geo": { "pool": "geo" }
-  },
+    "geo": { "pool": "geo" })",
+                           R"(
   "pools": {
     "near": { "steering": "proximity", "answers": 2, "fallback": "geo", "monitor": "m",
       "origins": {
@@ -143,10 +131,8 @@ constexpr const char* kPoolZone = R"({
       "geo": { "countries": { "DE": ["fra"] }, "continents": { "NA": ["iad"] },
                "default": ["iad", "fra"] } }
   },
-  "monitors": { "m": { "type": "tcp", "port": 80 } }
-})";
-
-constexpr uint32_t kNowS = 1800000000;
+  "monitors": { "m": { "type": "tcp", "port": 80 } })");
+}
 
 // A query with EDNS options given as hex (ECS, COOKIE), built before any counting starts.
 std::vector<uint8_t> query_opts(const char* name, ldns_rr_type type, const std::string& hex,
@@ -168,53 +154,24 @@ std::string hex_of(const uint8_t* b, size_t n) {
 
 // A query thread's whole context: a snapshot with geo databases, health and every defence on,
 // its guard, the shared attack switch, a decision cache and a query log ring.
-struct Thread {
+struct Thread : test::QueryThread {
     probes::HealthTable health{64};
     server::Snapshot snap;
-    server::ThreadGuard guard{1024};
-    server::AttackState attack;
-    steering::DecisionCache cache{4096};
     server::QueryLogRing log{1.0, 5};
-    server::Stats stats;
-    server::QueryContext ctx{stats};
 
-    Thread() {
-        snap.zones.emplace_back(zone::load_zone_text(kZone, "test.json"));
-        auto pools = zone::load_zone_text(kPoolZone, "pools.json");
-        for (auto& pool : pools->pools) {
-            for (auto& origin : pool.origins) {
-                for (auto& addr : origin.addresses) {
-                    bool down = origin.name == "fra" && pool.name == "near";
-                    addr.health = health.acquire(pool.name + origin.name + addr.text,
-                                                 down ? probes::State::kDown : probes::State::kUp);
-                }
-            }
-        }
+    Thread() : QueryThread(4096) {
+        snap.zones.emplace_back(zone::load_zone_text(test_zone(), "test.json"));
+        auto pools = zone::load_zone_text(pool_zone(), "pools.json");
+        test::attach_health(*pools, health, [](const zone::Pool& pool, const zone::Origin& origin) {
+            return origin.name == "fra" && pool.name == "near";
+        });
         snap.zones.emplace_back(std::move(pools));
         snap.health = &health;
-        auto geo = std::make_shared<geo::Resolver>();
-        geo->open_database(std::string(DNSLB_TEST_GEODB_DIR) + "/test-city-v4.mmdb");
-        geo->open_database(std::string(DNSLB_TEST_GEODB_DIR) + "/test-city-v6.mmdb");
-        snap.geo = std::move(geo);
-        auto& g = snap.options.guard;
-        g.rrl.enabled = true;
-        g.rrl.responses_per_second = 5;
-        g.rrl.nxdomains_per_second = 2;
-        g.rrl.errors_per_second = 2;
-        g.rrl.referrals_per_second = 2;
-        g.rrl.slip = 2;
-        g.cookies.enabled = true;
-        g.cookies.master = server::parse_secret("000102030405060708090a0b0c0d0e0f");
-        g.attack.tc_above_bytes = 200;
+        snap.geo = test::city_resolver(DNSLB_TEST_GEODB_DIR);
+        test::enable_defences(snap.options.guard, 5, true, 200);
         snap.index();
-        ctx.guard = &guard;
-        ctx.attack = &attack;
-        ctx.cache = &cache;
         ctx.log = &log;
-        ctx.now_s = kNowS;
     }
-    Thread(const Thread&) = delete;
-    Thread& operator=(const Thread&) = delete;
 };
 
 struct Packet {
@@ -236,8 +193,8 @@ std::vector<Packet> branch_corpus(Thread& w) {
     std::memcpy(v6client.bytes, frankfurt6, 16);
     const uint8_t client_cookie[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     uint8_t server_cookie[16];
-    w.guard.make_server_cookie(w.snap.options.guard.cookies, client_cookie, 4, berlin.bytes, kNowS,
-                               server_cookie);
+    w.guard.make_server_cookie(w.snap.options.guard.cookies, client_cookie, 4, berlin.bytes,
+                               test::kNowS, server_cookie);
     const std::string cc = hex_of(client_cookie, 8);
     const std::string valid = "000a0018" + cc + hex_of(server_cookie, 16);
     const std::string invalid = "000a0018" + cc + std::string(32, 'e');
@@ -526,9 +483,9 @@ TEST_CASE("100,000 random, mutated and truncated packets neither crash nor over-
 TEST_CASE("find_zone picks the longest origin, by label, whatever the case and zone count") {
     server::Snapshot s;
     auto zone_for = [](const char* origin) {
-        std::string text = R"({"origin": ")" + std::string(origin) + R"(", "ttl": 60,
-          "soa": {"mname": "ns1", "rname": "h", "serial": 1, "refresh": 1, "retry": 1,
-                  "expire": 1, "minimum": 1}, "records": {"@": {"NS": ["ns1"]}}})";
+        const std::string text = test::zone_text(
+            origin, 60, {.rname = "h", .refresh = 1, .retry = 1, .expire = 1, .minimum = 1},
+            R"("@": {"NS": ["ns1"]})");
         return zone::load_zone_text(text, std::string(origin) + "json");
     };
     for (const char* o : {"example.", "sub.example.", "a.b.sub.example.", "other.",
@@ -536,22 +493,9 @@ TEST_CASE("find_zone picks the longest origin, by label, whatever the case and z
         s.zones.emplace_back(zone_for(o));
     }
     s.index();
-    auto wire = [](std::string_view text) {
-        std::vector<uint8_t> w;
-        size_t start = 0;
-        while (start < text.size()) {
-            size_t dot = text.find('.', start);
-            w.push_back(static_cast<uint8_t>(dot - start));
-            w.insert(w.end(), text.begin() + static_cast<ptrdiff_t>(start),
-                     text.begin() + static_cast<ptrdiff_t>(dot));
-            start = dot + 1;
-        }
-        w.push_back(0);
-        return w;
-    };
     auto found = [&](std::string_view name) -> std::string {
-        auto w = wire(name);
-        const zone::Zone* z = s.find_zone(w.data(), w.size());
+        const std::string w = zone::name_to_wire(name);
+        const zone::Zone* z = s.find_zone(reinterpret_cast<const uint8_t*>(w.data()), w.size());
         return z != nullptr ? z->origin_text : "-";
     };
     CHECK(found("example.") == "example.");

@@ -110,165 +110,75 @@ TEST_CASE("a pool name may carry other types and its own TTL", "[zone][pools]") 
 }
 
 TEST_CASE("pool and monitor errors", "[zone][pools][errors]") {
-    Json j = pool_zone();
-    Json& p = j["pools"]["p"];
-    std::string expect;
+    const BadChange cases[] = {
+        {"/records/app/pool", R"("nope")", "/records/app/pool: unknown pool 'nope'"},
+        {"/records/app/A", R"(["192.0.2.1"])", "/records/app/A: address records beside 'pool'"},
+        {"/records/app/CNAME", R"(["x"])", "/records/app/pool: 'pool' beside CNAME"},
+        {"/pools/p/steerng", R"("geo")", "/pools/p/steerng: unknown key 'steerng'"},
+        {"/pools/p/origins/a/adresses", "[]", "/pools/p/origins/a/adresses: unknown key"},
+        {"/pools/p/steering", R"("nearest")", "/pools/p/steering: unknown steering 'nearest'"},
+        {"/pools/p/answers", "17", "/pools/p/answers: 17 is out of range 1..16"},
+        {"/pools/p/ttl", R"("1500ms")", "/pools/p/ttl: a TTL is a whole number of seconds"},
+        {"/pools/p/all_down", R"("drop")", "/pools/p/all_down: unknown all_down policy"},
+        {"/pools/p/geo", R"({ "countries": { "DE": ["a", "zz"] } })",
+         "/pools/p/geo/countries/DE/1: unknown origin 'zz'"},
+        {"/pools/p/geo", R"({ "default": ["zz"] })", "/pools/p/geo/default/0: unknown origin 'zz'"},
+        {"/pools/p/geo", R"({ "countries": { "de": ["a"] } })",
+         "/pools/p/geo/countries/de: 'de' is not a country code"},
+        {"/pools/p/geo", R"({ "continents": { "XX": ["a"] } })",
+         "/pools/p/geo/continents/XX: 'XX' is not a continent code"},
+        {"/pools/p/geo", R"({ "country": { "DE": ["a"] } })", "/pools/p/geo/country: unknown key"},
+        {"/pools/p/fallback", R"("nope")", "/pools/p/fallback: unknown fallback pool 'nope'"},
+        {"/pools/p/fallback", R"("p")", "/pools/p/fallback: fallback cycle: p -> p"},
+        {"/pools/p/origins/a/lat", "91", "/pools/p/origins/a/lat: 91 is out of range -90"},
+        {"/pools/p/origins/b/lon", "-180.5", "/pools/p/origins/b/lon: -180.5 is out of range"},
+        {"/pools/p/origins/a/lon", nullptr, "/pools/p/origins/a/lat: lat and lon go together"},
+        {"/pools/p/origins/a/weight", "0",
+         "/pools/p/origins/a/weight: weight must be greater than 0"},
+        {"/pools/p/origins/a/bias", "100", "/pools/p/origins/a/bias: 100 is out of range"},
+        {"/pools/p/origins", nullptr, "/pools/p: pool 'p' has no 'origins'"},
+        {"/pools/p/origins", "{}", "/pools/p/origins: expected a non-empty object"},
+        {"/pools/p/origins/a/addresses", nullptr,
+         "/pools/p/origins/a: origin 'a' has no 'addresses'"},
+        {"/pools/p/origins/a/addresses", "[]",
+         "/pools/p/origins/a/addresses: expected a non-empty list"},
+        {"/pools/p/origins/b/addresses/1", R"("2001:db8::zz")",
+         "/pools/p/origins/b/addresses/1: '2001:db8::zz' is not an IPv4 or IPv6"},
+        {"/pools/p/origins/b/addresses/1", R"("192.0.2.20")",
+         "/pools/p/origins/b/addresses/1: duplicate address"},
+        {"/pools/p/monitor", R"("nope")", "/pools/p/monitor: unknown monitor 'nope'"},
+        {"/pools/p/origins/b/monitor", R"("nope")",
+         "/pools/p/origins/b/monitor: unknown monitor 'nope'"},
+        {"/monitors", R"({ "m": { "port": 80 } })", "/monitors/m: monitor 'm' has no 'type'"},
+        {"/monitors", R"({ "m": { "type": "icmp" } })",
+         "/monitors/m/type: unknown monitor type 'icmp'"},
+        {"/monitors", R"({ "m": { "type": "tcp", "port": 65536 } })",
+         "/monitors/m/port: 65536 is out of range 1..65535"},
+        {"/monitors", R"({ "m": { "type": "tcp", "interval": "2s", "timeout": 2 } })",
+         "/monitors/m/timeout: timeout must be shorter than interval"},
+        {"/monitors", R"({ "m": { "type": "tcp", "interval": "5 minutes" } })",
+         "/monitors/m/interval: '5 minutes' is not a duration"},
+        {"/monitors", R"({ "m": { "type": "tcp", "interval": 0 } })",
+         "/monitors/m/interval: duration must be greater than zero"},
+        {"/monitors", R"({ "m": { "type": "tcp", "rise": 0 } })",
+         "/monitors/m/rise: 0 is out of range 1.."},
+    };
+    for (const auto& c : cases) {
+        INFO(c.at << " = " << (c.value != nullptr ? c.value : "(removed)"));
+        CHECK_THAT(load_error(changed(pool_zone(), c)),
+                   StartsWith("t.json: " + std::string(c.expect)));
+    }
 
-    SECTION("pool not defined") {
-        j["records"]["app"]["pool"] = "nope";
-        expect = "t.json: /records/app/pool: unknown pool 'nope'";
-    }
-    SECTION("address records beside a pool") {
-        j["records"]["app"]["A"] = Json::array({"192.0.2.1"});
-        expect = "t.json: /records/app/A: address records beside 'pool'";
-    }
-    SECTION("CNAME beside a pool") {
-        j["records"]["app"]["CNAME"] = Json::array({"x"});
-        expect = "t.json: /records/app/pool: 'pool' beside CNAME";
-    }
-    SECTION("unknown pool key") {
-        p["steerng"] = "geo";
-        expect = "t.json: /pools/p/steerng: unknown key 'steerng'";
-    }
-    SECTION("unknown origin key") {
-        p["origins"]["a"]["adresses"] = Json::array();
-        expect = "t.json: /pools/p/origins/a/adresses: unknown key";
-    }
-    SECTION("unknown steering") {
-        p["steering"] = "nearest";
-        expect = "t.json: /pools/p/steering: unknown steering 'nearest'";
-    }
-    SECTION("answers out of range") {
-        p["answers"] = 17;
-        expect = "t.json: /pools/p/answers: 17 is out of range 1..16";
-    }
-    SECTION("bad pool TTL") {
-        p["ttl"] = "1500ms";
-        expect = "t.json: /pools/p/ttl: a TTL is a whole number of seconds";
-    }
-    SECTION("bad all_down") {
-        p["all_down"] = "drop";
-        expect = "t.json: /pools/p/all_down: unknown all_down policy";
-    }
-    SECTION("unknown origin in a country list") {
-        p["geo"] = Json::parse(R"({ "countries": { "DE": ["a", "zz"] } })");
-        expect = "t.json: /pools/p/geo/countries/DE/1: unknown origin 'zz'";
-    }
-    SECTION("unknown origin in the default list") {
-        p["geo"] = Json::parse(R"({ "default": ["zz"] })");
-        expect = "t.json: /pools/p/geo/default/0: unknown origin 'zz'";
-    }
-    SECTION("bad country code") {
-        p["geo"] = Json::parse(R"({ "countries": { "de": ["a"] } })");
-        expect = "t.json: /pools/p/geo/countries/de: 'de' is not a country code";
-    }
-    SECTION("bad continent code") {
-        p["geo"] = Json::parse(R"({ "continents": { "XX": ["a"] } })");
-        expect = "t.json: /pools/p/geo/continents/XX: 'XX' is not a continent code";
-    }
-    SECTION("unknown geo key") {
-        p["geo"] = Json::parse(R"({ "country": { "DE": ["a"] } })");
-        expect = "t.json: /pools/p/geo/country: unknown key";
-    }
-    SECTION("fallback to an unknown pool") {
-        p["fallback"] = "nope";
-        expect = "t.json: /pools/p/fallback: unknown fallback pool 'nope'";
-    }
-    SECTION("fallback to itself") {
-        p["fallback"] = "p";
-        expect = "t.json: /pools/p/fallback: fallback cycle: p -> p";
-    }
-    SECTION("fallback cycle") {
-        const Json copy = p;  // ordered_json: inserting below invalidates `p`
-        j["pools"]["q"] = copy;
-        j["pools"]["r"] = copy;
-        j["pools"]["p"]["fallback"] = "q";
-        j["pools"]["q"]["fallback"] = "r";
-        j["pools"]["r"]["fallback"] = "p";
-        expect = "t.json: /pools/p/fallback: fallback cycle: p -> q -> r -> p";
-    }
-    SECTION("latitude out of range") {
-        p["origins"]["a"]["lat"] = 91;
-        expect = "t.json: /pools/p/origins/a/lat: 91 is out of range -90";
-    }
-    SECTION("longitude out of range") {
-        p["origins"]["b"]["lon"] = -180.5;
-        expect = "t.json: /pools/p/origins/b/lon: -180.5 is out of range";
-    }
-    SECTION("lat without lon") {
-        p["origins"]["a"].erase("lon");
-        expect = "t.json: /pools/p/origins/a/lat: lat and lon go together";
-    }
-    SECTION("weight zero") {
-        p["origins"]["a"]["weight"] = 0;
-        expect = "t.json: /pools/p/origins/a/weight: weight must be greater than 0";
-    }
-    SECTION("bias out of range") {
-        p["origins"]["a"]["bias"] = 100;
-        expect = "t.json: /pools/p/origins/a/bias: 100 is out of range";
-    }
-    SECTION("pool without origins") {
-        p.erase("origins");
-        expect = "t.json: /pools/p: pool 'p' has no 'origins'";
-    }
-    SECTION("pool with an empty origins object") {
-        p["origins"] = Json::object();
-        expect = "t.json: /pools/p/origins: expected a non-empty object";
-    }
-    SECTION("origin without addresses") {
-        p["origins"]["a"].erase("addresses");
-        expect = "t.json: /pools/p/origins/a: origin 'a' has no 'addresses'";
-    }
-    SECTION("origin with an empty address list") {
-        p["origins"]["a"]["addresses"] = Json::array();
-        expect = "t.json: /pools/p/origins/a/addresses: expected a non-empty list";
-    }
-    SECTION("bad IP address") {
-        p["origins"]["b"]["addresses"][1] = "2001:db8::zz";
-        expect = "t.json: /pools/p/origins/b/addresses/1: '2001:db8::zz' is not an IPv4 or IPv6";
-    }
-    SECTION("duplicate address") {
-        p["origins"]["b"]["addresses"][1] = "192.0.2.20";
-        expect = "t.json: /pools/p/origins/b/addresses/1: duplicate address";
-    }
-    SECTION("unknown monitor on a pool") {
-        p["monitor"] = "nope";
-        expect = "t.json: /pools/p/monitor: unknown monitor 'nope'";
-    }
-    SECTION("unknown monitor on an origin") {
-        p["origins"]["b"]["monitor"] = "nope";
-        expect = "t.json: /pools/p/origins/b/monitor: unknown monitor 'nope'";
-    }
-    SECTION("monitor without type") {
-        j["monitors"] = Json::parse(R"({ "m": { "port": 80 } })");
-        expect = "t.json: /monitors/m: monitor 'm' has no 'type'";
-    }
-    SECTION("unknown monitor type") {
-        j["monitors"] = Json::parse(R"({ "m": { "type": "icmp" } })");
-        expect = "t.json: /monitors/m/type: unknown monitor type 'icmp'";
-    }
-    SECTION("monitor port out of range") {
-        j["monitors"] = Json::parse(R"({ "m": { "type": "tcp", "port": 65536 } })");
-        expect = "t.json: /monitors/m/port: 65536 is out of range 1..65535";
-    }
-    SECTION("monitor timeout not below interval") {
-        j["monitors"] = Json::parse(R"({ "m": { "type": "tcp", "interval": "2s",
-                                                "timeout": 2 } })");
-        expect = "t.json: /monitors/m/timeout: timeout must be shorter than interval";
-    }
-    SECTION("monitor bad interval") {
-        j["monitors"] = Json::parse(R"({ "m": { "type": "tcp", "interval": "5 minutes" } })");
-        expect = "t.json: /monitors/m/interval: '5 minutes' is not a duration";
-    }
-    SECTION("monitor zero interval") {
-        j["monitors"] = Json::parse(R"({ "m": { "type": "tcp", "interval": 0 } })");
-        expect = "t.json: /monitors/m/interval: duration must be greater than zero";
-    }
-    SECTION("monitor rise below 1") {
-        j["monitors"] = Json::parse(R"({ "m": { "type": "tcp", "rise": 0 } })");
-        expect = "t.json: /monitors/m/rise: 0 is out of range 1..";
-    }
-    CHECK_THAT(load_error(j), StartsWith(expect));
+    // A fallback cycle through three pools.
+    Json j = pool_zone();
+    const Json copy = j["pools"]["p"];  // ordered_json: inserting below invalidates references
+    j["pools"]["q"] = copy;
+    j["pools"]["r"] = copy;
+    j["pools"]["p"]["fallback"] = "q";
+    j["pools"]["q"]["fallback"] = "r";
+    j["pools"]["r"]["fallback"] = "p";
+    CHECK_THAT(load_error(j),
+               StartsWith("t.json: /pools/p/fallback: fallback cycle: p -> q -> r -> p"));
 }
 
 TEST_CASE("pool warnings", "[zone][pools][warnings]") {

@@ -1,4 +1,5 @@
-// Helpers for the zone tests: a small valid zone to mutate, and loading it from JSON.
+// Helpers for the zone tests: a small valid zone to mutate, changes that break it, and loading
+// it from JSON.
 #pragma once
 
 #include <memory>
@@ -52,6 +53,26 @@ inline std::string load_error(const Json& j) {
         return e.what();
     }
     return "(loaded without error)";
+}
+
+// A change that makes a valid zone invalid: the value at JSON Pointer `at` replaced by the JSON
+// text `value` (nullptr: the member removed), and how the loader's error message goes on after
+// the file name ("t.json: ").
+struct BadChange {
+    const char* at;
+    const char* value;
+    const char* expect;
+};
+
+inline Json changed(const Json& base, const BadChange& c) {
+    Json j = base;
+    const Json::json_pointer at(c.at);
+    if (c.value == nullptr) {
+        j[at.parent_pointer()].erase(at.back());
+    } else {
+        j[at] = Json::parse(c.value);
+    }
+    return j;
 }
 
 inline std::string wire(std::string_view text) { return name_to_wire(text); }
