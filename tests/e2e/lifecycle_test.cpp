@@ -9,6 +9,7 @@
 #include "tests/e2e/checks.hpp"
 #include "tests/e2e/harness.hpp"
 #include "tests/e2e/zone_json.hpp"
+#include "tests/support/wait_until.hpp"
 
 using namespace dnslb::e2e;
 
@@ -150,11 +151,8 @@ TEST_CASE("SIGHUP reloads zones; a broken zone keeps its previous version", "[e2
     broken.replace(broken.find("192.0.2.8"), 9, "192.0.2.999");
     zones.write("good.example.json", broken);
     srv.signal(SIGHUP);
-    bool logged = false;
-    for (int i = 0; i < 60 && !logged; ++i) {
-        logged = srv.stderr_text().find("/records/www") != std::string::npos;
-        std::this_thread::sleep_for(50ms);
-    }
+    const bool logged = dnslb::test::wait_until(
+        [&] { return srv.stderr_text().find("/records/www") != std::string::npos; }, 3000ms, 50ms);
     INFO("stderr:\n" << srv.stderr_text());
     CHECK(logged);
     CHECK(www_a() == std::vector<std::string>{"192.0.2.8"});
