@@ -34,7 +34,8 @@ constexpr std::pair<std::string_view, std::string config::Config::*> kTextConfig
     {"--zones", &config::Config::zones_dir},
     {"--chaos-version", &config::Config::chaos_version},
     {"--chaos-id", &config::Config::chaos_id},
-    {"--log-level", &config::Config::log_level}};
+    {"--log-level", &config::Config::log_level},
+    {"--xdp", &config::Config::xdp}};
 
 // Stores the value of `arg` if it is a text option; false if it is not one.
 template <typename Target, typename Member, size_t N, typename Value>

@@ -71,6 +71,11 @@ OPTIONS
     --workers N            DNS workers, each with its own sockets (SO_REUSEPORT): one
                            thread per listen address for UDP, one for TCP.
                            Default: one per CPU core.
+    --xdp IFACE            Answer UDP to the listen addresses arriving on IFACE through
+                           AF_XDP sockets (one per receive queue), bypassing the kernel's
+                           UDP stack, its firewall and packet capture; TCP stays on
+                           sockets. Needs root (or CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW,
+                           CAP_IPC_LOCK) and a build with the meson feature xdp.
     --geoip FILE           MaxMind-format database (.mmdb), GeoIP2 City or DB-IP City
                            Lite schema; repeatable (separate IPv4 and IPv6 files).
     --probers N            Health-check threads. Default: 1

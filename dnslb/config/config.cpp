@@ -261,6 +261,8 @@ void load_config_file(const std::string& path, Config& cfg) {
             }
         } else if (key == "workers") {
             cfg.workers = get_uint(v, path, ptr, 0, 256);
+        } else if (key == "xdp") {
+            cfg.xdp = get_string(v, path, ptr);
         } else if (key == "zones") {
             cfg.zones_dir = get_string(v, path, ptr);
         } else if (key == "geoip") {

@@ -36,6 +36,7 @@ struct Config {
     std::string file;  // where it came from, "" for flags only
     std::vector<ListenAddress> listen;
     unsigned workers = 0;  // 0: one per core
+    std::string xdp;       // the interface of the AF_XDP mode for UDP; "" = sockets only
     std::string zones_dir = "zones";
     std::vector<std::string> geoip;
     std::vector<NetOverride> nets;

@@ -11,6 +11,7 @@ const std::vector<std::string_view> kConfigKeys = {
     "$comment",
     "listen",
     "workers",
+    "xdp",
     "zones",
     "geoip",
     "probers",

@@ -417,7 +417,7 @@ int Control::run() {
     snapshots_.publish(std::move(first));
 
     const unsigned workers = config::worker_count(cfg_);
-    server_ = std::make_unique<Server>(snapshots_, cfg_.listen, workers, cfg_.tcp);
+    server_ = std::make_unique<Server>(snapshots_, cfg_.listen, workers, cfg_.tcp, cfg_.xdp);
     try {
         server_->open();
     } catch (const std::exception& e) {
@@ -439,9 +439,11 @@ int Control::run() {
     for (const auto& addr : cfg_.listen) {
         where += (where.empty() ? "" : ", ") + addr.text();
     }
-    log::info("serving " + std::to_string(zone_count) + " zones on " + where + " (udp, tcp), " +
-              std::to_string(workers) + " workers" +
-              (loop_->watching ? ", watching " + cfg_.zones_dir : std::string()));
+    log::info(
+        "serving " + std::to_string(zone_count) + " zones on " + where +
+        (cfg_.xdp.empty() ? " (udp, tcp), " : " (udp, tcp; udp on " + cfg_.xdp + " via AF_XDP), ") +
+        std::to_string(workers) + " workers" +
+        (loop_->watching ? ", watching " + cfg_.zones_dir : std::string()));
     // Zones loaded, start-up health round done, every listener bound (the kernel queues what
     // arrives before a thread reads it): a query sent from now on is answered.
     notifier_.ready(status_line(*snapshots_.load(), *health_));

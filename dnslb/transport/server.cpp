@@ -18,9 +18,12 @@
 
 #include "dnslb/answer/query_log.hpp"
 #include "dnslb/base/errno_text.hpp"
+#include "dnslb/base/log.hpp"
 #include "dnslb/dns/wire.hpp"
 #include "dnslb/steering/cache.hpp"
 #include "dnslb/transport/sockets.hpp"
+#include "dnslb/transport/xdp/frame.hpp"
+#include "dnslb/transport/xdp/xsk.hpp"
 
 namespace dnslb::server {
 
@@ -41,6 +44,8 @@ constexpr long kUdpIdleWakeUs = 100000;
 // batches (up to 4,096 datagrams), without waiting for more.
 constexpr size_t kUdpDrainBatches = 64;
 constexpr size_t kTcpMax = 65535;
+// An AF_XDP thread waits this long for frames before it reports its epoch (kUdpIdleWakeUs).
+constexpr int kXdpIdleWakeMs = 100;
 
 }  // namespace
 
@@ -50,10 +55,11 @@ struct TcpConn;
 // decision cache and snapshot epoch. A UDP thread owns one UDP socket and blocks in recvmmsg
 // on it, as gdnsd's UDP threads do: no event loop, and no epoll entry on the socket, whose
 // wait-queue wake-up the kernel would otherwise run for every datagram sent and received.
-// A TCP thread runs a libuv loop over its listening sockets and connections.
-class QueryThread {
+// A TCP thread runs a libuv loop over its listening sockets and connections. An XDP thread
+// owns one AF_XDP socket (one receive queue) and answers the frames it hands over.
+class QueryThread : public xdp::FrameHandler {
 public:
-    enum class Role : uint8_t { kUdp, kTcp };
+    enum class Role : uint8_t { kUdp, kTcp, kXdp };
 
     QueryThread(SnapshotHolder& snaps, TcpLimits limits, const AttackState& attack, Role role)
         : snaps_(snaps), limits_(limits), role_(role) {
@@ -63,7 +69,7 @@ public:
             in_.resize(kBatch * kUdpBuffer);
             out_.resize(kBatch * kUdpBuffer);
             init_batch();
-        } else {
+        } else if (role_ == Role::kTcp) {
             uv_loop_init(&loop_);
             uv_async_init(&loop_, &async_, on_async);
             async_.data = this;
@@ -71,7 +77,7 @@ public:
             tcp_read_.resize(kTcpMax + 2);
         }
     }
-    ~QueryThread() {
+    ~QueryThread() override {
         if (udp_fd_ >= 0) {
             close(udp_fd_);
         }
@@ -89,15 +95,22 @@ public:
         udp_fd_ = fd;
     }
     void add_tcp(int fd) { tcp_fds_.push_back(fd); }
+#if DNSLB_HAVE_XDP
+    void set_xdp(std::unique_ptr<xdp::Socket> s) { xsk_ = std::move(s); }
+#endif
 
     void run() {
-        if (role_ == Role::kUdp) {
+        if (role_ != Role::kTcp) {
             // The steering decision cache: one fixed table (8 MiB) per UDP thread, allocated
             // here, on that thread, and used by every query it answers. TCP carries few
             // queries: they are steered without one.
             auto cache = std::make_unique<steering::DecisionCache>();
             ctx_.cache = cache.get();
-            run_udp();
+            if (role_ == Role::kXdp) {
+                run_xdp();
+            } else {
+                run_udp();
+            }
             ctx_.cache = nullptr;
             return;
         }
@@ -121,11 +134,11 @@ public:
             if (udp_fd_ >= 0) {
                 ::shutdown(udp_fd_, SHUT_RD);
             }
-        } else {
+        } else if (role_ == Role::kTcp) {
             uv_async_send(&async_);
         }
     }
-    // An idle UDP thread reports its epoch within kUdpIdleWakeUs by itself.
+    // An idle UDP or XDP thread reports its epoch within kUdpIdleWakeUs by itself.
     void wake() {
         if (role_ == Role::kTcp) {
             uv_async_send(&async_);
@@ -186,6 +199,54 @@ private:
         }
         for (size_t i = 0; i < kUdpDrainBatches && udp_batch(udp_fd_, MSG_DONTWAIT) > 0; ++i) {
         }
+    }
+
+    // As run_udp, over the AF_XDP socket: the same respond(), so every defence applies.
+    void run_xdp() noexcept {
+        while (!stopping_.load(std::memory_order_acquire)) {
+            xdp_batch(kXdpIdleWakeMs);
+        }
+        for (size_t i = 0; i < kUdpDrainBatches && xdp_batch(0) > 0; ++i) {
+        }
+    }
+    size_t xdp_batch(int timeout_ms) noexcept {
+#if DNSLB_HAVE_XDP
+        xdp_begun_ = false;
+        size_t n = xsk_->batch(*this, timeout_ms);
+        quiesce(xdp_begun_ ? xdp_snap_ : current());
+        return n;
+#else
+        (void)timeout_ms;
+        return 0;
+#endif
+    }
+    // One frame from the AF_XDP socket: checked (lengths, IPv4 header and UDP checksums),
+    // answered, and the reply frame built in `out`. The snapshot and the clocks are read once
+    // per batch, at its first frame (after the wait, as udp_batch does).
+    size_t answer(const uint8_t* frame, size_t len, uint8_t* out, size_t cap) noexcept override {
+        if (!xdp_begun_) {
+            xdp_begun_ = true;
+            xdp_snap_ = current();
+            context();
+        }
+        xdp::Datagram d;
+        if (xdp::parse(frame, len, d) != xdp::Verdict::kOk) {
+            stats.bump(stats.dropped);
+            return 0;
+        }
+        if (xdp_snap_ == nullptr) {
+            return 0;
+        }
+        ClientAddress client;
+        client.family = d.family;
+        std::memcpy(client.bytes, d.src, d.family == 4 ? 4 : 16);
+        const size_t hdr = xdp::reply_headers(d);
+        if (cap <= hdr) {
+            return 0;
+        }
+        size_t rlen = respond(*xdp_snap_, frame + d.payload, d.payload_len, client, Transport::kUdp,
+                              out + hdr, cap - hdr, ctx_);
+        return rlen == 0 ? 0 : xdp::build_reply(frame, d, out, rlen);
     }
 
     // The receive headers point at fixed slots and are built once; a batch only restores the
@@ -302,6 +363,11 @@ private:
     std::vector<uint8_t> in_;
     std::vector<uint8_t> out_;
     size_t window_ = kBatchMin;  // datagrams the next recvmmsg may take
+#if DNSLB_HAVE_XDP
+    std::unique_ptr<xdp::Socket> xsk_;
+#endif
+    const Snapshot* xdp_snap_ = nullptr;  // the snapshot of the current AF_XDP batch
+    bool xdp_begun_ = false;              // its first frame has been seen
     mmsghdr in_msgs_[kBatch];
     iovec in_iov_[kBatch];
     SockAddr addrs_[kBatch]{};
@@ -602,14 +668,26 @@ void QueryThread::shutdown() {
     uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
 }
 
+// The attached XDP program of the AF_XDP mode.
+struct Server::Xdp {
+#if DNSLB_HAVE_XDP
+    std::unique_ptr<xdp::Program> program;
+#endif
+};
+
 Server::Server(SnapshotHolder& snapshots, std::vector<config::ListenAddress> listen,
-               unsigned workers, TcpLimits tcp)
-    : snapshots_(snapshots), listen_(std::move(listen)), tcp_(tcp), worker_count_(workers) {
+               unsigned workers, TcpLimits tcp, std::string xdp)
+    : snapshots_(snapshots),
+      listen_(std::move(listen)),
+      tcp_(tcp),
+      worker_count_(workers),
+      xdp_iface_(std::move(xdp)) {
     // The total connection cap is shared out: each worker accepts its part (SO_REUSEPORT
     // spreads new connections evenly).
     TcpLimits per_worker = tcp_;
     per_worker.max_connections =
         std::max<uint32_t>(1, tcp_.max_connections / std::max(1U, workers));
+    per_worker_ = per_worker;
     // Per worker: one TCP thread (it serves every address), then one UDP thread per address;
     // open() hands out the sockets in the same order.
     for (unsigned i = 0; i < workers; ++i) {
@@ -646,6 +724,50 @@ void Server::open() {
             tcp.add_tcp(fd);
         }
     }
+    if (!xdp_iface_.empty()) {
+        open_xdp();
+    }
+}
+
+// The XDP program on the interface, then one AF_XDP socket and thread per receive queue.
+void Server::open_xdp() {
+#if DNSLB_HAVE_XDP
+    std::vector<xdp::Target> targets;
+    for (const auto& addr : listen_) {
+        xdp::Target t;
+        t.port = addr.port;
+        uint8_t v4[4];
+        if (inet_pton(AF_INET, addr.host.c_str(), v4) == 1) {
+            t.family = 4;
+            if (v4[0] != 0 || v4[1] != 0 || v4[2] != 0 || v4[3] != 0) {
+                t.addr[10] = 0xFF;
+                t.addr[11] = 0xFF;
+                std::memcpy(t.addr + 12, v4, 4);
+            }
+        } else {
+            t.family = 6;
+            inet_pton(AF_INET6, addr.host.c_str(), t.addr);
+        }
+        targets.push_back(t);
+    }
+    xdp_ = std::make_unique<Xdp>();
+    xdp_->program = std::make_unique<xdp::Program>(xdp_iface_, targets);
+    const char* bind_mode = "copy";
+    for (unsigned q = 0; q < xdp_->program->queues(); ++q) {
+        auto t = std::make_unique<QueryThread>(snapshots_, per_worker_, attack_,
+                                               QueryThread::Role::kXdp);
+        auto sock = std::make_unique<xdp::Socket>(*xdp_->program, q);
+        bind_mode = sock->bind_mode();
+        t->set_xdp(std::move(sock));
+        query_threads_.push_back(std::move(t));
+    }
+    log::info("xdp " + xdp_iface_ + ": UDP through AF_XDP, " +
+              std::to_string(xdp_->program->queues()) + " queue(s), " + xdp_->program->mode() +
+              " XDP, " + bind_mode + " mode");
+#else
+    throw std::runtime_error("xdp " + xdp_iface_ +
+                             ": this dnslb was built without AF_XDP support (meson -Dxdp)");
+#endif
 }
 
 void Server::start() {
