@@ -129,7 +129,9 @@ Program::Program(const std::string& iface, const std::vector<Target>& targets) :
     queues_ = rx_queues(iface);
     max_frame_ = mtu_of(iface);
 
-    LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = kProgName);
+    bpf_object_open_opts opts{};  // LIBBPF_OPTS without its C-only extensions
+    opts.sz = sizeof(opts);
+    opts.object_name = kProgName;
     obj_ = bpf_object__open_mem(kXdpObject, sizeof(kXdpObject), &opts);
     if (obj_ == nullptr) {
         throw failure(iface, "opening the XDP program", errno);
