@@ -11,9 +11,7 @@ constexpr uint16_t kEtherIpv6 = 0x86DD;
 constexpr uint8_t kProtoUdp = 17;
 constexpr uint8_t kReplyTtl = 64;
 
-uint16_t load16(const uint8_t* p) noexcept {
-    return static_cast<uint16_t>((p[0] << 8) | p[1]);
-}
+uint16_t load16(const uint8_t* p) noexcept { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
 void store16(uint8_t* p, uint16_t v) noexcept {
     p[0] = static_cast<uint8_t>(v >> 8);
     p[1] = static_cast<uint8_t>(v);
@@ -160,8 +158,7 @@ size_t build_reply(const uint8_t* query, const Datagram& d, uint8_t* out,
         store16(ip + 10, 0);
         std::memcpy(ip + 12, d.dst, 4);
         std::memcpy(ip + 16, d.src, 4);
-        store16(ip + 10,
-                static_cast<uint16_t>(~checksum_fold(checksum_add(0, ip, kIpv4Header))));
+        store16(ip + 10, static_cast<uint16_t>(~checksum_fold(checksum_add(0, ip, kIpv4Header))));
         udp = ip + kIpv4Header;
     } else {
         // Version 6, the query's traffic class (ECN cleared), no flow label.

@@ -15,10 +15,10 @@ constexpr size_t kUdpHeader = 8;
 
 // What a valid query frame holds. Offsets are from the start of the frame.
 struct Datagram {
-    int family = 4;             // 4 or 6
-    size_t l3 = kEthHeader;     // the IP header
-    size_t l4 = 0;              // the UDP header
-    size_t payload = 0;         // the DNS message
+    int family = 4;          // 4 or 6
+    size_t l3 = kEthHeader;  // the IP header
+    size_t l4 = 0;           // the UDP header
+    size_t payload = 0;      // the DNS message
     size_t payload_len = 0;
     const uint8_t* src = nullptr;  // the asker's address (4 or 16 bytes, inside the frame)
     const uint8_t* dst = nullptr;  // our address

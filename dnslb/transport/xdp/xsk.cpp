@@ -198,8 +198,8 @@ struct Socket::Rings {
 Socket::Socket(Program& program, unsigned queue)
     : rings_(new Rings), queue_(queue), max_frame_(program.max_frame()) {
     area_size_ = static_cast<size_t>(kFrames) * kFrameSize;
-    void* area = mmap(nullptr, area_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                      -1, 0);
+    void* area =
+        mmap(nullptr, area_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     const std::string& iface = program.iface();
     if (area == MAP_FAILED) {
         int err = errno;
@@ -300,8 +300,7 @@ size_t Socket::batch(FrameHandler& h, int timeout_ms) noexcept {
             }
         }
         if (i < refill) {
-            *xsk_ring_prod__fill_addr(&rings_->fill, fill_idx + i) =
-                d->addr - d->addr % kFrameSize;
+            *xsk_ring_prod__fill_addr(&rings_->fill, fill_idx + i) = d->addr - d->addr % kFrameSize;
         }
     }
     xsk_ring_cons__release(&rings_->rx, n);
