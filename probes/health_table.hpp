@@ -25,8 +25,8 @@ enum class Override : uint8_t { kAuto = 0, kUp = 1, kDown = 2 };
 const char* state_name(State s) noexcept;
 
 struct CellSnapshot {
-    State state = State::kUnknown;   // effective state (override applied)
-    State probed = State::kUnknown;  // what the probes say
+    State state = State::kUnknown;    // effective state (override applied)
+    State probed = State::kUnknown;   // what the probes say
     State cluster = State::kUnknown;  // the cluster's verdict; unknown: none (local decides)
     bool probing = true;              // this node runs the check
     Override override_state = Override::kAuto;
@@ -100,8 +100,7 @@ public:
     // result decide at once, as for a new cell. Read by the prober threads.
     void set_probing(int32_t id, bool on);
     bool probing(int32_t id) const noexcept {
-        return id < 0 ||
-               cells_[static_cast<size_t>(id)].probing.load(std::memory_order_relaxed);
+        return id < 0 || cells_[static_cast<size_t>(id)].probing.load(std::memory_order_relaxed);
     }
     CellSnapshot snapshot(int32_t id) const;
 

@@ -39,9 +39,7 @@ std::string hex64(uint64_t v) {
     return buf;
 }
 
-std::string check_id(const std::string& key) {
-    return hex64(hash::splitmix64(hash::fnv1a(key)));
-}
+std::string check_id(const std::string& key) { return hex64(hash::splitmix64(hash::fnv1a(key))); }
 
 json range_of(const std::string& prefix) {
     return json{{"key", base64_encode(prefix)}, {"range_end", base64_encode(prefix_end(prefix))}};
@@ -226,10 +224,8 @@ std::string Cluster::member_value() const {
     for (const auto& [zone, serial] : inventory_.zones) {
         zones[zone] = serial;
     }
-    return json{{"region", cfg_.region},
-                {"checks", digest_},
-                {"zones", zones},
-                {"since", unix_ms()}}
+    return json{
+        {"region", cfg_.region}, {"checks", digest_}, {"zones", zones}, {"since", unix_ms()}}
         .dump();
 }
 
@@ -474,8 +470,8 @@ void Cluster::compute_verdicts() {
         if (votes.empty()) {
             continue;  // the last cluster verdict (or, before the first, the local one) holds
         }
-        probes::State s = decide(rule_, cfg_.threshold, votes) ? probes::State::kUp
-                                                                : probes::State::kDown;
+        probes::State s =
+            decide(rule_, cfg_.threshold, votes) ? probes::State::kUp : probes::State::kDown;
         auto pub = published_.find(c.cell);
         if (pub != published_.end() && pub->second != s) {
             ++disagreements_;
@@ -582,8 +578,9 @@ void Cluster::tick() {
         const int64_t down_for = now - unreachable_since_ms_;
         if (!probe_all_ && down_for >= std::min<int64_t>(kProbeAllAfterMs, cfg_.grace_ms)) {
             probe_all_ = true;
-            log::warn("cluster: etcd unreachable; probing every check here, keeping the cluster "
-                      "verdicts for the grace period");
+            log::warn(
+                "cluster: etcd unreachable; probing every check here, keeping the cluster "
+                "verdicts for the grace period");
         }
         if (!fallback_ && down_for >= cfg_.grace_ms) {
             fallback_ = true;
@@ -665,13 +662,13 @@ void Cluster::build_status(int64_t now) {
             }
         }
         auto cs = cluster_state_.find(c.cell);
-        checks.push_back({{"id", c.id},
-                          {"check", c.key},
-                          {"cluster", state_text(cs != cluster_state_.end()
-                                                     ? cs->second
-                                                     : probes::State::kUnknown)},
-                          {"here", mine_[c.cell]},
-                          {"votes", std::move(votes)}});
+        checks.push_back(
+            {{"id", c.id},
+             {"check", c.key},
+             {"cluster",
+              state_text(cs != cluster_state_.end() ? cs->second : probes::State::kUnknown)},
+             {"here", mine_[c.cell]},
+             {"votes", std::move(votes)}});
     }
     j["checks"] = std::move(checks);
     std::lock_guard lock(status_mutex_);
@@ -698,8 +695,8 @@ int Cluster::put_override(const std::string& zone, const std::string& pool,
         r = etcd_.call("kv/deleterange", json{{"key", base64_encode(key)}}, error);
     } else {
         json v = {{"state", state}, {"who", who}, {"when", unix_ms()}};
-        r = etcd_.call("kv/put", json{{"key", base64_encode(key)}, {"value", base64_encode(v.dump())}},
-                       error);
+        r = etcd_.call(
+            "kv/put", json{{"key", base64_encode(key)}, {"value", base64_encode(v.dump())}}, error);
     }
     if (!r) {
         message = "etcd: " + error;
@@ -719,8 +716,8 @@ int Cluster::put_attack(bool on, const std::string& who, std::string& message) {
     const std::string key = root_ + "attack";
     std::string error;
     json v = {{"on", on}, {"who", who}, {"when", unix_ms()}};
-    auto r = etcd_.call("kv/put", json{{"key", base64_encode(key)}, {"value", base64_encode(v.dump())}},
-                        error);
+    auto r = etcd_.call(
+        "kv/put", json{{"key", base64_encode(key)}, {"value", base64_encode(v.dump())}}, error);
     if (!r) {
         message = "etcd: " + error;
         return 503;

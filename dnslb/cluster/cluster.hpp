@@ -177,9 +177,9 @@ private:
     std::vector<OverrideRec> overrides_;
     std::optional<bool> attack_on_;
     std::optional<bool> attack_applied_;
-    std::map<int32_t, bool> mine_;                   // cell -> this node runs it
-    std::map<int32_t, uint64_t> assigned_checks_;    // cell -> result count at assignment
-    std::map<int32_t, probes::State> published_;     // cell -> own verdict in etcd
+    std::map<int32_t, bool> mine_;                    // cell -> this node runs it
+    std::map<int32_t, uint64_t> assigned_checks_;     // cell -> result count at assignment
+    std::map<int32_t, probes::State> published_;      // cell -> own verdict in etcd
     std::map<int32_t, probes::State> cluster_state_;  // cell -> cluster verdict applied
     std::set<int32_t> overridden_;
     std::set<std::string> logged_;

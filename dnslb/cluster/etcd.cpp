@@ -1,8 +1,8 @@
 #include "dnslb/cluster/etcd.hpp"
 
-#include <curl/curl.h>
-
 #include <array>
+
+#include <curl/curl.h>
 
 namespace dnslb::cluster {
 
@@ -217,8 +217,8 @@ void* EtcdClient::new_handle(const std::string& url, long timeout_ms) const {
     return e;
 }
 
-EtcdClient::Reply EtcdClient::post(const std::string& url, const std::string& body,
-                                   long timeout_ms, const std::string& token) const {
+EtcdClient::Reply EtcdClient::post(const std::string& url, const std::string& body, long timeout_ms,
+                                   const std::string& token) const {
     Reply r;
     CURL* e = static_cast<CURL*>(new_handle(url, timeout_ms));
     if (e == nullptr) {
@@ -264,9 +264,8 @@ bool EtcdClient::authenticate(const std::string& base, std::string& error) {
     return true;
 }
 
-std::optional<nlohmann::json> EtcdClient::call(const std::string& path,
-                                               const nlohmann::json& body, std::string& error,
-                                               long timeout_ms) {
+std::optional<nlohmann::json> EtcdClient::call(const std::string& path, const nlohmann::json& body,
+                                               std::string& error, long timeout_ms) {
     const std::string text = body.dump();
     for (size_t attempt = 0; attempt < options_.endpoints.size(); ++attempt) {
         std::string base = endpoint();
@@ -292,8 +291,8 @@ std::optional<nlohmann::json> EtcdClient::call(const std::string& path,
             r = post(base + "/v3/" + path, text, timeout_ms, token);
         }
         if (!r.error.empty() || try_elsewhere(r.status, r.body)) {
-            error = base + ": " + (r.error.empty() ? "HTTP " + std::to_string(r.status) + " " + r.body
-                                                   : r.error);
+            error = base + ": " +
+                    (r.error.empty() ? "HTTP " + std::to_string(r.status) + " " + r.body : r.error);
             rotate();
             continue;
         }

@@ -497,8 +497,8 @@ void Control::set_under_attack(bool on) { apply_attack(on, "through the API"); }
 void Control::apply_attack(bool on, const char* how) {
     bool was = server_->attack().manual.exchange(on, std::memory_order_relaxed);
     if (was != on) {
-        log::warn(std::string("under-attack mode ") + (on ? "switched on" : "switched off") +
-                  " " + how +
+        log::warn(std::string("under-attack mode ") + (on ? "switched on" : "switched off") + " " +
+                  how +
                   (!on && server_->attack().automatic.load(std::memory_order_relaxed)
                        ? " (still on: the query rate is above auto_qps)"
                        : ""));
@@ -561,8 +561,7 @@ int Control::cluster_override(const std::string& zone, const std::string& pool,
     if (cluster_ == nullptr) {
         return 0;
     }
-    return cluster_->put_override(zone, pool, origin, state, "api@" + cfg_.cluster.node,
-                                  message);
+    return cluster_->put_override(zone, pool, origin, state, "api@" + cfg_.cluster.node, message);
 }
 
 int Control::cluster_attack(bool on, std::string& message) {

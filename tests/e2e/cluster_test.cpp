@@ -135,9 +135,10 @@ private:
 
 std::string etcdctl(const std::string& endpoints, const std::string& args) {
     int status = 0;
-    std::string out = run_command("ETCDCTL_API=3 /usr/bin/etcdctl --dial-timeout=2s --endpoints=" +
-                                      endpoints + " " + args + " 2>&1",
-                                  &status);
+    std::string out =
+        run_command("ETCDCTL_API=3 /usr/bin/etcdctl --dial-timeout=2s --endpoints=" + endpoints +
+                        " " + args + " 2>&1",
+                    &status);
     return status == 0 ? out : "FAILED: " + out;
 }
 
@@ -149,15 +150,15 @@ Json zone() {
                                  {"lat", 50.0 + static_cast<double>(i)},
                                  {"lon", 8.0}};
     }
-    Json records =
-        Json{{"@", {{"NS", Json::array({"ns1"})}}}, {"ns1", {{"A", Json::array({"192.0.2.53"})}}},
-             {"web", {{"pool", "web"}}}};
+    Json records = Json{{"@", {{"NS", Json::array({"ns1"})}}},
+                        {"ns1", {{"A", Json::array({"192.0.2.53"})}}},
+                        {"web", {{"pool", "web"}}}};
     Json z = zone_object(kZone, records);
     z["pools"] = Json{{"web", Json{{"steering", "proximity"},
-                                  {"answers", 3},
-                                  {"ttl", 5},
-                                  {"monitor", "web-http"},
-                                  {"origins", origins}}}};
+                                   {"answers", 3},
+                                   {"ttl", 5},
+                                   {"monitor", "web-http"},
+                                   {"origins", origins}}}};
     return z;
 }
 
@@ -242,9 +243,11 @@ public:
                 return false;
             }
         }
-        return wait_until([&] { return etcdctl(endpoints_, "endpoint health").find("FAILED") ==
-                                       std::string::npos; },
-                          30000ms, 200ms);
+        return wait_until(
+            [&] {
+                return etcdctl(endpoints_, "endpoint health").find("FAILED") == std::string::npos;
+            },
+            30000ms, 200ms);
     }
     void kill_etcd(size_t i) { etcd_[i]->kill_now(SIGKILL); }
     bool restart_etcd(size_t i) { return etcd_[i]->start(); }
@@ -309,7 +312,8 @@ public:
     bool settled(size_t members) const {
         for (size_t i : running()) {
             Json c = status(i);
-            if (!c.value("etcd_reachable", false) || c.value("members", Json::object()).size() != members) {
+            if (!c.value("etcd_reachable", false) ||
+                c.value("members", Json::object()).size() != members) {
                 return false;
             }
             for (const auto& check : c.value("checks", Json::array())) {
@@ -414,9 +418,10 @@ TEST_CASE("three nodes share verdicts, probe work and overrides through a three-
             }
             INFO("origin " << kOrigins[o]);
             CHECK(by.size() == kProbesPerCheck);
-            std::printf("cluster: 3 nodes, k=%u: origin %s got %.2f probe requests per interval "
-                        "from %zu sources\n",
-                        kProbesPerCheck, kOrigins[o].c_str(), total / intervals, by.size());
+            std::printf(
+                "cluster: 3 nodes, k=%u: origin %s got %.2f probe requests per interval "
+                "from %zu sources\n",
+                kProbesPerCheck, kOrigins[o].c_str(), total / intervals, by.size());
         }
     }
 
@@ -500,14 +505,16 @@ TEST_CASE("three nodes share verdicts, probe work and overrides through a three-
         long ms = ms_since(t0);
         CHECK(done);
         CHECK(c.all_answer(kOrigins));
-        std::printf("cluster: checks of a killed node taken over after %ld ms (lease %d s, "
-                    "interval %d ms)\n",
-                    ms, kLeaseTtlS, kIntervalMs);
+        std::printf(
+            "cluster: checks of a killed node taken over after %ld ms (lease %d s, "
+            "interval %d ms)\n",
+            ms, kLeaseTtlS, kIntervalMs);
         REQUIRE(c.start_node(2));
         REQUIRE(wait_until([&] { return c.settled(3); }, 15000ms, 200ms));
     }
 
-    // ---- one etcd member stops: nothing changes ---------------------------------------------------
+    // ---- one etcd member stops: nothing changes
+    // ---------------------------------------------------
     {
         c.kill_etcd(0);
         auto t0 = Clock::now();

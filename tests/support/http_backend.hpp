@@ -6,8 +6,8 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
-#include <set>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 

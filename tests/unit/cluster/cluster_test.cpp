@@ -30,7 +30,8 @@ std::vector<Vote> votes(const std::vector<std::pair<std::string, bool>>& v) {
 std::vector<Member> members(int n, const std::vector<std::string>& regions = {""}) {
     std::vector<Member> out;
     for (int i = 0; i < n; ++i) {
-        out.push_back(Member{"node" + std::to_string(i), regions[static_cast<size_t>(i) % regions.size()]});
+        out.push_back(
+            Member{"node" + std::to_string(i), regions[static_cast<size_t>(i) % regions.size()]});
     }
     return out;
 }
@@ -65,8 +66,12 @@ TEST_CASE("regions: majority per region, then majority of regions") {
                  votes({{"eu", false}, {"eu", false}, {"eu", true}, {"us", true}, {"ap", true}})));
     // eu down, us down, ap up -> down, although 3 of 6 votes are up.
     CHECK_FALSE(decide(Rule::kRegions, 0,
-                       votes({{"eu", false}, {"eu", false}, {"us", false}, {"ap", true},
-                              {"ap", true}, {"ap", true}})));
+                       votes({{"eu", false},
+                              {"eu", false},
+                              {"us", false},
+                              {"ap", true},
+                              {"ap", true},
+                              {"ap", true}})));
     // Two regions, one each: a tie of regions is up.
     CHECK(decide(Rule::kRegions, 0, votes({{"eu", false}, {"us", true}})));
 }
@@ -135,9 +140,8 @@ TEST_CASE("rendezvous: one member per region before a region gets a second") {
 }
 
 TEST_CASE("etcd gateway encodings") {
-    const std::vector<std::string> samples = {"",     "a",    "ab",
-                                              "abc",  "abcd", "/dnslb/x/members/n1",
-                                              std::string("\0\xff\x10", 3)};
+    const std::vector<std::string> samples = {
+        "", "a", "ab", "abc", "abcd", "/dnslb/x/members/n1", std::string("\0\xff\x10", 3)};
     for (const std::string& s : samples) {
         auto back = base64_decode(base64_encode(s));
         REQUIRE(back.has_value());
