@@ -198,6 +198,7 @@ struct Node {
     std::string name;
     std::string source;
     uint16_t api = 0;
+    std::string zones;
     std::unique_ptr<Server> server;
 };
 
@@ -222,7 +223,6 @@ public:
         for (const auto& ip : kOrigins) {
             origins_.push_back(std::make_unique<HttpBackend>(ip, port_));
         }
-        zones_.write("cluster.test.json", zone().dump(2));
         // The monitors live in the zone.
         Json z = zone();
         z["monitors"] = monitors(port_);
@@ -274,12 +274,18 @@ public:
         conf_.write(nodes_[i].name + ".json", cfg.dump(2));
     }
 
-    bool start_node(size_t i, const std::string& verdict = "majority") {
+    // Starts node i; `zones_dir` other than the shared one replaces its server.
+    bool start_node(size_t i, const std::string& verdict = "majority",
+                    const std::string& zones_dir = "") {
         write_config(i, verdict);
         Node& n = nodes_[i];
+        if (!zones_dir.empty() || (n.server && n.zones != zones_.path())) {
+            n.server.reset();
+        }
         if (!n.server) {
             ServerOptions o;
-            o.zones_dir = zones_.path();
+            o.zones_dir = zones_dir.empty() ? zones_.path() : zones_dir;
+            n.zones = o.zones_dir;
             o.config_file = conf_.path() + "/" + n.name + ".json";
             o.port = pick_free_port();
             o.extra_args = {"--workers", "1", "--probers", "1"};
@@ -607,6 +613,23 @@ TEST_CASE("three nodes share verdicts, probe work and overrides through a three-
         etcdctl(c.endpoints(), "del " + p + "/attack");
         etcdctl(c.endpoints(), "del --prefix " + p + "/overrides/");
         etcdctl(c.endpoints(), "del " + p + "/verdicts/" + ids[0] + "/n9");
+    }
+
+    // ---- a node serving another zone serial shows as drift -------------------------------------
+    {
+        TempDir other;
+        Json z = zone();
+        z["soa"]["serial"] = 2;
+        z["monitors"] = monitors(c.origin(0).port());
+        other.write("cluster.test.json", z.dump(2));
+        c.node(2).server->stop();
+        REQUIRE(c.start_node(2, "majority", other.path()));
+        CHECK(wait_until([&] { return c.metric(0, "dnslb_cluster_drift") == 1; }, 10000ms, 200ms));
+        std::string drift = c.status(0)["members"]["n3"].value("drift", "");
+        CHECK(drift.find("zone cluster.test.") != std::string::npos);
+        c.node(2).server->stop();
+        REQUIRE(c.start_node(2));
+        CHECK(wait_until([&] { return c.metric(0, "dnslb_cluster_drift") == 0; }, 10000ms, 200ms));
     }
 
     // ---- all-up: a failure seen by one prober takes the origin out everywhere -------------------
