@@ -109,6 +109,23 @@ void HealthTable::set_override(int32_t id, Override ov) {
     epoch_.fetch_add(1, std::memory_order_acq_rel);
 }
 
+void HealthTable::set_cluster(int32_t id, State s) {
+    Cell& c = cells_[static_cast<size_t>(id)];
+    auto old = c.cluster_state.exchange(static_cast<uint8_t>(s), std::memory_order_acq_rel);
+    if (old != static_cast<uint8_t>(s)) {
+        epoch_.fetch_add(1, std::memory_order_acq_rel);
+    }
+}
+
+void HealthTable::set_probing(int32_t id, bool on) {
+    Cell& c = cells_[static_cast<size_t>(id)];
+    if (!c.probing.exchange(on, std::memory_order_acq_rel) && on) {
+        c.successes.store(0, std::memory_order_relaxed);
+        c.failures.store(0, std::memory_order_relaxed);
+        c.fresh.store(true, std::memory_order_relaxed);
+    }
+}
+
 void HealthTable::freeze() {
     size_t n = used_.load(std::memory_order_acquire);
     for (size_t i = 0; i < n; ++i) {
@@ -129,6 +146,8 @@ CellSnapshot HealthTable::snapshot(int32_t id) const {
     CellSnapshot s;
     s.probed = static_cast<State>(c.state.load(std::memory_order_acquire));
     s.override_state = static_cast<Override>(c.override_state.load(std::memory_order_acquire));
+    s.cluster = static_cast<State>(c.cluster_state.load(std::memory_order_acquire));
+    s.probing = c.probing.load(std::memory_order_relaxed);
     s.state = state(id);
     s.since_ms = c.since_ms.load(std::memory_order_relaxed);
     s.successes = c.successes.load(std::memory_order_relaxed);

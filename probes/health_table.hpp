@@ -25,8 +25,10 @@ enum class Override : uint8_t { kAuto = 0, kUp = 1, kDown = 2 };
 const char* state_name(State s) noexcept;
 
 struct CellSnapshot {
-    State state = State::kUnknown;   // effective state (override applied)
-    State probed = State::kUnknown;  // what the probes say
+    State state = State::kUnknown;    // effective state (override applied)
+    State probed = State::kUnknown;   // what the probes say
+    State cluster = State::kUnknown;  // the cluster's verdict; unknown: none (local decides)
+    bool probing = true;              // this node runs the check
     Override override_state = Override::kAuto;
     int64_t since_ms = 0;    // unix ms of the last transition
     uint32_t successes = 0;  // consecutive
@@ -61,6 +63,10 @@ public:
         if (ov != Override::kAuto) {
             return ov == Override::kUp ? State::kUp : State::kDown;
         }
+        auto shared = static_cast<State>(c.cluster_state.load(std::memory_order_relaxed));
+        if (shared != State::kUnknown) {
+            return shared;
+        }
         return static_cast<State>(c.state.load(std::memory_order_relaxed));
     }
     // Unknown counts as up (fail open until a check says otherwise).
@@ -82,6 +88,20 @@ public:
     // record() decides at once, as for an unknown cell; consecutive counters restart.
     void reset(int32_t id, State initial);
     void set_override(int32_t id, Override ov);
+    Override override_of(int32_t id) const noexcept {
+        return static_cast<Override>(
+            cells_[static_cast<size_t>(id)].override_state.load(std::memory_order_acquire));
+    }
+    // Cluster mode (one writer, the cluster thread): the verdict the cluster reached for the
+    // cell, applied between an override and the local probes; kUnknown hands the cell back to
+    // the local probes.
+    void set_cluster(int32_t id, State s);
+    // Whether this node runs the check of the cell (default: yes). Turning it on makes the next
+    // result decide at once, as for a new cell. Read by the prober threads.
+    void set_probing(int32_t id, bool on);
+    bool probing(int32_t id) const noexcept {
+        return id < 0 || cells_[static_cast<size_t>(id)].probing.load(std::memory_order_relaxed);
+    }
     CellSnapshot snapshot(int32_t id) const;
 
 private:
@@ -90,6 +110,8 @@ private:
         std::atomic<uint8_t> override_state{0};
         std::atomic<bool> fresh{true};  // no result recorded since acquire() or reset()
         std::atomic<uint8_t> frozen_state{0};
+        std::atomic<uint8_t> cluster_state{0};
+        std::atomic<bool> probing{true};
         std::atomic<int64_t> since_ms{0};
         std::atomic<uint32_t> successes{0};
         std::atomic<uint32_t> failures{0};

@@ -46,6 +46,10 @@ bool ProberPool::ProberThread::setup_easy(Check& c) {
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, c.header_list);
     }
     curl_easy_setopt(e, CURLOPT_PROXY, "");  // never through an environment proxy
+    if (const std::string& src = pool_.source_for(c.family); !src.empty()) {
+        std::string iface = "host!" + src;
+        curl_easy_setopt(e, CURLOPT_INTERFACE, iface.c_str());  // copied by libcurl
+    }
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(s.timeout_ms));
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(s.timeout_ms));

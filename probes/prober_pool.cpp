@@ -135,6 +135,17 @@ void ProberPool::ProberThread::launch_due(Clock::time_point now) {
 }
 
 void ProberPool::ProberThread::launch(const std::shared_ptr<Check>& c, Clock::time_point due) {
+    if (c->periodic && !c->round && !pool_.table_.probing(c->cell)) {
+        // Another node of the cluster runs this check: keep the slot, send nothing.
+        auto interval = std::chrono::milliseconds(c->spec.interval_ms);
+        Clock::time_point next = due + interval;
+        Clock::time_point now = Clock::now();
+        if (next < now) {
+            next += interval * ((now - next) / interval + 1);
+        }
+        schedule(c, next);
+        return;
+    }
     c->due = due;
     c->started = Clock::now();
     c->lateness_us =
@@ -252,6 +263,18 @@ ProberPool::ProberPool(HealthTable& table, unsigned threads, LogFn log)
 ProberPool::~ProberPool() { stop(); }
 
 void ProberPool::set_result_hook(ResultHook hook) { hook_ = std::move(hook); }
+
+void ProberPool::set_source(const std::string& address) {
+    std::array<uint8_t, 16> bytes{};
+    if (inet_pton(AF_INET, address.c_str(), bytes.data()) == 1) {
+        source_family_ = AF_INET;
+    } else if (inet_pton(AF_INET6, address.c_str(), bytes.data()) == 1) {
+        source_family_ = AF_INET6;
+    } else {
+        throw std::invalid_argument("probe source " + address + " is not an IP address");
+    }
+    source_ = address;
+}
 
 std::vector<int32_t> ProberPool::set_checks(const std::vector<CheckRequest>& requests) {
     using Cmd = ProberThread::Cmd;

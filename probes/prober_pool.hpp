@@ -91,6 +91,16 @@ public:
     ProbeStats stats() const;
     size_t check_count() const { return configured_.load(std::memory_order_relaxed); }
 
+    // Sends every check from this local address (IPv4 or IPv6 text; checks of the other family
+    // use the system's choice). Set before the first set_checks(). Throws std::invalid_argument
+    // for text that is not an address.
+    void set_source(const std::string& address);
+    // The source for checks of `family`, "" for the system's choice. Read by prober threads.
+    const std::string& source_for(int family) const {
+        static const std::string kNone;
+        return family == source_family_ ? source_ : kNone;
+    }
+
     // Called on a prober thread after every finished check. Set before run_initial_round() or
     // start(); not changed while threads run.
     void set_result_hook(ResultHook hook);
@@ -108,6 +118,8 @@ private:
     std::vector<std::unique_ptr<ProberThread>> workers_;
     std::unordered_map<std::string, std::shared_ptr<Check>> checks_;  // control thread
     std::atomic<size_t> configured_{0};
+    std::string source_;
+    int source_family_ = 0;
     bool threads_running_ = false;
     bool started_ = false;
     bool stopped_ = false;

@@ -14,6 +14,10 @@ void ProberPool::ProberThread::start_tcp(Check& c) {
     // Close with RST: thousands of checks a second must not leave sockets in TIME_WAIT.
     linger lg{1, 0};
     setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    if (!bind_source(c.fd, c.family, pool_.source_for(c.family))) {
+        fail_raw(c, "bind to the probe source failed", errno);
+        return;
+    }
     sockaddr_storage ss{};
     socklen_t len = make_sockaddr(c.family, c.addr, c.spec.port, ss);
     if (::connect(c.fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) {
@@ -38,6 +42,10 @@ void ProberPool::ProberThread::start_dns(Check& c) {
     c.fd = ::socket(c.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c.fd < 0) {
         complete(c, false, errno_reason("socket", errno));
+        return;
+    }
+    if (!bind_source(c.fd, c.family, pool_.source_for(c.family))) {
+        fail_raw(c, "bind to the probe source failed", errno);
         return;
     }
     // A connected UDP socket only accepts datagrams from the checked server (RFC 5452 section

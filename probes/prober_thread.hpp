@@ -18,6 +18,7 @@
 #include <mutex>
 #include <queue>
 #include <random>
+#include <stdexcept>
 #include <thread>
 
 #include <curl/curl.h>
@@ -100,6 +101,20 @@ inline socklen_t make_sockaddr(int family, const std::array<uint8_t, 16>& addr, 
 
 // RFC 1035 section 4.1: header with RD set (a recursive resolver needs it, an authoritative
 // server ignores it), one question of class IN. The ID is patched per run.
+// Binds `fd` to `source` (an address of `family`, port 0) unless it is empty.
+inline bool bind_source(int fd, int family, const std::string& source) {
+    if (source.empty()) {
+        return true;
+    }
+    std::array<uint8_t, 16> bytes{};
+    if (inet_pton(family, source.c_str(), bytes.data()) != 1) {
+        return false;
+    }
+    sockaddr_storage ss{};
+    socklen_t len = make_sockaddr(family, bytes, 0, ss);
+    return ::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0;
+}
+
 inline std::vector<uint8_t> build_query(const MonitorSpec& spec) {
     std::vector<uint8_t> q = {0, 0, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
     size_t start = 0;

@@ -31,6 +31,11 @@ std::string health_text(const zone::Address& a, const probes::HealthTable* healt
     if (c.override_state != probes::Override::kAuto) {
         s += " (manual override)";
     }
+    if (c.cluster != probes::State::kUnknown) {
+        // Cluster mode: the cluster's verdict and this node's own (every node's: /status).
+        s += std::string(" (cluster verdict ") + probes::state_name(c.cluster) + ", this node " +
+             (c.probing ? probes::state_name(c.probed) : "does not run the check") + ")";
+    }
     if (!c.last_error.empty()) {
         s += ", last error: " + c.last_error;
     }

@@ -92,6 +92,8 @@ ojson origin_json(const zone::Origin& o, const probes::HealthTable& health) {
             probes::CellSnapshot c = health.snapshot(a.health);
             j["state"] = probes::state_name(c.state);
             j["probed"] = probes::state_name(c.probed);
+            j["cluster"] = probes::state_name(c.cluster);
+            j["probing"] = c.probing;
             j["override"] = override_name(c.override_state);
             j["since"] = iso_time(c.since_ms);
             j["last_error"] = c.last_error;
@@ -195,6 +197,9 @@ std::string render_status(const Instance& control) {
     reloads["last_errors"] = st.last_errors;
     doc["reloads"] = std::move(reloads);
     doc["under_attack"] = attack_json(control);
+    if (ClusterView c = control.cluster_view(); c.enabled) {
+        doc["cluster"] = ojson::parse(c.status_json, nullptr, false);
+    }
     return doc.dump(2) + "\n";
 }
 
@@ -287,8 +292,20 @@ HttpApi::Response HttpApi::under_attack(const std::string& state) {
         r.body = "{\"error\": \"expected on or off as the body or ?state=\"}\n";
         return r;
     }
-    control_.set_under_attack(state == "on");
+    std::string message;
+    int clustered = control_.cluster_attack(state == "on", message);
+    if (clustered != 0 && clustered != 200) {
+        r.status = clustered;
+        r.body = ojson{{"error", message}}.dump(2) + "\n";
+        return r;
+    }
+    if (clustered == 0) {
+        control_.set_under_attack(state == "on");
+    }
     ojson j;
+    if (clustered != 0) {
+        j["cluster"] = message;
+    }
     {
         std::lock_guard lock(control_.state().mutex);  // keeps the snapshot alive
         j["under_attack"] = attack_json(control_);
@@ -336,7 +353,9 @@ HttpApi::Response HttpApi::override_origin(const std::string& pool, const std::s
                         if (a.health < 0) {
                             continue;
                         }
-                        control_.health().set_override(a.health, ov);
+                        if (!control_.cluster_view().enabled) {
+                            control_.health().set_override(a.health, ov);
+                        }
                         done.push_back({{"zone", z->origin_text}, {"address", a.text}});
                     }
                 }
@@ -356,8 +375,16 @@ HttpApi::Response HttpApi::override_origin(const std::string& pool, const std::s
         r.status = 409;
         j["error"] = "the origin has no monitor, so it has no health state to override";
     } else {
+        std::string message;
+        int clustered = control_.cluster_override(zone_name != nullptr ? zone_name : "", pool,
+                                                  origin, state, message);
+        if (clustered != 0) {
+            j["cluster"] = message;
+            r.status = clustered == 200 ? 200 : clustered;
+        }
         log::info("API: override " + state + " for pool " + pool + " origin " + origin + " (" +
-                  std::to_string(done.size()) + " addresses)");
+                  std::to_string(done.size()) + " addresses" +
+                  (clustered != 0 ? ", through the cluster: " + message : std::string()) + ")");
     }
     j["addresses"] = std::move(done);
     r.body = j.dump(2) + "\n";

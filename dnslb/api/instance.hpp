@@ -51,6 +51,21 @@ struct ControlState {
     std::vector<std::string> last_errors;
 };
 
+// Cluster mode as the API shows it (enabled false outside cluster mode).
+struct ClusterView {
+    bool enabled = false;
+    size_t members = 0;
+    bool reachable = false;
+    bool fallback = false;
+    size_t checks = 0;
+    size_t checks_here = 0;
+    size_t disagreements = 0;
+    size_t drift = 0;
+    int64_t revision = 0;
+    uint64_t ignored = 0;
+    std::string status_json;  // the "cluster" object of /status
+};
+
 // Thread contract: every member may be called from the API thread. The snapshot may be used
 // only while holding state().mutex (see ControlState); the health table, prober, counters and
 // guards are read through their thread-safe readers.
@@ -75,6 +90,15 @@ public:
     // The operator's switch of the under-attack mode (the automatic trigger works
     // independently; the mode is on while either is). Health freezes within 100 ms.
     virtual void set_under_attack(bool on) = 0;
+    virtual ClusterView cluster_view() const { return {}; }
+    // Cluster mode: writes the operator's action to etcd and waits until this node applied it.
+    // Returns an HTTP status and fills `message`; 0 outside cluster mode (act locally).
+    virtual int cluster_override(const std::string& /*zone*/, const std::string& /*pool*/,
+                                 const std::string& /*origin*/, const std::string& /*state*/,
+                                 std::string& /*message*/) {
+        return 0;
+    }
+    virtual int cluster_attack(bool /*on*/, std::string& /*message*/) { return 0; }
 };
 
 }  // namespace dnslb::api

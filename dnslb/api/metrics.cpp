@@ -233,6 +233,36 @@ w.sample("dnslb_under_attack", label("trigger", "automatic"),
          a.automatic.load(std::memory_order_relaxed) ? 1 : 0);
 }
 
+void cluster_metrics(Writer& w, const Instance& srv) {
+    ClusterView c = srv.cluster_view();
+    if (!c.enabled) {
+        return;
+    }
+    auto gauge = [&w](const char* name, const char* help, uint64_t v) {
+        w.family(name, "gauge", help);
+        w.sample(name, "", v);
+    };
+    gauge("dnslb_cluster_members", "Live members of the cluster (nodes whose lease holds).",
+          c.members);
+    gauge("dnslb_cluster_etcd_reachable", "1 while the lease is kept alive and the watch runs.",
+          c.reachable ? 1 : 0);
+    gauge("dnslb_cluster_fallback",
+          "1 while etcd has been unreachable for longer than the grace period and this node "
+          "answers from its own probes.",
+          c.fallback ? 1 : 0);
+    gauge("dnslb_cluster_checks", "Checks of this node's zones.", c.checks);
+    gauge("dnslb_cluster_checks_here", "Checks this node runs.", c.checks_here);
+    gauge("dnslb_cluster_disagreements",
+          "Checks where this node's own verdict differs from the cluster's.", c.disagreements);
+    gauge("dnslb_cluster_drift",
+          "Live members whose checks or zone serials differ from this node's.", c.drift);
+    gauge("dnslb_cluster_revision", "etcd revision this node has applied.",
+          static_cast<uint64_t>(std::max<int64_t>(0, c.revision)));
+    w.family("dnslb_cluster_ignored_total", "counter",
+             "Values under the cluster prefix that were logged and ignored.");
+    w.sample("dnslb_cluster_ignored_total", "", c.ignored);
+}
+
 // A histogram of microsecond observations in the probes' buckets (per bucket, not cumulative).
 void histogram(Writer& w, const std::string& name, const char* help,
                const std::array<uint64_t, probes::ProbeStats::kBuckets>& buckets, uint64_t sum_us) {
@@ -458,6 +488,7 @@ std::string render_metrics(const Instance& control) {
     query_metrics(w, control);
     defence_metrics(w, control);
     probe_metrics(w, control.prober());
+    cluster_metrics(w, control);
     std::lock_guard lock(control.state().mutex);
     reload_metrics(w, control.state(), control.query_log_dropped());
     if (const server::Snapshot* snap = control.snapshots().load(); snap != nullptr) {

@@ -321,6 +321,15 @@ void load_config_file(const std::string& path, Config& cfg) {
             cfg.tcp.max_connections = get_uint(v, path, ptr, 1, 1000000);
         } else if (key == "log_level") {
             cfg.log_level = get_string(v, path, ptr);
+        } else if (key == "probe_source") {
+            cfg.probe_source = get_string(v, path, ptr);
+            uint8_t bytes[16];
+            if (inet_pton(AF_INET, cfg.probe_source.c_str(), bytes) != 1 &&
+                inet_pton(AF_INET6, cfg.probe_source.c_str(), bytes) != 1) {
+                fail(path, ptr, "expected an IPv4 or IPv6 address");
+            }
+        } else if (key == "cluster") {
+            load_cluster(v, path, cfg);
         } else if (key == "api_token") {
             cfg.api_token = get_string(v, path, ptr);
         } else if (key == "query_log") {

@@ -32,6 +32,26 @@ struct NetOverride {
     geo::Location where;
 };
 
+// The "cluster" section: the servers of one NS set share health verdicts, probe work and
+// operator actions through etcd. Absent (enabled false): the server decides alone.
+struct ClusterConfig {
+    bool enabled = false;
+    std::vector<std::string> endpoints;  // etcd client URLs, "http://127.0.0.1:2379"
+    std::string prefix = "/dnslb/default";
+    std::string node;  // "" until loaded: the host name
+    std::string region;
+    std::string ca;    // PEM files for https endpoints
+    std::string cert;  // client certificate (mutual TLS)
+    std::string key;
+    std::string user;  // etcd authentication; "" = none
+    std::string password;
+    std::string verdict = "majority";  // majority, any-up, all-up, threshold, regions
+    double threshold = 0.18;           // verdict "threshold": up when more than this share is up
+    unsigned probes_per_check = 3;
+    uint32_t grace_ms = 30000;  // etcd unreachable: keep the cluster's verdicts this long
+    uint32_t lease_ttl_s = 10;
+};
+
 struct Config {
     std::string file;  // where it came from, "" for flags only
     std::vector<ListenAddress> listen;
@@ -54,6 +74,8 @@ struct Config {
     std::string log_level = "info";
     std::string api_token;        // bearer token of the API's POST endpoints; "" = they are refused
     double query_log_sample = 0;  // share of queries logged, 0..1
+    std::string probe_source;     // local address the health checks (and etcd) are sent from
+    ClusterConfig cluster;
 };
 
 // Parses `--listen` style "127.0.0.1:5353", "[::1]:5353", "::1" (port 53). Throws ConfigError.
@@ -77,6 +99,9 @@ void load_config_file(const std::string& path, Config& cfg);
 // The "rrl", "cookies", "attack" and "tcp" keys; false for any other key.
 bool load_guard_key(const std::string& key, const nlohmann::json& v, const std::string& file,
                     Config& cfg);
+
+// The "cluster" section into cfg.cluster. Throws ConfigError.
+void load_cluster(const nlohmann::json& v, const std::string& file, Config& cfg);
 
 // Every key the configuration file accepts, as the path of sections above it and the key
 // ("listen", "rrl/slip"; "nets/*/lat" for a key inside each entry of a map). The parser

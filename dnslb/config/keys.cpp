@@ -58,6 +58,23 @@ const std::vector<std::string_view> kConfigKeys = {
     "tcp/query_timeout",
     "tcp_idle_timeout",
     "tcp_max_connections",
+    "probe_source",
+    "cluster",
+    "cluster/endpoints",
+    "cluster/prefix",
+    "cluster/node",
+    "cluster/region",
+    "cluster/tls",
+    "cluster/tls/ca",
+    "cluster/tls/cert",
+    "cluster/tls/key",
+    "cluster/user",
+    "cluster/password",
+    "cluster/verdict",
+    "cluster/threshold",
+    "cluster/probes_per_check",
+    "cluster/grace",
+    "cluster/lease_ttl",
 };
 
 const std::vector<std::pair<std::string_view, std::string_view>> kConfigAliases = {

@@ -209,6 +209,9 @@ ReloadResult Control::reload(ReloadTrigger why) {
         snapshots_.publish(std::move(next));
         result.generation = snapshots_.load()->generation;
         server_->wake();
+        if (cluster_ != nullptr) {
+            cluster_->set_inventory(inventory());
+        }
     }
     {
         std::lock_guard lock(state_.mutex);
@@ -393,6 +396,9 @@ int Control::run() {
     health_ = std::make_unique<probes::HealthTable>();
     prober_ = std::make_unique<probes::ProberPool>(*health_, cfg_.probers,
                                                    [](const std::string& m) { log::info(m); });
+    if (!cfg_.probe_source.empty()) {
+        prober_->set_source(cfg_.probe_source);  // validated by the config loader
+    }
     std::vector<std::string> errors;
     auto first =
         build_snapshot(cfg_, nullptr, geo_, errors, prober_.get(), health_.get(), &counter_ids_);
@@ -424,12 +430,21 @@ int Control::run() {
         log::error(e.what());
         return 1;
     }
+    if (cfg_.cluster.enabled) {
+        cluster_ = std::make_unique<cluster::Cluster>(
+            cfg_, *health_, [this](bool on) { apply_attack(on, "by the cluster"); });
+        cluster_->set_inventory(inventory());
+        cluster_->start();
+    }
     if (cfg_.query_log_sample > 0) {
         query_log_ = std::make_unique<QueryLog>(server_->thread_count(), cfg_.query_log_sample);
         server_->set_query_log(query_log_.get());
     }
     start_loop();
     if (!start_api()) {
+        if (cluster_ != nullptr) {
+            cluster_->stop();
+        }
         prober_->stop();
         close_loop();
         return 1;
@@ -466,6 +481,9 @@ int Control::run() {
     if (api_ != nullptr) {
         api_->stop();
     }
+    if (cluster_ != nullptr) {
+        cluster_->stop();
+    }
     server_->stop();
     prober_->stop();
     if (query_log_ != nullptr) {
@@ -476,15 +494,83 @@ int Control::run() {
     return 0;
 }
 
-void Control::set_under_attack(bool on) {
+void Control::set_under_attack(bool on) { apply_attack(on, "through the API"); }
+
+void Control::apply_attack(bool on, const char* how) {
     bool was = server_->attack().manual.exchange(on, std::memory_order_relaxed);
     if (was != on) {
-        log::warn(std::string("under-attack mode ") + (on ? "switched on" : "switched off") +
-                  " through the API" +
+        log::warn(std::string("under-attack mode ") + (on ? "switched on" : "switched off") + " " +
+                  how +
                   (!on && server_->attack().automatic.load(std::memory_order_relaxed)
                        ? " (still on: the query rate is above auto_qps)"
                        : ""));
     }
+}
+
+cluster::Inventory Control::inventory() const {
+    cluster::Inventory inv;
+    const Snapshot* snap = snapshots_.load();
+    if (snap == nullptr) {
+        return inv;
+    }
+    std::set<int32_t> seen;
+    for (const auto& z : snap->zones) {
+        inv.zones[z->origin_text] = z->serial;
+        for (const auto& p : z->pools) {
+            for (const auto& o : p.origins) {
+                cluster::Inventory::Origin entry{z->origin_text, p.name, o.name, {}};
+                for (const auto& a : o.addresses) {
+                    if (a.health < 0) {
+                        continue;
+                    }
+                    entry.cells.push_back(a.health);
+                    if (seen.insert(a.health).second) {
+                        inv.checks.push_back({a.health, health_->snapshot(a.health).key});
+                    }
+                }
+                if (!entry.cells.empty()) {
+                    inv.origins.push_back(std::move(entry));
+                }
+            }
+        }
+    }
+    return inv;
+}
+
+api::ClusterView Control::cluster_view() const {
+    api::ClusterView v;
+    if (cluster_ == nullptr) {
+        return v;
+    }
+    cluster::Numbers n = cluster_->numbers();
+    v.enabled = true;
+    v.members = n.members;
+    v.reachable = n.reachable;
+    v.fallback = n.fallback;
+    v.checks = n.checks;
+    v.checks_here = n.checks_here;
+    v.disagreements = n.disagreements;
+    v.drift = n.drift;
+    v.revision = n.revision;
+    v.ignored = n.ignored;
+    v.status_json = cluster_->status().dump();
+    return v;
+}
+
+int Control::cluster_override(const std::string& zone, const std::string& pool,
+                              const std::string& origin, const std::string& state,
+                              std::string& message) {
+    if (cluster_ == nullptr) {
+        return 0;
+    }
+    return cluster_->put_override(zone, pool, origin, state, "api@" + cfg_.cluster.node, message);
+}
+
+int Control::cluster_attack(bool on, std::string& message) {
+    if (cluster_ == nullptr) {
+        return 0;
+    }
+    return cluster_->put_attack(on, "api@" + cfg_.cluster.node, message);
 }
 
 void Control::close_loop() {

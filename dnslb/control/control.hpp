@@ -14,6 +14,7 @@
 #include "dnslb/answer/query_log.hpp"
 #include "dnslb/answer/snapshot.hpp"
 #include "dnslb/api/instance.hpp"
+#include "dnslb/cluster/cluster.hpp"
 #include "dnslb/config/config.hpp"
 #include "dnslb/control/build.hpp"
 #include "dnslb/control/notify.hpp"
@@ -55,6 +56,11 @@ public:
     const AttackState& attack() const noexcept override { return server_->attack(); }
     size_t worker_count() const noexcept override { return server_->worker_count(); }
     void set_under_attack(bool on) override;
+    api::ClusterView cluster_view() const override;
+    int cluster_override(const std::string& zone, const std::string& pool,
+                         const std::string& origin, const std::string& state,
+                         std::string& message) override;
+    int cluster_attack(bool on, std::string& message) override;
     const ControlState& state() const noexcept override { return state_; }
     uint64_t query_log_dropped() const noexcept override {
         return query_log_ != nullptr ? query_log_->dropped() : 0;
@@ -67,6 +73,8 @@ private:
     void start_loop();
     void close_loop();
     bool start_api();
+    cluster::Inventory inventory() const;
+    void apply_attack(bool on, const char* how);
 
     config::Config cfg_;
     ControlState state_;
@@ -79,6 +87,7 @@ private:
     std::unique_ptr<probes::HealthTable> health_;
     std::unique_ptr<probes::ProberPool> prober_;
     std::unique_ptr<Server> server_;
+    std::unique_ptr<cluster::Cluster> cluster_;  // cluster mode only; stopped before server_
     Shield shield_;
     Notifier notifier_;  // systemd readiness; does nothing without NOTIFY_SOCKET
     unsigned status_ticks_ = 0;

@@ -51,7 +51,8 @@ compare("dnslb --help", help_opts, "dnslb(8)", man_opts)
 compare("dnslb(8)", man_opts, "dnslb --help", help_opts)
 
 OTHER_TOOLS = ("meson", "tools/", "dig", "curl", "ninja", "python3", "install", "cp ",
-               "systemctl", "journalctl", "git", "openssl", "rsync", "promtool")
+               "systemctl", "journalctl", "git", "openssl", "rsync", "promtool",
+               "etcd")
 
 
 def doc_options(path):

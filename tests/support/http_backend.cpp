@@ -58,6 +58,21 @@ void HttpBackend::set_body(std::string body) {
     body_ = std::move(body);
 }
 
+std::map<std::string, int> HttpBackend::requests_by_source() const {
+    std::lock_guard lock(mutex_);
+    return by_source_;
+}
+
+void HttpBackend::clear_counts() {
+    std::lock_guard lock(mutex_);
+    by_source_.clear();
+}
+
+void HttpBackend::set_refused(std::set<std::string> sources) {
+    std::lock_guard lock(mutex_);
+    refused_ = std::move(sources);
+}
+
 std::string HttpBackend::last_request() const {
     std::lock_guard lock(mutex_);
     return last_request_;
@@ -68,16 +83,34 @@ void HttpBackend::serve() {
         if (!readable(fd_, 20)) {
             continue;
         }
-        int conn = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        int conn = accept4(fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_CLOEXEC);
         if (conn >= 0) {
             ++connections_;
-            handle(conn);
+            char text[INET6_ADDRSTRLEN] = {};
+            const void* addr = ss.ss_family == AF_INET6
+                                   ? static_cast<const void*>(
+                                         &reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr)
+                                   : &reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr;
+            inet_ntop(ss.ss_family, addr, text, sizeof text);
+            bool refused = false;
+            {
+                std::lock_guard lock(mutex_);
+                refused = refused_.count(text) != 0;
+            }
+            if (refused) {
+                linger lg{1, 0};  // RST: the client sees the connection reset
+                setsockopt(conn, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+            } else {
+                handle(conn, text);
+            }
             close(conn);
         }
     }
 }
 
-void HttpBackend::handle(int conn) {
+void HttpBackend::handle(int conn, const std::string& peer) {
     std::string req;
     char buf[2048];
     auto end = Clock::now() + std::chrono::seconds(2);
@@ -100,6 +133,7 @@ void HttpBackend::handle(int conn) {
         std::lock_guard lock(mutex_);
         last_request_ = req;
         body = body_;
+        ++by_source_[peer];
     }
     for (int waited = 0; waited < delay_ms_ && !stop_; waited += 10) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));

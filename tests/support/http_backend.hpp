@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -30,6 +32,12 @@ public:
     void set_delay_ms(int ms) { delay_ms_ = ms; }
     void set_body(std::string body);
     int requests() const { return requests_; }
+    // Requests by the client's address (IPv4/IPv6 text).
+    std::map<std::string, int> requests_by_source() const;
+    void clear_counts();
+    // Connections from these client addresses are closed at once, without an answer: the
+    // backend looks down to those clients only.
+    void set_refused(std::set<std::string> sources);
     int connections() const { return connections_; }
     // The request line and headers of the last request.
     std::string last_request() const;
@@ -38,7 +46,7 @@ public:
 
 private:
     void serve();
-    void handle(int conn);
+    void handle(int conn, const std::string& peer);
 
     std::string ip_;
     uint16_t port_ = 0;
@@ -51,6 +59,8 @@ private:
     mutable std::mutex mutex_;
     std::string body_ = "ok\n";
     std::string last_request_;
+    std::map<std::string, int> by_source_;
+    std::set<std::string> refused_;
     std::thread thread_;
 };
 
