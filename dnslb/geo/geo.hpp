@@ -28,6 +28,10 @@ struct Location {
     // Used as the upper bound of the ECS scope.
     uint8_t prefix_len = 0;
     enum class Source : uint8_t { kNone, kNets, kDatabase, kDefault } source = Source::kNone;
+    // Set by a precomputed steering map (steering/geomap.hpp): the biased distances, in km,
+    // from here to each origin of the pool `km_pool` points at, as steer() computes them.
+    const void* km_pool = nullptr;
+    const double* km = nullptr;
 };
 
 // The continent of an ISO 3166-1 alpha-2 country (built-in table), 0 if unknown.

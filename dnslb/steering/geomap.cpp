@@ -57,9 +57,7 @@ void pool_signature(const zone::Pool& p, const geo::Location& where, std::string
             for (size_t i = 0; i < n; ++i) {
                 const zone::Origin& o = p.origins[i];
                 if (o.has_location) {
-                    const double bias = std::clamp(o.bias, -99.0, 99.0);
-                    km[located++] = {
-                        geo::distance_km(where.lat, where.lon, o.lat, o.lon) * (1 - bias / 100), i};
+                    km[located++] = {biased_km(where, o), i};
                 }
             }
             std::sort(km, km + located);
@@ -160,6 +158,26 @@ public:
             }
             class_of[i] = it->second;
         }
+        // The distances of each class to the pool's own origins, so that a proximity pool
+        // answered from the map computes none (pools of the fallback chain still do).
+        const zone::Pool& root = zone.pools[static_cast<size_t>(pool)];
+        if (root.steering == zone::Steering::kProximity && location_dependent(root)) {
+            const size_t n = std::min(root.origins.size(), kMaxPoolOrigins);
+            map->km_.assign(map->classes_.size() * n, 0.0);
+            for (size_t c = 0; c < map->classes_.size(); ++c) {
+                geo::Location& where = map->classes_[c];
+                if (!where.has_coords) {
+                    continue;
+                }
+                for (size_t i = 0; i < n; ++i) {
+                    if (root.origins[i].has_location) {
+                        map->km_[c * n + i] = biased_km(where, root.origins[i]);
+                    }
+                }
+                where.km_pool = &root;
+                where.km = map->km_.data() + c * n;
+            }
+        }
         auto class_at = [&](uint32_t loc) {
             return loc >= geo::Partition::kMapped ? loc : class_of[loc];
         };
@@ -185,7 +203,6 @@ public:
             map->start6_.push_back(0);
             map->class6_.push_back(class_at(0));
         }
-        map->classes_.shrink_to_fit();
         map->start4_.shrink_to_fit();
         map->class4_.shrink_to_fit();
         map->start6_.shrink_to_fit();
@@ -256,6 +273,7 @@ geo::Location PoolGeoMap::lookup(int family, const uint8_t* addr,
 
 size_t PoolGeoMap::bytes() const noexcept {
     return sizeof(*this) + classes_.capacity() * sizeof(geo::Location) +
+           km_.capacity() * sizeof(double) +
            (start4_.capacity() + class4_.capacity() + class6_.capacity()) * sizeof(uint32_t) +
            start6_.capacity() * sizeof(U128);
 }
