@@ -71,7 +71,6 @@ struct Database {
     }
 };
 
-
 // Decodes one database record (country, continent, coordinates) in `schema`; false when the
 // record has none of them.
 bool read_record(MMDB_entry_s* entry, Schema schema, Location* loc) noexcept;
@@ -121,6 +120,5 @@ struct Resolver::Impl {
                                       Detail* detail) const noexcept;
     Location from_database(int family, const Bytes& a, unsigned src, Detail* detail) const noexcept;
 };
-
 
 }  // namespace dnslb::geo

@@ -133,8 +133,8 @@ private:
         }
     }
 
-    void visit(U128 bits, unsigned depth, Rec kind, uint64_t value, const uint16_t* list,
-               size_t n, int best_net, uint32_t best_other) {
+    void visit(U128 bits, unsigned depth, Rec kind, uint64_t value, const uint16_t* list, size_t n,
+               int best_net, uint32_t best_other) {
         bool inside = false;
         for (size_t i = 0; i < n; ++i) {
             const Overlay& o = overlays[list[i]];
@@ -148,8 +148,8 @@ private:
                 inside = true;
             }
         }
-        if (depth == width_ || (!inside && (best_net >= 0 || best_other != kNoOverlay ||
-                                            kind != Rec::kNode))) {
+        if (depth == width_ ||
+            (!inside && (best_net >= 0 || best_other != kNoOverlay || kind != Rec::kNode))) {
             if (kind != Rec::kNode) {
                 ++networks;
             }

@@ -36,9 +36,7 @@ unsigned widest(T a, T first, bool from_zero, T end_next, bool to_end, Clz clz) 
     return std::max(lower, upper);
 }
 
-void put(std::string& key, uint64_t v) {
-    key.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
+void put(std::string& key, uint64_t v) { key.append(reinterpret_cast<const char*>(&v), sizeof v); }
 
 // What steer() needs to know of `where` for pool `p` (see geomap.hpp), appended to `key`.
 void pool_signature(const zone::Pool& p, const geo::Location& where, std::string& key) {
@@ -151,8 +149,7 @@ public:
                 pool_signature(p, part.locations[i], key);
                 return true;
             });
-            auto [it, fresh] =
-                interned.emplace(key, static_cast<uint32_t>(map->classes_.size()));
+            auto [it, fresh] = interned.emplace(key, static_cast<uint32_t>(map->classes_.size()));
             if (fresh) {
                 map->classes_.push_back(part.locations[i]);
             }
@@ -246,8 +243,8 @@ geo::Location PoolGeoMap::lookup(int family, const uint8_t* addr,
         static_cast<size_t>(std::upper_bound(start6_.begin(), start6_.end(), a) - start6_.begin()) -
         1;
     const bool to_end = i + 1 == start6_.size();
-    const unsigned p = widest<U128>(a, start6_[i], start6_[i] == 0, to_end ? 0 : start6_[i + 1],
-                                    to_end, clz128);
+    const unsigned p =
+        widest<U128>(a, start6_[i], start6_[i] == 0, to_end ? 0 : start6_[i + 1], to_end, clz128);
     const uint32_t c = class6_[i];
     if (c < geo::Partition::kMapped) {
         geo::Location loc = classes_[c];

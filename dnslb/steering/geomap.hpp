@@ -50,7 +50,7 @@ private:
     geo::Location lookup4(uint32_t a, unsigned src) const noexcept;
 
     std::vector<geo::Location> classes_;  // km/km_pool point into km_
-    std::vector<double> km_;                // per class, the distance to each origin
+    std::vector<double> km_;              // per class, the distance to each origin
     std::vector<uint32_t> start4_;
     std::vector<uint32_t> class4_;
     std::vector<U128> start6_;

@@ -188,11 +188,11 @@ void configure(Resolver& r, const std::string& schema, bool with_default) {
     tokyo.lat = 35.68;
     tokyo.lon = 139.69;
     tokyo.country = country_code('J', 'P');
-    r.add_net("5.9.77.128/25", tokyo);                 // inside Berlin inside Frankfurt
-    r.add_net("10.20.0.0/16", tokyo);                  // inside a special block
-    r.add_net("3.80.0.0/13", tokyo);                   // half of Ashburn
-    r.add_net("2a01:4f8:100:8000::/49", tokyo);        // inside Berlin (IPv6)
-    r.add_net("2002:0102:0300::/40", tokyo);           // inside 6to4
+    r.add_net("5.9.77.128/25", tokyo);           // inside Berlin inside Frankfurt
+    r.add_net("10.20.0.0/16", tokyo);            // inside a special block
+    r.add_net("3.80.0.0/13", tokyo);             // half of Ashburn
+    r.add_net("2a01:4f8:100:8000::/49", tokyo);  // inside Berlin (IPv6)
+    r.add_net("2002:0102:0300::/40", tokyo);     // inside 6to4
     Location us;
     us.country = country_code('U', 'S');
     r.add_net("192.0.2.0/24", us);
@@ -248,7 +248,8 @@ TEST_CASE("the merged map answers as the resolver does, in every health state", 
             }
             for (size_t i = 0; i < part.v6_start.size(); ++i) {
                 const U128 first = part.v6_start[i];
-                const U128 last = i + 1 < part.v6_start.size() ? part.v6_start[i + 1] - 1 : ~U128{0};
+                const U128 last =
+                    i + 1 < part.v6_start.size() ? part.v6_start[i + 1] - 1 : ~U128{0};
                 const U128 span = last - first;
                 const U128 r128 = (U128{rng()} << 64) | rng();
                 probes.emplace_back(6, first);
@@ -358,8 +359,8 @@ TEST_CASE("map lookups and steering through them do not allocate", "[geomap]") {
     for (int i = 0; i < 2000; ++i) {
         const auto v4 = static_cast<uint32_t>(rng());
         from_u128(v4 & 0xFFFFFF00U, 4, asker.addr);
-        const auto st = dnslb::steering::steer_for(s.z, i % 4, &r, asker, 4, &s.table, nullptr, 1,
-                                                   maps.get());
+        const auto st =
+            dnslb::steering::steer_for(s.z, i % 4, &r, asker, 4, &s.table, nullptr, 1, maps.get());
         answered += st.d.kind == Decision::Kind::kAnswer ? 1 : 0;
     }
     CHECK(dnslb::test::allocations() == before);
