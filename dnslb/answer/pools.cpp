@@ -16,7 +16,7 @@ void answer_pool(Response& r, const ZoneEntry& ze, const Node& node, const Name&
     // lookup and the ordering (steering/cache.hpp says why a hit is the same answer).
     const steering::Steered steered =
         steering::steer_for(z, node.pool, r.snap.geo.get(), asker, family, r.snap.health,
-                            r.ctx.cache, r.snap.generation);
+                            r.ctx.cache, r.snap.generation, ze.geo_map);
     const steering::Decision& d = steered.d;
     r.stats.bump(r.stats.pool_answers);
     r.ecs_scope = steering::answer_scope(z, d, asker, steered.prefix_len);

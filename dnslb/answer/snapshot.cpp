@@ -62,9 +62,11 @@ void Snapshot::index() {
     origin_slots.clear();
     min_origin_labels = SIZE_MAX;
     max_origin_labels = 0;
-    for (const auto& z : zones) {
+    for (size_t zi = 0; zi < zones.size(); ++zi) {
+        const auto& z = zones[zi];
         ZoneEntry e;
         e.zone = z.get();
+        e.geo_map = zi < geo_maps.size() ? geo_maps[zi].get() : nullptr;
         const auto* origin = reinterpret_cast<const uint8_t*>(z->origin.data());
         uint8_t label_at[dns::kMaxLabels + 1];
         e.labels = dns::name_labels(origin, z->origin.size(), label_at);

@@ -16,6 +16,7 @@
 
 #include "dnslb/answer/guard.hpp"
 #include "dnslb/geo/geo.hpp"
+#include "dnslb/steering/geomap.hpp"
 #include "dnslb/zone/zone.hpp"
 #include "probes/health_table.hpp"
 
@@ -47,6 +48,7 @@ struct ZoneEntry {
     uint64_t origin_key = 0;           // zone::NameHash of the origin (the NXDOMAIN RRL key)
     size_t labels = 0;                 // labels of the origin
     bool has_wildcard = false;         // some owner name starts with the label "*"
+    const steering::ZoneGeoMap* geo_map = nullptr;  // the zone's precomputed geo maps
 };
 
 // A hash of a lower-cased wire name that is built label by label from the right (the root
@@ -67,6 +69,9 @@ struct Snapshot {
     size_t min_origin_labels = 0;
     size_t max_origin_labels = 0;
     std::shared_ptr<const geo::Resolver> geo;
+    // Per zone (same order as `zones`) the pools' precomputed maps against `geo`; shared with
+    // the next snapshot while the zone and the resolver stay the same. Empty without `geo`.
+    std::vector<std::shared_ptr<const steering::ZoneGeoMap>> geo_maps;
     const probes::HealthTable* health = nullptr;
     Options options;
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dnslb/api/http_api.hpp"
+#include "dnslb/steering/geomap.hpp"
 
 namespace dnslb::api {
 
@@ -329,9 +330,13 @@ void pool_metrics(Writer& w, const server::Snapshot& snap, const probes::HealthT
         size_t up = 0;
         uint32_t min_healthy = 1;
         bool all_down = false;
+        const steering::PoolGeoMap* map = nullptr;
     };
     std::vector<Row> rows;
-    for (const auto& z : snap.zones) {
+    for (size_t zi = 0; zi < snap.zones.size(); ++zi) {
+        const auto& z = snap.zones[zi];
+        const steering::ZoneGeoMap* maps =
+            zi < snap.geo_maps.size() ? snap.geo_maps[zi].get() : nullptr;
         std::vector<size_t> up(z->pools.size(), 0);
         for (size_t i = 0; i < z->pools.size(); ++i) {
             for (const auto& o : z->pools[i].origins) {
@@ -354,7 +359,8 @@ void pool_metrics(Writer& w, const server::Snapshot& snap, const probes::HealthT
                 current = c.fallback;
             }
             rows.push_back({label("zone", z->origin_text) + "," + label("pool", p.name),
-                            p.origins.size(), up[static_cast<size_t>(i)], p.min_healthy, !serving});
+                            p.origins.size(), up[static_cast<size_t>(i)], p.min_healthy, !serving,
+                            maps != nullptr ? maps->pool(i) : nullptr});
         }
     }
     w.family("dnslb_pool_origins", "gauge", "Origins of each pool.");
@@ -376,6 +382,25 @@ void pool_metrics(Writer& w, const server::Snapshot& snap, const probes::HealthT
              "up, so its all_down policy answers.");
     for (const auto& r : rows) {
         w.sample("dnslb_pool_all_down", r.labels, r.all_down ? 1 : 0);
+    }
+    w.family("dnslb_geo_map_bytes", "gauge",
+             "Memory of a pool's precomputed geo map (pools whose answer depends on the "
+             "asker's location).");
+    for (const auto& r : rows) {
+        if (r.map != nullptr) {
+            w.sample("dnslb_geo_map_bytes", r.labels, r.map->bytes());
+        }
+    }
+    w.family("dnslb_geo_map_ranges", "gauge",
+             "Ranges of a pool's precomputed geo map after merging, by address family.");
+    for (const auto& r : rows) {
+        if (r.map != nullptr) {
+            for (int f : {4, 6}) {
+                w.sample("dnslb_geo_map_ranges",
+                         r.labels + "," + label("family", f == 4 ? "ipv4" : "ipv6"),
+                         r.map->ranges(f));
+            }
+        }
     }
 }
 

@@ -3,6 +3,9 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -122,6 +125,70 @@ void attach_health(const std::vector<std::shared_ptr<const zone::Zone>>& all,
     }
 }
 
+// The precomputed geo maps of every zone (steering/geomap.hpp): shared with `previous` for a zone
+// and resolver it already had, built otherwise from one walk of the resolver's databases.
+void attach_geo_maps(Snapshot& snap, const Snapshot* previous) {
+    if (snap.geo == nullptr) {
+        return;
+    }
+    std::optional<geo::Partition> part;
+    snap.geo_maps.resize(snap.zones.size());
+    for (size_t i = 0; i < snap.zones.size(); ++i) {
+        const zone::Zone& z = *snap.zones[i];
+        if (previous != nullptr && previous->geo == snap.geo) {
+            for (size_t j = 0; j < previous->zones.size() && j < previous->geo_maps.size(); ++j) {
+                if (previous->zones[j] == snap.zones[i] && previous->geo_maps[j] != nullptr) {
+                    snap.geo_maps[i] = previous->geo_maps[j];
+                }
+            }
+        }
+        if (snap.geo_maps[i] != nullptr) {
+            continue;
+        }
+        bool needed = false;
+        for (size_t p = 0; p < z.pools.size(); ++p) {
+            needed = needed || steering::chain_uses_location(z, static_cast<int32_t>(p));
+        }
+        if (!needed) {
+            snap.geo_maps[i] = std::make_shared<steering::ZoneGeoMap>();
+            continue;
+        }
+        const auto start = std::chrono::steady_clock::now();
+        if (!part) {
+            part = snap.geo->walk();
+            const double ms =
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                    .count();
+            char line[200];
+            std::snprintf(line, sizeof line,
+                          "geo walk: %zu IPv4 and %zu IPv6 networks, %zu records in %.0f ms",
+                          part->v4_networks, part->v6_networks, part->records, ms);
+            log::info(line);
+        }
+        auto maps = steering::build_geo_maps(z, *part);
+        const double ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                .count();
+        for (size_t p = 0; p < maps->pools.size(); ++p) {
+            if (const steering::PoolGeoMap* m = maps->pools[p].get(); m != nullptr) {
+                char line[300];
+                std::snprintf(line, sizeof line,
+                              "geo map %s pool %s: %zu IPv4 and %zu IPv6 ranges, %zu classes, "
+                              "%.1f MiB",
+                              z.origin_text.c_str(), z.pools[p].name.c_str(), m->ranges(4),
+                              m->ranges(6), m->classes(),
+                              static_cast<double>(m->bytes()) / (1024.0 * 1024.0));
+                log::info(line);
+            }
+        }
+        char line[200];
+        std::snprintf(line, sizeof line, "geo maps of %s built in %.0f ms", z.origin_text.c_str(),
+                      ms);
+        log::info(line);
+        snap.geo_maps[i] = std::move(maps);
+    }
+}
+
 }  // namespace
 
 std::unique_ptr<Snapshot> build_snapshot(const config::Config& cfg, const Snapshot* previous,
@@ -201,6 +268,7 @@ std::unique_ptr<Snapshot> build_snapshot(const config::Config& cfg, const Snapsh
     }
     snap->health = health;
     snap->geo = std::move(geo);
+    attach_geo_maps(*snap, previous);
     snap->options = make_options(cfg);
     snap->index();
     return snap;

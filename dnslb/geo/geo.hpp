@@ -28,10 +28,16 @@ struct Location {
     // Used as the upper bound of the ECS scope.
     uint8_t prefix_len = 0;
     enum class Source : uint8_t { kNone, kNets, kDatabase, kDefault } source = Source::kNone;
+    // Set by a precomputed steering map (steering/geomap.hpp): the biased distances, in km,
+    // from here to each origin of the pool `km_pool` points at, as steer() computes them.
+    const void* km_pool = nullptr;
+    const double* km = nullptr;
 };
 
 // The continent of an ISO 3166-1 alpha-2 country (built-in table), 0 if unknown.
 CountryCode continent_of(CountryCode country) noexcept;
+
+struct Partition;
 
 class Resolver {
 public:
@@ -62,9 +68,43 @@ public:
     // coordinates, which source decided). Allocates; not for the query path.
     std::string describe(int family, const uint8_t* addr, uint8_t source_prefix) const;
 
+    // Visits every network of the search trees of the databases (libmaxminddb's MMDB_read_node),
+    // decodes each distinct record once, and overlays the nets entries and the special-purpose
+    // blocks as lookup() applies them. Control thread; allocates. A few hundred milliseconds on
+    // a full City database.
+    Partition walk() const;
+
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
+};
+
+// The address space of both families cut into consecutive ranges over which lookup() with a
+// full-length source prefix (32 or 128 bits) places every address the same way: every network
+// of the databases, split where a nets entry or a special-purpose block begins or ends. The
+// input of precomputed steering maps (steering/geomap.hpp); built by Resolver::walk().
+struct Partition {
+    __extension__ typedef unsigned __int128 U128;
+    // Ranges of IPv6 space whose addresses carry an IPv4 address (IPv4-mapped, 6to4, Teredo):
+    // lookup() places them by that address, so their location is not one constant.
+    static constexpr uint32_t kMapped = 0xFFFFFFFDU;
+    static constexpr uint32_t kSixToFour = 0xFFFFFFFEU;
+    static constexpr uint32_t kTeredo = 0xFFFFFFFFU;
+
+    // Distinct locations; [0] is "placed by nothing" (with the default location, if any).
+    // prefix_len is 0 in every entry: the range decides the scope.
+    std::vector<Location> locations;
+    // Range i covers start[i] up to start[i + 1] - 1 (the last one up to the family's last
+    // address); start[0] == 0. loc[i] indexes `locations` or is one of the markers above.
+    // Adjacent ranges have different loc values.
+    std::vector<uint32_t> v4_start;
+    std::vector<uint32_t> v4_loc;
+    std::vector<U128> v6_start;
+    std::vector<uint32_t> v6_loc;
+    // Statistics of the walk: database networks visited and distinct records decoded.
+    size_t v4_networks = 0;
+    size_t v6_networks = 0;
+    size_t records = 0;
 };
 
 // Great-circle distance in kilometres (haversine).

@@ -145,7 +145,7 @@ void DecisionCache::store(const Key& k, const Steered& s) noexcept {
 
 Steered steer_for(const zone::Zone& zone, int32_t pool, const geo::Resolver* geo,
                   const Asker& asker, int qfamily, const probes::HealthTable* health,
-                  DecisionCache* cache, uint64_t generation) noexcept {
+                  DecisionCache* cache, uint64_t generation, const ZoneGeoMap* maps) noexcept {
     DecisionCache::Key key;
     Steered s;
     if (cache != nullptr) {
@@ -164,7 +164,11 @@ Steered steer_for(const zone::Zone& zone, int32_t pool, const geo::Resolver* geo
     geo::Location where;
     // Source prefix 0: the client asks for no location to be used (RFC 7871 section 7.1.2).
     if (geo != nullptr && !(asker.ecs && asker.prefix == 0)) {
-        where = geo->lookup(asker.family, asker.addr, asker.prefix);
+        if (maps == nullptr) {
+            where = geo->lookup(asker.family, asker.addr, asker.prefix);
+        } else if (const PoolGeoMap* map = maps->pool(pool); map != nullptr) {
+            where = map->lookup(asker.family, asker.addr, asker.prefix);
+        }
     }
     uint64_t subnet = asker.ecs ? client_subnet_hash(asker.addr, 0, true, asker.prefix)
                                 : client_subnet_hash(asker.addr, asker.family, false, 0);

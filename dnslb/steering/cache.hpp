@@ -24,6 +24,7 @@
 #include <memory>
 
 #include "dnslb/geo/geo.hpp"
+#include "dnslb/steering/geomap.hpp"
 #include "dnslb/steering/steer.hpp"
 
 namespace dnslb::steering {
@@ -126,9 +127,12 @@ private:
 
 // Steering for one asker: the geo lookup (none for an ECS source prefix of 0, RFC 7871
 // section 7.1.2), the client hash, steer(); through `cache` when it is non-null. `generation`
-// identifies the snapshot that `zone` and `geo` belong to.
+// identifies the snapshot that `zone` and `geo` belong to. With `maps` (the zone's precomputed
+// maps against `geo`), the location comes from the pool's map, or is not looked up at all for a
+// pool whose answer does not depend on it; without, from `geo` itself.
 Steered steer_for(const zone::Zone& zone, int32_t pool, const geo::Resolver* geo,
                   const Asker& asker, int qfamily, const probes::HealthTable* health,
-                  DecisionCache* cache, uint64_t generation) noexcept;
+                  DecisionCache* cache, uint64_t generation,
+                  const ZoneGeoMap* maps = nullptr) noexcept;
 
 }  // namespace dnslb::steering

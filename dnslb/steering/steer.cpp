@@ -141,6 +141,16 @@ void default_order(const zone::Pool& p, Candidates& c, uint32_t limit, Decision*
     }
 }
 
+}  // namespace
+
+double biased_km(const geo::Location& where, const zone::Origin& o) noexcept {
+    // Route 53 geoproximity bias: a positive bias draws traffic from farther away.
+    const double bias = std::clamp(o.bias, -99.0, 99.0);
+    return geo::distance_km(where.lat, where.lon, o.lat, o.lon) * (1 - bias / 100);
+}
+
+namespace {
+
 bool order_proximity(const zone::Pool& p, Candidates& c, const geo::Location& where,
                      uint64_t client_hash, uint32_t limit, Decision* d) noexcept {
     const size_t n = origin_count(p);
@@ -150,9 +160,11 @@ bool order_proximity(const zone::Pool& p, Candidates& c, const geo::Location& wh
         km[i] = kInf;
         const zone::Origin& o = p.origins[i];
         if (c.in[i] && o.has_location && where.has_coords) {
-            // Route 53 geoproximity bias: a positive bias draws traffic from farther away.
-            const double bias = std::clamp(o.bias, -99.0, 99.0);
-            km[i] = geo::distance_km(where.lat, where.lon, o.lat, o.lon) * (1 - bias / 100);
+            if (where.km != nullptr && where.km_pool == &p) {
+                km[i] = where.km[i];  // precomputed by the pool's geo map, the same formula
+            } else {
+                km[i] = biased_km(where, o);
+            }
             any_located = true;
         }
     }

@@ -54,6 +54,9 @@ inline uint64_t client_subnet_hash(const uint8_t* bytes, int family, bool ecs,
     return h;
 }
 
+// The distance by which proximity orders origin `o` for an asker at `where` (bias applied).
+double biased_km(const geo::Location& where, const zone::Origin& o) noexcept;
+
 // The zone-file name of a policy ("proximity", ...), for explain and status.
 const char* steering_name(zone::Steering s) noexcept;
 

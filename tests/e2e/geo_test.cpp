@@ -511,10 +511,11 @@ TEST_CASE("proximity: nearest origin and scope for every test network, both sche
                     Reply r = ask_ecs(t, srv.port(), "near.geo.test.", type, cidr);
                     CHECK(answer_addresses(r.msg) == std::vector<std::string>{want});
                     int scope = checked_scope(r, cidr);
-                    CHECK(scope == static_cast<int>(std::min(asked.prefix, db_bits)));
-                    // The answer holds for every address of the scope: the scope never
-                    // reaches past the database network that decided.
-                    CHECK(static_cast<unsigned>(scope) <= db_bits);
+                    // The pool's precomputed map merges neighbouring networks with the same
+                    // answer: the scope is the database network's or wider, never narrower
+                    // than needed (the unit test geomap checks that it is never too wide).
+                    CHECK(scope > 0);
+                    CHECK(scope <= static_cast<int>(std::min(asked.prefix, db_bits)));
                 }
             }
         }
@@ -819,7 +820,7 @@ TEST_CASE("ECS: source prefix 0, static names, IPv6, unplaced subnets", "[e2e][g
                                              : (geo ? "192.0.2.3" : "192.0.2.1")));
                 int scope = checked_scope(u, unplaced);
                 CHECK(scope > 0);
-                CHECK(scope == static_cast<int>(std::min(asked.prefix, empty_bits)));
+                CHECK(scope <= static_cast<int>(std::min(asked.prefix, empty_bits)));
             }
         }
     });
