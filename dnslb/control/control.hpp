@@ -16,6 +16,7 @@
 #include "dnslb/api/instance.hpp"
 #include "dnslb/config/config.hpp"
 #include "dnslb/control/build.hpp"
+#include "dnslb/control/demand_feed.hpp"
 #include "dnslb/control/notify.hpp"
 #include "dnslb/control/shield.hpp"
 #include "dnslb/transport/server.hpp"
@@ -59,6 +60,9 @@ public:
     uint64_t query_log_dropped() const noexcept override {
         return query_log_ != nullptr ? query_log_->dropped() : 0;
     }
+    const plan::DemandBook* demand() const noexcept override {
+        return demand_ != nullptr ? &demand_->book() : nullptr;
+    }
 
 private:
     struct Loop;
@@ -67,6 +71,8 @@ private:
     void start_loop();
     void close_loop();
     bool start_api();
+    bool start_demand();
+    void stop_demand();
 
     config::Config cfg_;
     ControlState state_;
@@ -82,6 +88,8 @@ private:
     Shield shield_;
     Notifier notifier_;  // systemd readiness; does nothing without NOTIFY_SOCKET
     unsigned status_ticks_ = 0;
+    unsigned demand_ticks_ = 0;
+    std::unique_ptr<DemandFeed> demand_;  // null: demand recording off
     OriginCounterIds counter_ids_;
     std::unique_ptr<Loop> loop_;
     std::unique_ptr<api::HttpApi> api_;  // last: stopped before everything it reads
