@@ -181,7 +181,7 @@ bool HttpApi::page_asset(const std::string& url, Response& r) {
     for (const PageAsset& a : page_assets()) {
         if (path == a.path) {
             r.content_type = a.content_type;
-            r.body.assign(a.data, a.size);
+            r.body.assign(reinterpret_cast<const char*>(a.data), a.size);
             return true;
         }
     }

@@ -11,7 +11,7 @@ namespace dnslb::api {
 struct PageAsset {
     const char* path;  // "/index.html", "/assets/app.js", ...
     const char* content_type;
-    const char* data;
+    const unsigned char* data;
     size_t size;
 };
 
