@@ -150,15 +150,16 @@
       p.appendChild(b);
     }
     box.appendChild(p);
-    box.appendChild(el("p", { id: "override-result", role: "status" }));
+    box.appendChild(el("p", { id: "override-result", role: "status" }, state.overrideResult || ""));
   }
 
   async function override(pool, origin, s) {
     const url = "/origins/" + encodeURIComponent(pool.name) + "/" + encodeURIComponent(origin) +
                 "/override?zone=" + encodeURIComponent(pool.zone);
     const r = await fetch(url, { method: "POST", headers: headers(false), body: s });
+    state.overrideResult = r.ok ? "override " + s + ": done" : "refused: HTTP " + r.status + " " + (await r.text()).trim();
     const out = $("override-result");
-    if (out) out.textContent = r.ok ? "override " + s + ": done" : "refused: HTTP " + r.status + " " + (await r.text()).trim();
+    if (out) out.textContent = state.overrideResult;
     refresh();
   }
 
