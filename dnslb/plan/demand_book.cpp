@@ -320,8 +320,9 @@ void DemandBook::load(const std::string& path, const geo::Resolver* geo) {
         const std::string ptr = "/networks/" + std::to_string(i);
         if (!r.is_object() || !r.value("net", json()).is_string() ||
             !r.value("queries", json()).is_number_unsigned()) {
-            throw std::runtime_error(path + ": " + ptr +
-                                     ": expected {net, zone, pool, origin, queries}");
+            std::string why = path;
+            why += ": " + ptr + ": expected {net, zone, pool, origin, queries}";
+            throw std::runtime_error(why);
         }
         auto s = slot_of.find(r.value("zone", "") + "/" + r.value("pool", "") + "/" +
                               r.value("origin", ""));
@@ -337,7 +338,9 @@ void DemandBook::load(const std::string& path, const geo::Resolver* geo) {
         int prefix = slash == std::string::npos ? -1 : std::atoi(net.c_str() + slash + 1);
         if (prefix < 0 || prefix > (k.family == 4 ? 32 : 128) ||
             inet_pton(k.family == 4 ? AF_INET : AF_INET6, host.c_str(), k.addr.data()) != 1) {
-            throw std::runtime_error(path + ": " + ptr + "/net: expected ADDRESS/PREFIX");
+            std::string why = path;
+            why += ": " + ptr + "/net: expected ADDRESS/PREFIX";
+            throw std::runtime_error(why);
         }
         k.prefix = static_cast<uint8_t>(prefix);
         add_locked(k, r["queries"].get<uint64_t>(), geo);
