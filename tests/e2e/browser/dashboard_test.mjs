@@ -1,7 +1,8 @@
 // The dashboard in a real browser: Debian's headless Chromium, driven with puppeteer-core,
 // against the real dnslb with a zone whose third origin is named like an HTML injection.
 // usage: node dashboard_test.mjs DNSLB GEODB SOURCE_ROOT SCREENSHOT_DIR   (exit 77: skipped)
-import { spawn, execFileSync } from "node:child_process";
+import { spawn, execFile } from "node:child_process";
+import { promisify } from "node:util";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -52,8 +53,9 @@ fs.writeFileSync(path.join(dir, "dnslb.json"), JSON.stringify({
 }));
 const server = spawn(dnslb, ["serve", "--config", path.join(dir, "dnslb.json")], { stdio: "inherit" });
 const base = "http://127.0.0.1:" + http;
-const dig = (subnet) => execFileSync("dig", ["@127.0.0.1", "-p", String(port), "app.dash.test", "A",
-  "+subnet=" + subnet, "+short", "+time=2", "+tries=2"]).toString().trim();
+// Asynchronous, so that the origin servers of this process keep answering their checks.
+const dig = async (subnet) => (await promisify(execFile)("dig", ["@127.0.0.1", "-p", String(port),
+  "app.dash.test", "A", "+subnet=" + subnet, "+short", "+time=2", "+tries=2"])).stdout.trim();
 async function metrics() {
   const text = await (await fetch(base + "/metrics")).text();
   const out = {};
@@ -69,9 +71,15 @@ try {
     try { if ((await fetch(base + "/status")).ok) break; } catch { /* not up yet */ }
     await sleep(100);
   }
+  // Every origin up before the askers come.
+  for (let i = 0; i < 100; i++) {
+    const st = await (await fetch(base + "/status")).json();
+    if (st.pools.every((p) => p.origins.every((o) => o.state === "up"))) break;
+    await sleep(100);
+  }
   // Askers: Frankfurt and Berlin (EU), Sydney (OC), Ashburn and San Jose (NA).
   const asked = { "5.9.0.0/24": 3, "5.9.77.0/24": 2, "1.1.1.0/24": 4, "3.80.0.0/24": 5, "13.56.0.0/24": 1 };
-  for (const [subnet, n] of Object.entries(asked)) for (let i = 0; i < n; i++) dig(subnet);
+  for (const [subnet, n] of Object.entries(asked)) for (let i = 0; i < n; i++) await dig(subnet);
   let m = {};
   for (let i = 0; i < 50 && Object.values(m).reduce((a, b) => a + b, 0) < 15; i++) { await sleep(200); m = await metrics(); }
   check(m.fra === 5 && m.syd === 4 && m[XSS] === 6, "metrics count the answers per origin: " + JSON.stringify(m));
@@ -111,12 +119,12 @@ try {
   await page.waitForSelector('[data-override="down"]');
   await page.click('[data-override="down"]');
   await page.waitForFunction(() => /refused: HTTP 401/.test(document.getElementById("override-result").textContent));
-  check(dig("1.1.1.0/24") === "127.0.0.12", "without the token, Sydney still gets syd");
+  check(await dig("1.1.1.0/24") === "127.0.0.12", "without the token, Sydney still gets syd");
   await page.type("#token", "secret-token");
   await page.click('[data-override="down"]');
   await page.waitForFunction(() => /done/.test(document.getElementById("override-result").textContent), { timeout: 5000 }).catch(() => {});
   let moved = "";
-  for (let i = 0; i < 30 && (moved === "" || moved === "127.0.0.12"); i++) { moved = dig("1.1.1.0/24"); await sleep(100); }
+  for (let i = 0; i < 30 && (moved === "" || moved === "127.0.0.12"); i++) { moved = await dig("1.1.1.0/24"); await sleep(100); }
   check(moved !== "127.0.0.12", "with the token, the override moves Sydney's answers to " + moved);
   await page.waitForFunction(() => { const tr = document.querySelector('#origins tr[data-origin="syd"] td:nth-child(2)'); return tr && tr.textContent === "down"; }, { timeout: 15000 }).catch(() => {});
   check(await page.$eval('#origins tr[data-origin="syd"] td:nth-child(2)', (td) => td.textContent) === "down", "syd is shown down");
