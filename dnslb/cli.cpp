@@ -27,9 +27,10 @@ unsigned parse_count(const std::string& flag, const std::string& v, unsigned lo,
 
 // Options whose value is kept as given, in the arguments or in the server configuration.
 constexpr std::pair<std::string_view, std::string Args::*> kTextArgs[] = {
-    {"--client", &Args::client},  {"--subnet", &Args::subnet}, {"--origin", &Args::origin},
-    {"--output", &Args::output},  {"--axfr", &Args::axfr},     {"--gdnsd", &Args::gdnsd},
-    {"--key-dir", &Args::key_dir}};
+    {"--client", &Args::client},       {"--subnet", &Args::subnet},     {"--origin", &Args::origin},
+    {"--output", &Args::output},       {"--axfr", &Args::axfr},         {"--gdnsd", &Args::gdnsd},
+    {"--key-dir", &Args::key_dir},     {"--pool", &Args::pool},         {"--server", &Args::server},
+    {"--query-log", &Args::query_log}, {"--networks", &Args::networks}, {"--svg", &Args::svg}};
 constexpr std::pair<std::string_view, std::string config::Config::*> kTextConfig[] = {
     {"--zones", &config::Config::zones_dir},
     {"--chaos-version", &config::Config::chaos_version},
@@ -106,6 +107,17 @@ Args parse(int argc, char** argv) {
             if (a.algorithm == 14) {
                 throw UsageError("--algorithm expects 13 (ECDSAP256SHA256) or 15 (Ed25519)");
             }
+        } else if (arg == "--add") {
+            a.add.push_back(value());
+        } else if (arg == "--remove") {
+            a.remove.push_back(value());
+        } else if (arg == "--route-factor") {
+            std::string v = value();
+            char* end = nullptr;
+            a.route_factor = std::strtod(v.c_str(), &end);
+            if (v.empty() || *end != '\0' || !(a.route_factor >= 1 && a.route_factor <= 10)) {
+                throw UsageError("--route-factor expects a number from 1 to 10, got '" + v + "'");
+            }
         } else if (arg == "--ksk") {
             a.key_flags = dnssec::kFlagsCsk;
         } else if (arg == "--zsk") {
@@ -122,7 +134,7 @@ Args parse(int argc, char** argv) {
         a.config.listen.push_back(config::parse_listen("127.0.0.1:5353"));
     }
     if (a.command.empty() && !a.help && !a.version) {
-        throw UsageError("missing command (serve, check, explain, import or keygen)");
+        throw UsageError("missing command (serve, check, explain, import, keygen or plan)");
     }
     return a;
 }

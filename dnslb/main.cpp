@@ -27,6 +27,9 @@ SYNOPSIS
     dnslb import  --axfr ADDR[:PORT] --origin ZONE [--output FILE]
     dnslb import  --gdnsd DIR [--output DIR]
     dnslb keygen  [--algorithm 13|15] [--ksk|--zsk] [--key-dir DIR] ZONE
+    dnslb plan    --pool POOL [--add NAME:LAT,LON]... [--remove NAME]...
+                  (--server URL | --query-log FILE | --networks FILE)
+                  [--config FILE] [--zones DIR] [--route-factor F] [--svg FILE]
     dnslb --help | --version
 
 DESCRIPTION
@@ -59,6 +62,13 @@ COMMANDS
                directory (config + zones/) with geoip/metafo/multifo resources and
                http_status/tcp_connect monitors into dnslb zone files with pools and
                monitors, with a report of what had no equivalent.
+    plan       What if the pool had other origins: for its demand (a running server's
+               GET /demand with --server, else the clients of a query log or a list of
+               networks, located with the configured geo databases), the median and
+               90th-percentile distance from askers to their nearest origin and the RTT
+               it implies (2 x km x route factor / 200 km per ms), per continent, before
+               and after --add and --remove, and the share of queries whose origin
+               changes. Prints a table; --svg writes a bar chart.
 
 OPTIONS
     --config FILE          JSON server configuration, dnslb.json(5); options override
@@ -104,6 +114,15 @@ OPTIONS
                            directory for the zone files
     --axfr ADDR[:PORT]     (import) transfer the zone from this primary (port 53)
     --gdnsd DIR            (import) convert this gdnsd configuration directory
+    --pool POOL            (plan) the pool to plan for
+    --add NAME:LAT,LON     (plan) a hypothetical origin; repeatable
+    --remove NAME          (plan) leave this origin out; repeatable
+    --server URL           (plan) demand and origins from this server's HTTP API
+                           (GET URL/demand; a token from DNSLB_API_TOKEN)
+    --query-log FILE       (plan) demand from the query-log lines of this file
+    --networks FILE        (plan) demand from "CIDR [COUNT]" lines
+    --route-factor F       (plan) route length over great-circle distance. Default: 1.5
+    --svg FILE             (plan) write the before/after chart as SVG
     -h, --help             This text.
     -V, --version          Print the version.
 
@@ -198,6 +217,9 @@ int main(int argc, char** argv) {
     }
     if (args.command == "keygen") {
         return dnslb::cli::keygen(args);
+    }
+    if (args.command == "plan") {
+        return dnslb::cli::plan(args);
     }
     std::cerr << "dnslb: unknown command '" << args.command << "'\nTry 'dnslb --help'.\n";
     return 2;

@@ -22,6 +22,7 @@ struct Zone;
 namespace dnslb::server {
 
 class QueryLogRing;
+class DemandTable;
 
 enum class Transport : uint8_t { kUdp = 0, kTcp = 1 };
 
@@ -53,6 +54,8 @@ struct QueryContext {
     steering::DecisionCache* cache = nullptr;
     // The sampled query log; null: off.
     QueryLogRing* log = nullptr;
+    // Demand recording (answer/demand.hpp); null: off.
+    DemandTable* demand = nullptr;
     // Read once per batch by the thread, never per query.
     uint64_t now_ms = 0;  // monotonic, for RRL buckets
     uint32_t now_s = 0;   // wall clock, for cookie timestamps

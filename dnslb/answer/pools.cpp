@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "dnslb/answer/demand.hpp"
 #include "dnslb/answer/response.hpp"
 #include "dnslb/steering/cache.hpp"
 #include "dnslb/steering/steer.hpp"
@@ -68,6 +69,12 @@ void answer_pool(Response& r, const ZoneEntry& ze, const Node& node, const Name&
     r.an = static_cast<uint16_t>(r.an + count);
     for (uint8_t i = 0; i < n_counted; ++i) {
         r.stats.bump(r.stats.origin_answers[counted[i] % Stats::kOriginCounters]);
+    }
+    // Demand: the network the lookup decided (capped by what the asker revealed) and the
+    // first origin answered.
+    if (r.ctx.demand != nullptr && n_counted != 0) {
+        uint8_t net = std::min(asker.prefix, steered.prefix_len);
+        r.ctx.demand->record(asker.family, asker.addr, net, counted[0]);
     }
 }
 

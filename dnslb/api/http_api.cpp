@@ -228,6 +228,30 @@ HttpApi::Response HttpApi::authorize(const char* authorization) const {
     return r;
 }
 
+HttpApi::Response HttpApi::authorize_read(const char* authorization) const {
+    const std::string& read = control_.config().api_read_token;
+    Response r;
+    r.status = 0;
+    if (read.empty()) {
+        return r;
+    }
+    constexpr std::string_view kBearer = "Bearer ";
+    if (authorization == nullptr ||
+        std::strncmp(authorization, kBearer.data(), kBearer.size()) != 0) {
+        r.status = 401;
+        r.challenge = true;
+        r.body = "authorization required: Authorization: Bearer <api_read_token>\n";
+        return r;
+    }
+    const std::string given = authorization + kBearer.size();
+    const std::string& write = control_.config().api_token;
+    if (!token_equal(given, read) && (write.empty() || !token_equal(given, write))) {
+        r.status = 403;
+        r.body = "wrong token\n";
+    }
+    return r;
+}
+
 HttpApi::Response HttpApi::reload() {
     Response r;
     r.content_type = "application/json";
@@ -404,6 +428,31 @@ HttpApi::Response HttpApi::handle(const std::string& method, const std::string& 
         r.body = "method not allowed\n";
         return false;
     };
+    if (page_asset(url, r)) {
+        if (method != "GET") {
+            only("GET");
+        }
+        return r;
+    }
+    const bool reading = method == "GET" || url == "/plan";
+    if (reading) {
+        Response auth = authorize_read(authorization);
+        if (auth.status != 0) {
+            return auth;
+        }
+    }
+    if (url == "/demand") {
+        if (only("GET")) {
+            r = demand_view();
+        }
+        return r;
+    }
+    if (url == "/plan") {
+        if (method != "POST" && !only("GET")) {
+            return r;
+        }
+        return plan_view(method == "POST" ? body : std::string(), query);
+    }
     if (url == "/metrics") {
         if (only("GET")) {
             r.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -466,7 +515,8 @@ HttpApi::Response HttpApi::handle(const std::string& method, const std::string& 
     r.status = 404;
     r.body =
         "not found; endpoints: GET /metrics, GET /status, GET /explain?name=, "
-        "POST /reload, POST /origins/{pool}/{origin}/override, POST /under-attack\n";
+        "GET /demand, GET|POST /plan, GET /, POST /reload, "
+        "POST /origins/{pool}/{origin}/override, POST /under-attack\n";
     return r;
 }
 
@@ -513,6 +563,10 @@ MHD_Result on_request(void* cls, MHD_Connection* conn, const char* url, const ch
     }
     MHD_add_response_header(resp, "Content-Type", r.content_type.c_str());
     MHD_add_response_header(resp, "Cache-Control", "no-store");
+    // The page loads nothing from elsewhere and runs no inline script.
+    MHD_add_response_header(resp, "Content-Security-Policy",
+                            "default-src 'self'; frame-ancestors 'none'; base-uri 'none'");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (!r.allow.empty()) {
         MHD_add_response_header(resp, "Allow", r.allow.c_str());
     }

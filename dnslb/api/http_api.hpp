@@ -7,9 +7,15 @@
 //                                          how N is answered for that asker (text)
 //   POST /reload                           reload the zones now; the outcome as JSON
 //   POST /origins/{pool}/{origin}/override up|down|auto (body or ?state=), optional ?zone=Z
+//   GET  /demand                           recorded demand, counters and history (JSON)
+//   GET  /plan?pool=P[&zone=Z][&add=N:LAT,LON;...][&remove=N,...][&route_factor=F]
+//   POST /plan  {"pool", "zone", "add": [{"name","lat","lon"}], "remove": [], "route_factor"}
+//                                          the planner on the recorded demand (JSON)
+//   GET  /                                 the dashboard page (and its /assets/...)
 //
 // POST endpoints need "Authorization: Bearer <api_token>": 401 without it, 403 with a wrong one
-// (and always 403 when no token is configured).
+// (and always 403 when no token is configured). When api_read_token is set, the read-only
+// views (GET, and POST /plan) need it (or api_token) too; the page itself does not.
 //
 // Thread contract: the handlers run on the libmicrohttpd thread. They read the snapshot only
 // while holding ControlState::mutex (the control thread holds it to free old snapshots), read
@@ -71,6 +77,12 @@ private:
     Response under_attack(const std::string& state);
     Response explain(const char* name, const char* client, const char* subnet);
     Response authorize(const char* authorization) const;
+    // Read-only views: open unless api_read_token is set; then that token or api_token.
+    Response authorize_read(const char* authorization) const;
+    // dashboard.cpp: GET /demand, GET|POST /plan, the page and its assets.
+    Response demand_view();
+    Response plan_view(const std::string& body, const QueryFn& query);
+    static bool page_asset(const std::string& url, Response& r);
 
     Instance& control_;
     MHD_Daemon* daemon_ = nullptr;

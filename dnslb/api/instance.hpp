@@ -14,6 +14,7 @@
 #include "dnslb/answer/snapshot.hpp"
 #include "dnslb/answer/stats.hpp"
 #include "dnslb/config/config.hpp"
+#include "dnslb/plan/demand_book.hpp"
 #include "probes/health_table.hpp"
 #include "probes/prober_pool.hpp"
 
@@ -85,6 +86,8 @@ public:
     virtual size_t worker_count() const noexcept = 0;
     virtual const ControlState& state() const noexcept = 0;
     virtual uint64_t query_log_dropped() const noexcept = 0;
+    // The recorded demand; null when demand recording is off. Thread-safe on its own.
+    virtual const plan::DemandBook* demand() const noexcept { return nullptr; }
     // Asks the control thread to reload and waits for the outcome.
     virtual std::future<ReloadResult> request_reload() = 0;
     // The operator's switch of the under-attack mode (the automatic trigger works

@@ -520,7 +520,11 @@ std::string render_metrics(const Instance& control) {
         zone_metrics(w, *snap, control.health(), control);
         pool_metrics(w, *snap, control.health());
     }
-    return w.take();
+    std::string out = w.take();
+    if (const plan::DemandBook* demand = control.demand(); demand != nullptr) {
+        out += demand->metrics();
+    }
+    return out;
 }
 
 }  // namespace dnslb::api

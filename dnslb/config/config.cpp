@@ -332,6 +332,8 @@ void load_config_file(const std::string& path, Config& cfg) {
             load_cluster(v, path, cfg);
         } else if (key == "api_token") {
             cfg.api_token = get_string(v, path, ptr);
+        } else if (key == "api_read_token") {
+            cfg.api_read_token = get_string(v, path, ptr);
         } else if (key == "query_log") {
             if (!v.is_object()) {
                 fail(path, ptr, "expected an object like {\"sample\": 0.01}");
@@ -342,6 +344,18 @@ void load_config_file(const std::string& path, Config& cfg) {
                     fail(path, ptr + "/sample", "expected a number from 0 to 1");
                 }
                 cfg.query_log_sample = qv.get<double>();
+            }
+        } else if (key == "demand") {
+            if (!v.is_object()) {
+                fail(path, ptr, "expected an object like {\"networks\": 4096, \"file\": \"...\"}");
+            }
+            for (const auto& [dk, dv] : v.items()) {
+                check_key(path, ptr, "demand", dk);
+                if (dk == "networks") {
+                    cfg.demand_networks = get_uint(dv, path, ptr + "/networks", 0, 1U << 20U);
+                } else {
+                    cfg.demand_file = get_string(dv, path, ptr + "/file");
+                }
             }
         } else if (key != "$schema" && key != "$comment" && !load_guard_key(key, v, path, cfg)) {
             fail(path, ptr, "key listed in kConfigKeys but not read");

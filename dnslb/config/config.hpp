@@ -73,9 +73,14 @@ struct Config {
     GuardConfig guard;  // rrl, cookies, attack
     std::string log_level = "info";
     std::string api_token;        // bearer token of the API's POST endpoints; "" = they are refused
+    std::string api_read_token;   // bearer token of the read-only views; "" = open
     double query_log_sample = 0;  // share of queries logged, 0..1
     std::string probe_source;     // local address the health checks (and etcd) are sent from
     ClusterConfig cluster;
+    // Demand recording ("demand"): table slots per query thread (0: off), and the file the
+    // merged demand is saved to at shutdown and loaded from at start ("": none).
+    size_t demand_networks = 4096;
+    std::string demand_file;
 };
 
 // Parses `--listen` style "127.0.0.1:5353", "[::1]:5353", "::1" (port 53). Throws ConfigError.

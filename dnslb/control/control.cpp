@@ -68,6 +68,7 @@ void ignore_signals() {
 constexpr uint64_t kDebounceMs = 200;      // quiet time after the last zone file event
 constexpr int64_t kDebounceMaxMs = 1000;   // reload anyway when changes keep coming
 constexpr uint64_t kHousekeepingMs = 100;  // snapshot reclamation and query log drain
+constexpr unsigned kDemandTicks = 10;      // demand tables drained once a second
 constexpr unsigned kStatusTicks = 10;      // systemd STATUS= refreshed once a second
 
 int64_t unix_ms() {
@@ -206,6 +207,9 @@ ReloadResult Control::reload(ReloadTrigger why) {
     if (next != nullptr) {
         result.zones = next->zones.size();
         record_load(*next, result.errors, true);
+        if (demand_ != nullptr) {
+            demand_->name(*next);
+        }
         snapshots_.publish(std::move(next));
         result.generation = snapshots_.load()->generation;
         server_->wake();
@@ -303,6 +307,11 @@ void Control::start_loop() {
             }
             if (c->query_log_ != nullptr) {
                 c->query_log_->drain([](const std::string& line) { log::info(line); });
+            }
+            if (c->demand_ != nullptr && ++c->demand_ticks_ >= kDemandTicks) {
+                c->demand_ticks_ = 0;
+                c->demand_->collect(c->snapshots_.load()->geo.get(), unix_ms());
+                c->server_->wake();  // TCP threads switch halves when woken
             }
             if (c->notifier_.enabled() && ++c->status_ticks_ >= kStatusTicks) {
                 c->status_ticks_ = 0;  // origins going down or up show in systemctl status
@@ -440,6 +449,10 @@ int Control::run() {
         query_log_ = std::make_unique<QueryLog>(server_->thread_count(), cfg_.query_log_sample);
         server_->set_query_log(query_log_.get());
     }
+    if (!start_demand()) {
+        prober_->stop();
+        return 1;
+    }
     start_loop();
     if (!start_api()) {
         if (cluster_ != nullptr) {
@@ -486,12 +499,49 @@ int Control::run() {
     }
     server_->stop();
     prober_->stop();
+    stop_demand();
     if (query_log_ != nullptr) {
         query_log_->drain([](const std::string& line) { log::info(line); });
     }
     close_loop();
     log::info("stopped");
     return 0;
+}
+
+bool Control::start_demand() {
+    if (cfg_.demand_networks == 0) {
+        return true;
+    }
+    demand_ = std::make_unique<DemandFeed>(server_->thread_count(), cfg_.demand_networks);
+    demand_->name(*snapshots_.load());
+    if (!cfg_.demand_file.empty()) {
+        try {
+            demand_->book().load(cfg_.demand_file, snapshots_.load()->geo.get());
+            log::info("demand: " + std::to_string(demand_->book().entries()) +
+                      " networks loaded from " + cfg_.demand_file);
+        } catch (const std::exception& e) {
+            log::error(std::string("demand: ") + e.what());
+            return false;
+        }
+    }
+    server_->set_demand(demand_->tables());
+    return true;
+}
+
+void Control::stop_demand() {
+    if (demand_ == nullptr) {
+        return;
+    }
+    demand_->collect_stopped(snapshots_.load()->geo.get());
+    if (!cfg_.demand_file.empty()) {
+        try {
+            demand_->book().save(cfg_.demand_file);
+            log::info("demand: " + std::to_string(demand_->book().entries()) +
+                      " networks saved to " + cfg_.demand_file);
+        } catch (const std::exception& e) {
+            log::error(std::string("demand: ") + e.what());
+        }
+    }
 }
 
 void Control::set_under_attack(bool on) { apply_attack(on, "through the API"); }

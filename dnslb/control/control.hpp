@@ -17,6 +17,7 @@
 #include "dnslb/cluster/cluster.hpp"
 #include "dnslb/config/config.hpp"
 #include "dnslb/control/build.hpp"
+#include "dnslb/control/demand_feed.hpp"
 #include "dnslb/control/notify.hpp"
 #include "dnslb/control/shield.hpp"
 #include "dnslb/transport/server.hpp"
@@ -65,6 +66,9 @@ public:
     uint64_t query_log_dropped() const noexcept override {
         return query_log_ != nullptr ? query_log_->dropped() : 0;
     }
+    const plan::DemandBook* demand() const noexcept override {
+        return demand_ != nullptr ? &demand_->book() : nullptr;
+    }
 
 private:
     struct Loop;
@@ -75,6 +79,8 @@ private:
     bool start_api();
     cluster::Inventory inventory() const;
     void apply_attack(bool on, const char* how);
+    bool start_demand();
+    void stop_demand();
 
     config::Config cfg_;
     ControlState state_;
@@ -91,6 +97,8 @@ private:
     Shield shield_;
     Notifier notifier_;  // systemd readiness; does nothing without NOTIFY_SOCKET
     unsigned status_ticks_ = 0;
+    unsigned demand_ticks_ = 0;
+    std::unique_ptr<DemandFeed> demand_;  // null: demand recording off
     OriginCounterIds counter_ids_;
     std::unique_ptr<Loop> loop_;
     std::unique_ptr<api::HttpApi> api_;  // last: stopped before everything it reads

@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "dnslb/answer/demand.hpp"
 #include "dnslb/answer/query_log.hpp"
 #include "dnslb/base/errno_text.hpp"
 #include "dnslb/base/log.hpp"
@@ -152,6 +153,8 @@ public:
 
     // Before start(): the sampled query log ring of this thread (null: off).
     void set_query_log(QueryLogRing* ring) noexcept { ctx_.log = ring; }
+    // Before start(): the demand table of this thread (null: off).
+    void set_demand(DemandTable* table) noexcept { ctx_.demand = table; }
 
 private:
     friend struct TcpConn;
@@ -177,6 +180,9 @@ private:
         return ctx_;
     }
     void quiesce(const Snapshot* s) noexcept {
+        if (ctx_.demand != nullptr) {
+            ctx_.demand->quiesce();  // between batches: the half the control thread asked for
+        }
         if (s != nullptr) {
             epoch.seen.store(s->generation, std::memory_order_release);
         }
@@ -800,6 +806,12 @@ std::vector<ThreadEpoch*> Server::epochs() {
         out.push_back(&w->epoch);
     }
     return out;
+}
+
+void Server::set_demand(const std::vector<DemandTable*>& tables) {
+    for (size_t i = 0; i < query_threads_.size(); ++i) {
+        query_threads_[i]->set_demand(i < tables.size() ? tables[i] : nullptr);
+    }
 }
 
 void Server::set_query_log(QueryLog* log) {

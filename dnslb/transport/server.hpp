@@ -24,6 +24,7 @@ using TcpLimits = config::TcpSettings;
 
 class QueryThread;
 class QueryLog;
+class DemandTable;
 
 class Server {
 public:
@@ -50,6 +51,9 @@ public:
     // Sampled query log: thread i records into log->ring(i) (thread_count() rings); null
     // means off. Before start().
     void set_query_log(QueryLog* log);
+    // Demand recording: thread i counts into tables[i] (thread_count() of them, owned by the
+    // caller and outliving the threads); empty means off. Before start().
+    void set_demand(const std::vector<DemandTable*>& tables);
     AttackState& attack() noexcept { return attack_; }
     const AttackState& attack() const noexcept { return attack_; }
     size_t worker_count() const noexcept { return worker_count_; }

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "dnslb/answer/demand.hpp"
 #include "dnslb/answer/query_log.hpp"
 #include "dnslb/base/ldns.hpp"
 #include "dnslb/zone/loader.hpp"
@@ -158,10 +159,17 @@ struct Thread : test::QueryThread {
     probes::HealthTable health{64};
     server::Snapshot snap;
     server::QueryLogRing log{1.0, 5};
+    server::DemandTable demand{64};  // small: some answers find it full and are dropped
 
     Thread() : QueryThread(4096) {
         snap.zones.emplace_back(zone::load_zone_text(test_zone(), "test.json"));
         auto pools = zone::load_zone_text(pool_zone(), "pools.json");
+        int32_t slot = 0;
+        for (auto& pool : pools->pools) {
+            for (auto& origin : pool.origins) {
+                origin.counter = slot++;  // as the control thread assigns them
+            }
+        }
         test::attach_health(*pools, health, [](const zone::Pool& pool, const zone::Origin& origin) {
             return origin.name == "fra" && pool.name == "near";
         });
@@ -171,6 +179,7 @@ struct Thread : test::QueryThread {
         test::enable_defences(snap.options.guard, 5, true, 200);
         snap.index();
         ctx.log = &log;
+        ctx.demand = &demand;
     }
 };
 
@@ -245,7 +254,7 @@ struct Tally {
     uint64_t slipped = 0, rrl_dropped = 0, badcookie = 0, valid = 0, invalid = 0, client_only = 0,
              cookie_exempt = 0, truncated = 0, referrals = 0, pool_answers = 0, ecs = 0,
              cache_hits = 0, cache_misses = 0, formerr = 0, notimp = 0, badvers = 0, nxdomain = 0,
-             dropped = 0, logged = 0;
+             dropped = 0, logged = 0, demand = 0;
 };
 
 uint64_t get(const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); }
@@ -291,8 +300,10 @@ Tally run_rounds(Thread& w, const std::vector<Packet>& corpus, int rounds, uint6
         if (round % 2 == 1) {
             uint64_t a = window.count();
             w.log.drain([&t](const server::QueryLogRecord&) { ++t.logged; });
+            w.demand.collect([&t](const server::DemandEntry& e) { t.demand += e.count; });
             t.allocations -= window.count() - a;
         }
+        w.demand.quiesce();  // the query thread, between batches
     }
     t.allocations += window.count();
     Tally after = snap_counters();
@@ -353,6 +364,7 @@ TEST_CASE("the responder does not allocate once warm, with every defence, geo an
         CHECK(t.nxdomain > 0);
         CHECK(t.dropped >= 500);
         CHECK(t.logged > 0);
+        CHECK(t.demand > 0);
         if (attack) {
             CHECK(t.badcookie > 0);
         } else {
