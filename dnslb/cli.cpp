@@ -28,10 +28,10 @@ unsigned parse_count(const std::string& flag, const std::string& v, unsigned lo,
 // Options whose value is kept as given, in the arguments or in the server configuration.
 constexpr std::pair<std::string_view, std::string Args::*> kTextArgs[] = {
     {"--client", &Args::client},  {"--subnet", &Args::subnet}, {"--origin", &Args::origin},
-    {"--output", &Args::output},  {"--axfr", &Args::axfr},     {"--gdnsd", &Args::gdnsd},
-    {"--key-dir", &Args::key_dir}};
+    {"--output", &Args::output},  {"--axfr", &Args::axfr},     {"--gdnsd", &Args::gdnsd}};
 constexpr std::pair<std::string_view, std::string config::Config::*> kTextConfig[] = {
     {"--zones", &config::Config::zones_dir},
+    {"--key-dir", &config::Config::key_dir},
     {"--chaos-version", &config::Config::chaos_version},
     {"--chaos-id", &config::Config::chaos_id},
     {"--log-level", &config::Config::log_level}};
@@ -241,7 +241,7 @@ int keygen(const Args& args) {
         dnssec::Key key =
             dnssec::generate_key(args.positional[0], static_cast<uint8_t>(args.algorithm),
                                  static_cast<uint16_t>(args.key_flags));
-        std::cout << dnssec::write_key(key, args.key_dir) << "\n";
+        std::cout << dnssec::write_key(key, args.config.key_dir) << "\n";
         if (key.flags == dnssec::kFlagsCsk) {
             std::cout << dnssec::ds_text(key) << "\n";
         }

@@ -37,6 +37,7 @@ struct Config {
     std::vector<ListenAddress> listen;
     unsigned workers = 0;  // 0: one per core
     std::string zones_dir = "zones";
+    std::string key_dir = "keys";  // DNSSEC key files of the signed zones
     std::vector<std::string> geoip;
     std::vector<NetOverride> nets;
     std::string http;  // "" = no HTTP API; else "ADDR:PORT" or "PORT" (loopback)

@@ -12,6 +12,7 @@ const std::vector<std::string_view> kConfigKeys = {
     "listen",
     "workers",
     "zones",
+    "key_dir",
     "geoip",
     "probers",
     "http",
