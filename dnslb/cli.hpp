@@ -18,14 +18,14 @@ struct Args {
     std::string command;
     config::Config config;
     std::vector<std::string> positional;
-    std::string client;         // explain --client
-    std::string subnet;         // explain --subnet
-    std::string origin;         // import --origin
-    std::string output;         // import --output
-    std::string axfr;           // import --axfr
-    std::string gdnsd;          // import --gdnsd
-    unsigned algorithm = 13;    // keygen --algorithm
-    unsigned key_flags = 257;   // keygen: CSK; --ksk 257, --zsk 256
+    std::string client;        // explain --client
+    std::string subnet;        // explain --subnet
+    std::string origin;        // import --origin
+    std::string output;        // import --output
+    std::string axfr;          // import --axfr
+    std::string gdnsd;         // import --gdnsd
+    unsigned algorithm = 13;   // keygen --algorithm
+    unsigned key_flags = 257;  // keygen: CSK; --ksk 257, --zsk 256
     bool help = false;
     bool version = false;
 };

@@ -25,8 +25,8 @@ void answer_referral(Response& r, const Zone& z, const Node& cut, const Name& na
     if (r.dnssec) {
         const RRset* ds = cut.find(dns::kTypeDS);
         const RRset* proof = ds != nullptr ? ds : cut.find(dns::kTypeNSEC);
-        if (proof != nullptr && !r.rrset(*proof, name.suffix_offset(cut_labels),
-                                         name.suffix(cut_labels), r.ns)) {
+        if (proof != nullptr &&
+            !r.rrset(*proof, name.suffix_offset(cut_labels), name.suffix(cut_labels), r.ns)) {
             r.truncated = true;
             return;
         }

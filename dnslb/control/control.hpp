@@ -82,6 +82,7 @@ private:
     Shield shield_;
     Notifier notifier_;  // systemd readiness; does nothing without NOTIFY_SOCKET
     unsigned status_ticks_ = 0;
+    unsigned resign_ticks_ = 0;
     OriginCounterIds counter_ids_;
     std::unique_ptr<Loop> loop_;
     std::unique_ptr<api::HttpApi> api_;  // last: stopped before everything it reads

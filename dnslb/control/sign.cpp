@@ -58,7 +58,7 @@ std::vector<dnssec::Key> read_keys(const zone::Zone& z, const std::string& dir) 
     std::vector<dnssec::Key> keys;
     char alg[8];
     std::snprintf(alg, sizeof alg, "+%03u+", z.dnssec.algorithm);
-    const std::string prefix = "K" + z.origin_text + alg;
+    const std::string prefix = "k" + z.origin_text + alg;  // compared with the lower-cased name
     std::error_code ec;
     std::vector<std::string> bases;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -236,8 +236,8 @@ std::pair<bool, bool> sign_pool_name(Signer& s, zone::Node& node) {
     const zone::Zone& z = s.z;
     const zone::Pool& first = z.pools[static_cast<size_t>(node.pool)];
     const uint32_t ttl = node.pool_ttl_s != 0 ? node.pool_ttl_s : first.ttl_s;
-    const std::string where = z.file + ": /dnssec: pool " + first.name + " at " +
-                              zone::wire_to_text(node.name);
+    const std::string where =
+        z.file + ": /dnssec: pool " + first.name + " at " + zone::wire_to_text(node.name);
     bool has[2] = {false, false};
     for (int family : {4, 6}) {
         std::vector<AddressSet> sets;
@@ -340,8 +340,8 @@ void sign_zone(zone::Zone& z, const std::string& key_dir, int64_t now_s, bool cr
     z.signing = {};
     for (const auto& k : keys) {
         z.signing.keys.push_back(std::to_string(dnssec::key_tag(dnssec::dnskey_rdata(k))) + " " +
-                                 std::to_string(k.algorithm) + " " + std::to_string(k.flags) +
-                                 " " + key_state(k, now_s));
+                                 std::to_string(k.algorithm) + " " + std::to_string(k.flags) + " " +
+                                 key_state(k, now_s));
     }
     zone::Node& apex = z.nodes.at(z.origin);
     const zone::RRset* soa = apex.find(dns::kTypeSOA);

@@ -642,9 +642,9 @@ void ZoneBuilder::build(const Json& root) {
     if (!root.is_object()) {
         ctx_.fail("", "a zone file is a JSON object");
     }
-    ctx_.check_keys(root, "",
-                    {"$schema", "origin", "ttl", "soa", "records", "pools", "monitors", "notes",
-                     "dnssec"});
+    ctx_.check_keys(
+        root, "",
+        {"$schema", "origin", "ttl", "soa", "records", "pools", "monitors", "notes", "dnssec"});
     zone_.file = ctx_.file();
     check_notes(root);
     parse_origin(root);

@@ -264,7 +264,7 @@ struct SigningInfo {
     uint64_t signatures = 0;
     uint64_t signature_bytes = 0;
     double signing_ms = 0;
-    std::string key_error;          // why a signing attempt failed; empty: none
+    std::string key_error;  // why a signing attempt failed; empty: none
 };
 
 struct Zone {

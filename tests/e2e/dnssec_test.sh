@@ -286,6 +286,17 @@ EOF
     expect "127.0.0.11" "after the health change"
     echo "$LAST" | grep -E '^app.lb.test.*\sA\s' | awk '{ if ($2 > 5) exit 1 }' ||
         fail "$label: degraded TTL above ttl_degraded"
+    # A restart reads the same keys (makes none): the first answer validates.
+    kill "$LB_PID"
+    wait "$LB_PID" 2>/dev/null
+    local nkeys
+    nkeys=$(ls "$D/keys" | wc -l)
+    start_dnslb "$D/keys" || return
+    [ "$(ls "$D/keys" | wc -l)" = "$nkeys" ] || fail "$label: a restart made new keys: $(ls "$D/keys")"
+    stop_unbound
+    start_unbound
+    validate static.lb.test A
+    expect "192.0.2.1" "after a restart"
     # A key that does not match the parent's DS: bogus, SERVFAIL.
     kill "$LB_PID"
     wait "$LB_PID" 2>/dev/null

@@ -379,12 +379,18 @@ TEST_CASE("the responder does not allocate once warm for DO=1 queries to a signe
     snap.index();
     std::vector<std::vector<uint8_t>> corpus;
     for (const auto& [name, type] : std::vector<std::pair<const char*, ldns_rr_type>>{
-             {"ns1.test.example.", LDNS_RR_TYPE_A}, {"app.test.example.", LDNS_RR_TYPE_A},
-             {"app.test.example.", LDNS_RR_TYPE_AAAA}, {"www.test.example.", LDNS_RR_TYPE_A},
-             {"nope.test.example.", LDNS_RR_TYPE_A}, {"mail.test.example.", LDNS_RR_TYPE_TXT},
-             {"q.wild.test.example.", LDNS_RR_TYPE_A}, {"q.wild.test.example.", LDNS_RR_TYPE_MX},
-             {"x.child.test.example.", LDNS_RR_TYPE_A}, {"test.example.", LDNS_RR_TYPE_ANY},
-             {"test.example.", LDNS_RR_TYPE_DNSKEY}, {"DeEp.TeSt.ExAmPlE.", LDNS_RR_TYPE_A}}) {
+             {"ns1.test.example.", LDNS_RR_TYPE_A},
+             {"app.test.example.", LDNS_RR_TYPE_A},
+             {"app.test.example.", LDNS_RR_TYPE_AAAA},
+             {"www.test.example.", LDNS_RR_TYPE_A},
+             {"nope.test.example.", LDNS_RR_TYPE_A},
+             {"mail.test.example.", LDNS_RR_TYPE_TXT},
+             {"q.wild.test.example.", LDNS_RR_TYPE_A},
+             {"q.wild.test.example.", LDNS_RR_TYPE_MX},
+             {"x.child.test.example.", LDNS_RR_TYPE_A},
+             {"test.example.", LDNS_RR_TYPE_ANY},
+             {"test.example.", LDNS_RR_TYPE_DNSKEY},
+             {"DeEp.TeSt.ExAmPlE.", LDNS_RR_TYPE_A}}) {
         test::QuerySpec spec;
         spec.edns_udp_size = 4096;
         spec.dnssec_ok = true;
@@ -410,9 +416,8 @@ TEST_CASE("the responder does not allocate once warm for DO=1 queries to a signe
     size_t answered = 0;
     for (int round = 0; round < 200; ++round) {
         for (const auto& q : corpus) {
-            answered += server::respond(snap, q.data(), q.size(), client,
-                                        server::Transport::kUdp, out.data(), out.size(),
-                                        w.ctx) > 0;
+            answered += server::respond(snap, q.data(), q.size(), client, server::Transport::kUdp,
+                                        out.data(), out.size(), w.ctx) > 0;
         }
     }
     CHECK(window.count() == 0);
