@@ -26,7 +26,6 @@ struct Args {
     std::string gdnsd;                // import --gdnsd
     unsigned algorithm = 13;          // keygen --algorithm
     unsigned key_flags = 257;         // keygen: CSK; --ksk 257, --zsk 256
-    std::string key_dir = ".";        // keygen --key-dir
     std::string pool;                 // plan --pool
     std::vector<std::string> add;     // plan --add NAME:LAT,LON
     std::vector<std::string> remove;  // plan --remove NAME

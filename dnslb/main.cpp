@@ -76,6 +76,8 @@ OPTIONS
                            nets, default_location, explain_from, api_token, rrl,
                            cookies, attack and most of tcp are set in the file only.
     --zones DIR            Directory of zone files (*.json). Default: zones
+    --key-dir DIR          DNSSEC key files of the signed zones (serve makes missing
+                           ones; keygen writes there). Default: keys
     --listen ADDR[:PORT]   Address to serve on, IPv4 (127.0.0.1:5353) or IPv6
                            ([::1]:5353); repeatable. Default: 127.0.0.1:5353
     --workers N            DNS workers, each with its own sockets (SO_REUSEPORT): one

@@ -8,6 +8,48 @@ constexpr size_t kMaxCnameChain = 8;  // loop guard for in-zone CNAME chains
 
 }  // namespace
 
+// The NSEC proofs collected for the answer, each with its RRSIGs, in the authority section.
+void add_proofs(Response& r) noexcept {
+    for (uint8_t i = 0; i < r.n_proofs; ++i) {
+        const zone::DenialLink& link = *r.proofs[i];
+        if (!r.rrset(*link.set, kNoPointer, link.owner, r.ns)) {
+            r.truncated = true;
+            return;
+        }
+    }
+    r.n_proofs = 0;
+}
+
+namespace {
+
+// NODATA: the NSEC at the node's name (the wildcard's, for a wildcard), and for a wildcard
+// the NSEC that shows the query name itself does not exist.
+void nodata_proof(Response& r, const Zone& z, const zone::NodeRef& node, const Name& name) {
+    if (!r.dnssec) {
+        return;
+    }
+    r.add_proof(z.denial_for(node.node().name));
+    r.add_proof(z.denial_for(name.suffix(name.labels)));
+}
+
+// NXDOMAIN: the NSEC covering the name and the one covering the wildcard of its closest
+// encloser (RFC 4035 section 3.1.3.2).
+void nxdomain_proof(Response& r, const Zone& z, const Name& name, std::string_view encloser) {
+    if (!r.dnssec) {
+        return;
+    }
+    r.add_proof(z.denial_for(name.suffix(name.labels)));
+    uint8_t wild[dns::kMaxNameWire];
+    if (encloser.size() + 2 <= sizeof(wild)) {
+        wild[0] = 1;
+        wild[1] = '*';
+        std::memcpy(wild + 2, encloser.data(), encloser.size());
+        r.add_proof(z.denial_for({reinterpret_cast<const char*>(wild), encloser.size() + 2}));
+    }
+}
+
+}  // namespace
+
 // The SOA of the zone in the authority section, TTL = min(SOA TTL, minimum) (RFC 2308 sec. 3).
 void add_negative_soa(Response& r, const ZoneEntry& ze, const Name& name) noexcept {
     if (ze.soa == nullptr) {
@@ -19,10 +61,10 @@ void add_negative_soa(Response& r, const ZoneEntry& ze, const Name& name) noexce
     }
 }
 
-// RFC 1034 section 4.3.2 for one zone, with CNAME chains restarted inside the zone. `name` is
-// the query name, already found to be inside the zone.
-void answer_in_zone(Response& r, const ZoneEntry& ze, Name name, const ClientAddress& client,
-                    AnswerNote* note) noexcept {
+namespace {
+
+void answer_names(Response& r, const ZoneEntry& ze, Name name, const ClientAddress& client,
+                  AnswerNote* note) noexcept {
     const Zone& z = *ze.zone;
     const size_t zlabels = ze.labels;
     if (note != nullptr) {
@@ -59,6 +101,7 @@ void answer_in_zone(Response& r, const ZoneEntry& ze, Name name, const ClientAdd
             }
         }
         // 2. The name itself, or the wildcard at its closest encloser (RFC 4592 section 3.3.1).
+        const bool wildcard = !node;
         if (!node) {
             uint8_t wild[dns::kMaxNameWire];
             std::string_view ce = name.suffix(encloser);
@@ -72,13 +115,18 @@ void answer_in_zone(Response& r, const ZoneEntry& ze, Name name, const ClientAdd
                 r.rcode = dns::kRcodeNxDomain;  // after a CNAME too: RFC 6604 section 3
                 r.rrl_key = ze.origin_key;
                 add_negative_soa(r, ze, name);
+                nxdomain_proof(r, z, name, ce);
                 return;
             }
         }
         uint16_t qtype = r.q.qtype;
         if (node.empty()) {
             add_negative_soa(r, ze, name);  // empty non-terminal: NODATA
+            nodata_proof(r, z, node, name);
             return;
+        }
+        if (wildcard && r.dnssec) {  // the expansion: proof that the name itself is not there
+            r.add_proof(z.denial_for(name.suffix(name.labels)));
         }
         if (qtype == dns::kTypeANY) {
             answer_any(r, node.node(), name);
@@ -91,12 +139,19 @@ void answer_in_zone(Response& r, const ZoneEntry& ze, Name name, const ClientAdd
         if (zone::WireSet set; node.find(qtype, set)) {
             if (!r.rrset(set, name.offset, name.suffix(name.labels), r.an)) {
                 r.truncated = true;
+            } else if (r.dnssec) {
+                const RRset* full = node.node().find(qtype);
+                if (full != nullptr &&
+                    !r.sig(full->sig, name.offset, name.suffix(name.labels), r.an)) {
+                    r.truncated = true;
+                }
             }
             return;
         }
         const RRset* cname = node.node().find(dns::kTypeCNAME);
         if (cname == nullptr || ds_at_cut) {
             add_negative_soa(r, ze, name);
+            nodata_proof(r, z, node, name);
             return;
         }
         size_t target_off = 0;
@@ -120,6 +175,19 @@ void answer_in_zone(Response& r, const ZoneEntry& ze, Name name, const ClientAdd
             }
         }
         name = next;
+    }
+}
+
+}  // namespace
+
+// RFC 1034 section 4.3.2 for one zone, with CNAME chains restarted inside the zone. `name` is
+// the query name, already found to be inside the zone.
+void answer_in_zone(Response& r, const ZoneEntry& ze, Name name, const ClientAddress& client,
+                    AnswerNote* note) noexcept {
+    r.dnssec = r.q.dnssec_ok && ze.zone->is_signed;
+    answer_names(r, ze, name, client, note);
+    if (r.n_proofs != 0 && !r.truncated) {
+        add_proofs(r);
     }
 }
 

@@ -32,6 +32,11 @@ void answer_pool(Response& r, const ZoneEntry& ze, const Node& node, const Name&
     }
     if (d.kind == steering::Decision::Kind::kNoData || d.count == 0) {
         add_negative_soa(r, ze, name);
+        // The NSEC without A and AAAA (the usual one lists them): a NODATA that validates.
+        if (r.dnssec && node.nodata_nsec.type != 0 &&
+            !r.rrset(node.nodata_nsec, kNoPointer, node.name, r.ns)) {
+            r.truncated = true;
+        }
         return;
     }
     const zone::Pool& pool = z.pools[static_cast<size_t>(d.pool)];
@@ -44,6 +49,8 @@ void answer_pool(Response& r, const ZoneEntry& ze, const Node& node, const Name&
     uint16_t count = 0;
     uint16_t counted[16];
     uint8_t n_counted = 0;
+    uint64_t key = 0;  // which presigned answer this is: the sum does not depend on the order
+    const size_t len = family == 4 ? 4 : 16;
     for (uint8_t i = 0; i < d.count; ++i) {
         const zone::Origin& o = pool.origins[d.origins[i]];
         uint16_t before = count;
@@ -56,7 +63,8 @@ void answer_pool(Response& r, const ZoneEntry& ze, const Node& node, const Name&
             r.w.u16(dns::kClassIN);
             r.w.u32(ttl);
             r.w.u16(family == 4 ? 4 : 16);
-            r.w.bytes(a.bytes.data(), family == 4 ? 4 : 16);
+            r.w.bytes(a.bytes.data(), len);
+            key += zone::address_key(a.bytes.data(), len);
             ++count;
         }
         if (count != before && o.counter >= 0 && n_counted < std::size(counted)) {
@@ -67,6 +75,13 @@ void answer_pool(Response& r, const ZoneEntry& ze, const Node& node, const Name&
         return;
     }
     r.an = static_cast<uint16_t>(r.an + count);
+    if (r.dnssec && count != 0) {
+        const zone::SignedVariant* v = node.variant(static_cast<uint8_t>(family), key);
+        if (v != nullptr && !r.sig(v->sig, name.offset, name.suffix(name.labels), r.an, ttl)) {
+            r.truncated = true;
+            return;
+        }
+    }
     for (uint8_t i = 0; i < n_counted; ++i) {
         r.stats.bump(r.stats.origin_answers[counted[i] % Stats::kOriginCounters]);
     }
@@ -81,6 +96,7 @@ void answer_pool(Response& r, const ZoneEntry& ze, const Node& node, const Name&
 // RFC 8482: one RRset for ANY, or a synthesized HINFO where the name has only a pool.
 void answer_any(Response& r, const Node& node, const Name& name) noexcept {
     if (!node.rrsets.empty()) {
+        // The first RRset; never the NSEC, which signing appends last.
         if (!r.rrset(node.rrsets.front(), name.offset, name.suffix(name.labels), r.an)) {
             r.truncated = true;
         }

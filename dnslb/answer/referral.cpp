@@ -21,6 +21,16 @@ void answer_referral(Response& r, const Zone& z, const Node& cut, const Name& na
         r.truncated = true;
         return;
     }
+    // DO=1: the signed DS of a secure delegation, or the signed NSEC that shows there is none.
+    if (r.dnssec) {
+        const RRset* ds = cut.find(dns::kTypeDS);
+        const RRset* proof = ds != nullptr ? ds : cut.find(dns::kTypeNSEC);
+        if (proof != nullptr &&
+            !r.rrset(*proof, name.suffix_offset(cut_labels), name.suffix(cut_labels), r.ns)) {
+            r.truncated = true;
+            return;
+        }
+    }
     size_t n = std::min<size_t>(ns->rdata.size(), 32);
     for (size_t i = 0; i < n; ++i) {
         const std::string& target = ns->rdata[i];

@@ -35,8 +35,8 @@ size_t opt_size(const Query& q, bool cookie) noexcept {
 
 void write_opt(Response& r) noexcept {
     const Query& q = r.q;
-    // Owner (root), TYPE, CLASS = our UDP size, TTL = extended rcode, version 0, DO clear,
-    // RDLENGTH (filled in below): one write.
+    // Owner (root), TYPE, CLASS = our UDP size, TTL = extended rcode, version 0, DO copied
+    // from the query (RFC 3225 section 3), RDLENGTH (filled in below): one write.
     const uint16_t udp = r.snap.options.edns_udp_size;
     const uint8_t fixed[11] = {0,
                                0,
@@ -45,7 +45,7 @@ void write_opt(Response& r) noexcept {
                                static_cast<uint8_t>(udp),
                                static_cast<uint8_t>(r.rcode >> 4),
                                0,
-                               0,
+                               static_cast<uint8_t>(q.dnssec_ok ? 0x80 : 0),
                                0,
                                0,
                                0};

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <string_view>
 
 #include "dnslb/answer/responder.hpp"
@@ -80,6 +81,25 @@ struct Response {
     uint8_t cookie_out[24] = {};  // client cookie + our server cookie, when the query had one
     bool send_cookie = false;
     size_t opt_at = 0;  // where the OPT RR (always the last RR) starts; 0: none
+    // DO=1 and the zone is signed: every RRset goes with its stored RRSIGs, negative answers
+    // with their NSEC proofs (collected in `proofs`, written last in the authority section).
+    bool dnssec = false;
+    const zone::DenialLink* proofs[8] = {};
+    uint8_t n_proofs = 0;
+
+    void add_proof(const zone::DenialLink* link) noexcept {
+        if (!dnssec || link == nullptr || link->set == nullptr) {
+            return;
+        }
+        for (uint8_t i = 0; i < n_proofs; ++i) {
+            if (proofs[i] == link) {
+                return;
+            }
+        }
+        if (n_proofs < std::size(proofs)) {
+            proofs[n_proofs++] = link;
+        }
+    }
 
     // After writing a piece that must go whole: true when it fitted; otherwise rewinds to
     // `mark`, marks the response truncated and returns false.
@@ -134,7 +154,18 @@ struct Response {
                uint32_t ttl_override = UINT32_MAX, size_t* rdata_off = nullptr,
                size_t max_off = 0) noexcept {
         return rrset(zone::wire_of(set), owner_off, owner_lit, count, ttl_override, rdata_off,
-                     max_off);
+                     max_off) &&
+               sig(set.sig, owner_off, owner_lit, count, ttl_override);
+    }
+    // The stored RRSIGs of an RRset just written (DO=1 in a signed zone only): no signing here.
+    bool sig(const zone::Signature& s, size_t owner_off, std::string_view owner_lit,
+             uint16_t& count, uint32_t ttl_override = UINT32_MAX) noexcept {
+        if (!dnssec || s.count == 0) {
+            return true;
+        }
+        const zone::WireSet set{reinterpret_cast<const uint8_t*>(s.wire.data()),
+                                static_cast<uint32_t>(s.wire.size()), s.count};
+        return rrset(set, owner_off, owner_lit, count, ttl_override);
     }
 };
 
@@ -155,6 +186,7 @@ inline steering::Asker make_asker(const Query& q, const ClientAddress& client) n
 }
 
 // in_zone.cpp
+void add_proofs(Response& r) noexcept;
 void add_negative_soa(Response& r, const ZoneEntry& ze, const Name& name) noexcept;
 void answer_in_zone(Response& r, const ZoneEntry& ze, Name name, const ClientAddress& client,
                     AnswerNote* note) noexcept;
@@ -162,6 +194,7 @@ void answer_in_zone(Response& r, const ZoneEntry& ze, Name name, const ClientAdd
 void answer_pool(Response& r, const ZoneEntry& ze, const Node& node, const Name& name,
                  const ClientAddress& client, AnswerNote* note) noexcept;
 void answer_any(Response& r, const Node& node, const Name& name) noexcept;
+inline constexpr size_t kNoPointer = SIZE_MAX;  // owner offset: write the name literally
 // referral.cpp
 void answer_referral(Response& r, const Zone& z, const Node& cut, const Name& name,
                      size_t cut_labels) noexcept;

@@ -156,6 +156,16 @@ std::string render_status(const Instance& control) {
         j["serial"] = z->serial;
         j["records"] = z->record_count;
         j["pools"] = z->pools.size();
+        if (z->is_signed) {  // key tags and states only: no key material
+            ojson d;
+            d["keys"] = z->signing.keys;
+            d["signatures_expire"] = iso_time(int64_t{z->signing.expires} * 1000);
+            d["next_signing"] = iso_time(z->signing.refresh_at * 1000);
+            d["signatures"] = z->signing.signatures;
+            d["signature_bytes"] = z->signing.signature_bytes;
+            d["signing_ms"] = z->signing.signing_ms;
+            j["dnssec"] = std::move(d);
+        }
         auto f = st.files.find(z->file);
         j["loaded_at"] = f != st.files.end() ? iso_time(f->second.loaded_ms) : "";
         j["error"] = f != st.files.end() ? f->second.error : "";

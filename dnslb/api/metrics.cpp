@@ -416,6 +416,52 @@ void zone_metrics(Writer& w, const server::Snapshot& snap, const probes::HealthT
     for (const auto& z : snap.zones) {
         w.sample("dnslb_zone_records", label("zone", z->origin_text), z->record_count);
     }
+    w.family("dnslb_dnssec_signature_expiry_seconds", "gauge",
+             "Unix time when the earliest signature of each signed zone expires.");
+    for (const auto& z : snap.zones) {
+        if (z->is_signed) {
+            w.sample("dnslb_dnssec_signature_expiry_seconds", label("zone", z->origin_text),
+                     z->signing.expires);
+        }
+    }
+    w.family("dnslb_dnssec_signatures", "gauge",
+             "Signatures made by the control plane for each signed zone (every answer presigned).");
+    for (const auto& z : snap.zones) {
+        if (z->is_signed) {
+            w.sample("dnslb_dnssec_signatures", label("zone", z->origin_text),
+                     z->signing.signatures);
+        }
+    }
+    w.family("dnslb_dnssec_signature_bytes", "gauge",
+             "Bytes of stored RRSIG wire of each signed zone.");
+    for (const auto& z : snap.zones) {
+        if (z->is_signed) {
+            w.sample("dnslb_dnssec_signature_bytes", label("zone", z->origin_text),
+                     z->signing.signature_bytes);
+        }
+    }
+    w.family("dnslb_dnssec_signing_seconds", "gauge",
+             "How long signing each signed zone took at its last load.");
+    for (const auto& z : snap.zones) {
+        if (z->is_signed) {
+            w.sample("dnslb_dnssec_signing_seconds", label("zone", z->origin_text),
+                     std::to_string(z->signing.signing_ms / 1000.0));
+        }
+    }
+    w.family("dnslb_dnssec_keys", "gauge", "DNSSEC keys of each signed zone, by tag and state.");
+    for (const auto& z : snap.zones) {
+        for (const auto& k : z->signing.keys) {
+            // "tag alg flags state"
+            const size_t a = k.find(' ');
+            const size_t b = k.find(' ', a + 1);
+            const size_t c = k.find(' ', b + 1);
+            w.sample("dnslb_dnssec_keys",
+                     label("zone", z->origin_text) + "," + label("tag", k.substr(0, a)) + "," +
+                         label("flags", k.substr(b + 1, c - b - 1)) + "," +
+                         label("state", k.substr(c + 1)),
+                     1);
+        }
+    }
     // Answers by origin: the slot of a zone/pool/origin survives reloads, so the counter does.
     std::vector<const server::Stats*> stats = srv.stats();
     w.family("dnslb_answers_total", "counter",

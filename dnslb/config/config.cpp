@@ -265,6 +265,8 @@ void load_config_file(const std::string& path, Config& cfg) {
             cfg.xdp = get_string(v, path, ptr);
         } else if (key == "zones") {
             cfg.zones_dir = get_string(v, path, ptr);
+        } else if (key == "key_dir") {
+            cfg.key_dir = get_string(v, path, ptr);
         } else if (key == "geoip") {
             cfg.geoip = string_list(v, path, ptr);
         } else if (key == "nets") {

@@ -58,6 +58,7 @@ struct Config {
     unsigned workers = 0;  // 0: one per core
     std::string xdp;       // the interface of the AF_XDP mode for UDP; "" = sockets only
     std::string zones_dir = "zones";
+    std::string key_dir = "keys";  // DNSSEC key files of the signed zones
     std::vector<std::string> geoip;
     std::vector<NetOverride> nets;
     std::string http;  // "" = no HTTP API; else "ADDR:PORT" or "PORT" (loopback)

@@ -13,6 +13,7 @@ const std::vector<std::string_view> kConfigKeys = {
     "workers",
     "xdp",
     "zones",
+    "key_dir",
     "geoip",
     "probers",
     "http",

@@ -6,12 +6,14 @@
 #include <chrono>
 #include <cstdio>
 #include <optional>
+#include <ctime>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "dnslb/answer/stats.hpp"
 #include "dnslb/base/log.hpp"
+#include "dnslb/control/sign.hpp"
 #include "dnslb/zone/loader.hpp"
 
 namespace dnslb::server {
@@ -202,8 +204,11 @@ std::unique_ptr<Snapshot> build_snapshot(const config::Config& cfg, const Snapsh
     zone::PreviousZone same_bytes = [previous](const std::string& path,
                                                const std::array<uint8_t, 32>& digest) {
         if (previous != nullptr) {
+            const int64_t now = static_cast<int64_t>(::time(nullptr));
             for (const auto& old : previous->zones) {
-                if (old->file == path && old->source_digest == digest) {
+                // A signed zone is signed again (read again) when its refresh time came.
+                if (old->file == path && old->source_digest == digest &&
+                    (!old->is_signed || now < old->signing.refresh_at)) {
                     return old;
                 }
             }
@@ -219,6 +224,21 @@ std::unique_ptr<Snapshot> build_snapshot(const config::Config& cfg, const Snapsh
             loaded.failed_files.push_back(old->file);
         }
     }
+    // Signing is part of the load: a zone that cannot be signed fails as a bad file does.
+    const auto now_s = static_cast<int64_t>(::time(nullptr));
+    std::erase_if(loaded.zones, [&](const std::unique_ptr<zone::Zone>& z) {
+        if (!z->dnssec.on) {
+            return false;
+        }
+        try {
+            sign_zone(*z, cfg.key_dir, now_s);
+            return false;
+        } catch (const zone::LoadError& e) {
+            errors.emplace_back(e.what());
+            loaded.failed_files.push_back(z->file);
+            return true;
+        }
+    });
     std::vector<zone::Zone*> fresh;
     for (auto& z : loaded.zones) {
         fresh.push_back(z.get());

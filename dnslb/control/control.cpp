@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <ctime>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -70,6 +71,7 @@ constexpr int64_t kDebounceMaxMs = 1000;   // reload anyway when changes keep co
 constexpr uint64_t kHousekeepingMs = 100;  // snapshot reclamation and query log drain
 constexpr unsigned kDemandTicks = 10;      // demand tables drained once a second
 constexpr unsigned kStatusTicks = 10;      // systemd STATUS= refreshed once a second
+constexpr unsigned kResignTicks = 600;     // signature refresh checked once a minute
 
 int64_t unix_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -312,6 +314,18 @@ void Control::start_loop() {
                 c->demand_ticks_ = 0;
                 c->demand_->collect(c->snapshots_.load()->geo.get(), unix_ms());
                 c->server_->wake();  // TCP threads switch halves when woken
+            // Signed zones are signed again (reloaded) once their refresh time has come, well
+            // before their signatures expire; checked once a minute.
+            if (++c->resign_ticks_ >= kResignTicks) {
+                c->resign_ticks_ = 0;
+                const int64_t now = static_cast<int64_t>(::time(nullptr));
+                bool due = false;
+                for (const auto& z : c->snapshots_.load()->zones) {
+                    due = due || (z->is_signed && z->signing.refresh_at <= now);
+                }
+                if (due) {
+                    c->reload(ReloadTrigger::kFileChange);
+                }
             }
             if (c->notifier_.enabled() && ++c->status_ticks_ >= kStatusTicks) {
                 c->status_ticks_ = 0;  // origins going down or up show in systemctl status

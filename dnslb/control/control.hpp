@@ -99,6 +99,7 @@ private:
     unsigned status_ticks_ = 0;
     unsigned demand_ticks_ = 0;
     std::unique_ptr<DemandFeed> demand_;  // null: demand recording off
+    unsigned resign_ticks_ = 0;
     OriginCounterIds counter_ids_;
     std::unique_ptr<Loop> loop_;
     std::unique_ptr<api::HttpApi> api_;  // last: stopped before everything it reads

@@ -70,6 +70,7 @@ private:
     void parse_origin(const Json& root);
     void check_notes(const Json& root) const;
     void parse_soa(const Json& root);
+    void parse_dnssec(const Json& root);
     void parse_records(const Json& root);
     void parse_node(const std::string& key, const Json& v, const std::string& ptr);
     void parse_rrset(Node& node, const std::string& type_key, const Json& v,
@@ -565,6 +566,43 @@ void ZoneBuilder::add_empty_non_terminals() {
     }
 }
 
+// "dnssec": {"algorithm": 13|15, "keys": "csk"|"ksk-zsk", "denial": "nsec"|"nsec3"}; the
+// keys themselves come from the server's key directory when the zone is signed.
+void ZoneBuilder::parse_dnssec(const Json& root) {
+    const auto it = root.find("dnssec");
+    if (it == root.end()) {
+        return;
+    }
+    const Json& d = *it;
+    if (!d.is_object()) {
+        ctx_.fail("/dnssec", "expected an object, e.g. {\"algorithm\": 13}");
+    }
+    ctx_.check_keys(d, "/dnssec", {"algorithm", "keys", "denial"});
+    DnssecPolicy& p = zone_.dnssec;
+    p.on = true;
+    if (const auto a = d.find("algorithm"); a != d.end()) {
+        if (!a->is_number_unsigned() || (a->get<uint64_t>() != 13 && a->get<uint64_t>() != 15)) {
+            ctx_.fail("/dnssec/algorithm",
+                      "unknown algorithm (13 ECDSAP256SHA256 or 15 Ed25519 are supported)");
+        }
+        p.algorithm = static_cast<uint8_t>(a->get<uint64_t>());
+    }
+    if (const auto k = d.find("keys"); k != d.end()) {
+        const std::string& v = ctx_.string(*k, "/dnssec/keys");
+        if (v != "csk" && v != "ksk-zsk") {
+            ctx_.fail("/dnssec/keys", "expected \"csk\" or \"ksk-zsk\", not '" + v + "'");
+        }
+        p.split = v == "ksk-zsk";
+    }
+    if (const auto n = d.find("denial"); n != d.end()) {
+        const std::string& v = ctx_.string(*n, "/dnssec/denial");
+        if (v != "nsec" && v != "nsec3") {
+            ctx_.fail("/dnssec/denial", "expected \"nsec\" or \"nsec3\", not '" + v + "'");
+        }
+        p.nsec3 = v == "nsec3";
+    }
+}
+
 void ZoneBuilder::finish() {
     for (auto& [name, node] : zone_.nodes) {
         node.delegation = name != zone_.origin && node.find(dns::kTypeNS) != nullptr;
@@ -604,14 +642,16 @@ void ZoneBuilder::build(const Json& root) {
     if (!root.is_object()) {
         ctx_.fail("", "a zone file is a JSON object");
     }
-    ctx_.check_keys(root, "",
-                    {"$schema", "origin", "ttl", "soa", "records", "pools", "monitors", "notes"});
+    ctx_.check_keys(
+        root, "",
+        {"$schema", "origin", "ttl", "soa", "records", "pools", "monitors", "notes", "dnssec"});
     zone_.file = ctx_.file();
     check_notes(root);
     parse_origin(root);
     if (root.contains("ttl")) {
         default_ttl_ = ctx_.ttl(root["ttl"], "/ttl");
     }
+    parse_dnssec(root);
     detail::load_monitors(ctx_, root, zone_);
     detail::load_pools(ctx_, root, zone_);
     parse_soa(root);

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "dnslb/base/hash.hpp"
+#include "dnslb/dns/wire.hpp"
 
 namespace dnslb::zone {
 
@@ -63,6 +64,67 @@ size_t NameHash::operator()(std::string_view s) const noexcept {
     }
     h = hash::mul_fold(h ^ tail, kStep ^ n);
     return static_cast<size_t>(hash::mul_fold(h, kSeed));
+}
+
+uint64_t address_key(const uint8_t* bytes, size_t len) noexcept {
+    uint64_t h = hash::kSeed ^ len;
+    uint64_t w[2] = {};
+    std::memcpy(w, bytes, std::min<size_t>(len, sizeof w));
+    h = hash::mul_fold(h ^ w[0], hash::kStep);
+    h = hash::mul_fold(h ^ w[1], hash::kStep ^ len);
+    return hash::mul_fold(h, hash::kSeed);
+}
+
+namespace {
+
+// The start of each label of a wire name, from the left; returns the count.
+size_t label_starts(std::string_view n, uint8_t* at) noexcept {
+    size_t count = 0;
+    for (size_t i = 0; i < n.size() && n[i] != 0 && count < dns::kMaxLabels;
+         i += 1 + static_cast<uint8_t>(n[i])) {
+        at[count++] = static_cast<uint8_t>(i);
+    }
+    return count;
+}
+
+}  // namespace
+
+int canonical_compare(std::string_view a, std::string_view b) noexcept {
+    uint8_t la[dns::kMaxLabels];
+    uint8_t lb[dns::kMaxLabels];
+    const size_t na = label_starts(a, la);
+    const size_t nb = label_starts(b, lb);
+    for (size_t k = 1; k <= na && k <= nb; ++k) {
+        const size_t pa = la[na - k];
+        const size_t pb = lb[nb - k];
+        const size_t ca = static_cast<uint8_t>(a[pa]);
+        const size_t cb = static_cast<uint8_t>(b[pb]);
+        const int c = std::memcmp(a.data() + pa + 1, b.data() + pb + 1, std::min(ca, cb));
+        if (c != 0) {
+            return c;
+        }
+        if (ca != cb) {
+            return ca < cb ? -1 : 1;
+        }
+    }
+    return na == nb ? 0 : (na < nb ? -1 : 1);
+}
+
+const DenialLink* Zone::denial_for(std::string_view wire_name) const noexcept {
+    if (denial.empty()) {
+        return nullptr;
+    }
+    size_t lo = 0;
+    size_t hi = denial.size();
+    while (lo < hi) {  // the first link after the name
+        const size_t mid = (lo + hi) / 2;
+        if (canonical_compare(denial[mid].owner, wire_name) <= 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return &denial[lo == 0 ? denial.size() - 1 : lo - 1];
 }
 
 namespace {

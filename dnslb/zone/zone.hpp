@@ -22,6 +22,13 @@ namespace dnslb::zone {
 // TTLs above 2^31-1 are treated as 0 by RFC 2181 section 8; we reject them at load.
 inline constexpr uint32_t kMaxTtl = 2147483647U;
 
+// The RRSIG RRs of one signed RRset, rendered as RRset::wire is (TYPE CLASS TTL RDLENGTH RDATA
+// per RR, the owner written by the encoder); empty when the zone is not signed.
+struct Signature {
+    std::string wire;
+    uint16_t count = 0;
+};
+
 // One RRset: every RR of one type at one owner, all with the same TTL (RFC 2181 section 5.2).
 struct RRset {
     uint16_t type = 0;
@@ -32,6 +39,7 @@ struct RRset {
     // each RR; `rr_offsets[i]` is where RR i starts inside `wire`.
     std::string wire;
     std::vector<uint32_t> rr_offsets;
+    Signature sig;  // DNSSEC: made by the control plane when the zone is signed
 
     // Fills `wire` and `rr_offsets` from type, ttl and rdata. Called by the loader.
     void render();
@@ -102,12 +110,43 @@ struct NameEq {
     bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
 };
 
+// One presigned answer of a pool name: the RRSIG over one set of addresses of one family.
+// `key` is address_key() summed over the set, so the order of the answer does not matter.
+struct SignedVariant {
+    uint64_t key = 0;
+    uint8_t family = 4;
+    uint8_t rrs = 0;  // addresses in the set
+    Signature sig;
+};
+uint64_t address_key(const uint8_t* bytes, size_t len) noexcept;
+
 struct Node {
     std::string name;           // lower-cased wire format, absolute
     std::vector<RRset> rrsets;  // few per node: linear search is fastest
     int32_t pool = -1;          // index into Zone::pools when the name is load-balanced
     uint32_t pool_ttl_s = 0;    // per-name TTL override for pool answers; 0 = the pool's
     bool delegation = false;    // has NS and is not the apex: a zone cut
+    // DNSSEC (signed zones only): the pool's presigned answers, sorted by (family, key), and
+    // the NSEC that denies A and AAAA here (a pool's NODATA answers: all_down nodata).
+    std::vector<SignedVariant> variants;
+    RRset nodata_nsec;
+
+    const SignedVariant* variant(uint8_t family, uint64_t key) const noexcept {
+        size_t lo = 0;
+        size_t hi = variants.size();
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            const SignedVariant& v = variants[mid];
+            if (v.family < family || (v.family == family && v.key < key)) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo < variants.size() && variants[lo].family == family && variants[lo].key == key
+                   ? &variants[lo]
+                   : nullptr;
+    }
 
     const RRset* find(uint16_t type) const noexcept {
         for (const auto& rrset : rrsets) {
@@ -202,6 +241,32 @@ private:
     uint64_t mask_ = 0;
 };
 
+// "dnssec" of a zone file.
+struct DnssecPolicy {
+    bool on = false;
+    uint8_t algorithm = 13;  // 13 ECDSAP256SHA256, 15 Ed25519
+    bool split = false;      // KSK + ZSK; default one combined key (CSK)
+    bool nsec3 = false;      // NSEC3 (RFC 9276: 0 iterations, no salt); default NSEC
+};
+
+// One link of the denial chain: the owner (lower-cased wire; for NSEC3 the hashed name) and
+// its signed NSEC or NSEC3 RRset.
+struct DenialLink {
+    std::string owner;
+    const RRset* set = nullptr;
+};
+
+// What signing made, for /status and /metrics.
+struct SigningInfo {
+    std::vector<std::string> keys;  // "tag alg flags state"
+    uint32_t expires = 0;           // the earliest signature expiry (Unix seconds)
+    int64_t refresh_at = 0;         // when the control plane signs again
+    uint64_t signatures = 0;
+    uint64_t signature_bytes = 0;
+    double signing_ms = 0;
+    std::string key_error;  // why a signing attempt failed; empty: none
+};
+
 struct Zone {
     std::string file;  // where it was loaded from
     // BLAKE2b-256 of the file's bytes: a reload keeps the loaded zone when they did not change.
@@ -216,6 +281,11 @@ struct Zone {
     NodeIndex index;  // over `nodes`, for find(); built by the loader
     std::vector<Pool> pools;
     std::vector<Monitor> monitors;
+    DnssecPolicy dnssec;
+    // Signed zones: the NSEC chain (or the NSEC3 chain, in hash order), in canonical order.
+    std::vector<DenialLink> denial;
+    bool is_signed = false;
+    SigningInfo signing;
 
     // The query path's lookup; needs the index (every loaded zone has one).
     NodeRef lookup(std::string_view wire_name) const noexcept { return index.find(wire_name); }
@@ -228,6 +298,12 @@ struct Zone {
         return it == nodes.end() ? nullptr : &it->second;
     }
     const Node& apex() const { return nodes.at(origin); }
+    // Signed zones: the link whose owner is the greatest not after `wire_name` in canonical
+    // order: the NSEC of the name when it has one, else the NSEC covering it.
+    const DenialLink* denial_for(std::string_view wire_name) const noexcept;
 };
+
+// Canonical DNS name order (RFC 4034 section 6.1) of lower-cased wire names: <0, 0, >0.
+int canonical_compare(std::string_view a, std::string_view b) noexcept;
 
 }  // namespace dnslb::zone

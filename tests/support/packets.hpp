@@ -19,6 +19,7 @@ struct QuerySpec {
     int edns_udp_size = 0;     // 0: no OPT
     uint8_t edns_version = 0;  // with an OPT
     std::string options_hex;   // EDNS options as hex (ECS, COOKIE), with an OPT
+    bool dnssec_ok = false;    // the DO bit, with an OPT
 };
 
 // The wire form of a query for `name`/`type` (class IN, RD); empty if ldns cannot build it.
@@ -30,6 +31,7 @@ inline std::vector<uint8_t> make_query(const char* name, ldns_rr_type type,
     if (spec.edns_udp_size > 0) {
         ldns_pkt_set_edns_udp_size(pkt, static_cast<uint16_t>(spec.edns_udp_size));
         ldns_pkt_set_edns_version(pkt, spec.edns_version);
+        ldns_pkt_set_edns_do(pkt, spec.dnssec_ok);
         if (!spec.options_hex.empty()) {
             ldns_pkt_set_edns_data(
                 pkt, ldns_rdf_new_frm_str(LDNS_RDF_TYPE_HEX, spec.options_hex.c_str()));

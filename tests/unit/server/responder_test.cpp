@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <new>
 #include <random>
@@ -17,6 +18,7 @@
 #include "dnslb/answer/demand.hpp"
 #include "dnslb/answer/query_log.hpp"
 #include "dnslb/base/ldns.hpp"
+#include "dnslb/control/sign.hpp"
 #include "dnslb/zone/loader.hpp"
 #include "probes/health_table.hpp"
 #include "tests/support/counting_alloc.hpp"
@@ -371,6 +373,68 @@ TEST_CASE("the responder does not allocate once warm, with every defence, geo an
             CHECK(t.badcookie == 0);
         }
     }
+}
+
+// DNSSEC answers append stored signatures and proofs: still no allocation, and every kind of
+// signed answer (positive, pool, CNAME into a pool, NXDOMAIN, NODATA, wildcard, referral, ANY,
+// DNSKEY) carries an RRSIG.
+TEST_CASE("the responder does not allocate once warm for DO=1 queries to a signed zone") {
+    char dir[] = "/tmp/dnslb-keys-XXXXXX";
+    REQUIRE(mkdtemp(dir) != nullptr);
+    auto z = zone::load_zone_text(test_zone(), "test.json");
+    z->dnssec.on = true;
+    server::sign_zone(*z, dir, test::kNowS);
+    REQUIRE(z->is_signed);
+    test::QueryThread w(64);
+    server::Snapshot snap;
+    snap.zones.emplace_back(std::move(z));
+    snap.index();
+    std::vector<std::vector<uint8_t>> corpus;
+    for (const auto& [name, type] : std::vector<std::pair<const char*, ldns_rr_type>>{
+             {"ns1.test.example.", LDNS_RR_TYPE_A},
+             {"app.test.example.", LDNS_RR_TYPE_A},
+             {"app.test.example.", LDNS_RR_TYPE_AAAA},
+             {"www.test.example.", LDNS_RR_TYPE_A},
+             {"nope.test.example.", LDNS_RR_TYPE_A},
+             {"mail.test.example.", LDNS_RR_TYPE_TXT},
+             {"q.wild.test.example.", LDNS_RR_TYPE_A},
+             {"q.wild.test.example.", LDNS_RR_TYPE_MX},
+             {"x.child.test.example.", LDNS_RR_TYPE_A},
+             {"test.example.", LDNS_RR_TYPE_ANY},
+             {"test.example.", LDNS_RR_TYPE_DNSKEY},
+             {"DeEp.TeSt.ExAmPlE.", LDNS_RR_TYPE_A}}) {
+        test::QuerySpec spec;
+        spec.edns_udp_size = 4096;
+        spec.dnssec_ok = true;
+        corpus.push_back(test::make_query(name, type, spec));
+    }
+    std::vector<uint8_t> out(65535);
+    const server::ClientAddress client = v4(5, 9, 77, 1);
+    size_t signed_answers = 0;
+    for (const auto& q : corpus) {  // warm-up, and each answer carries signatures
+        size_t n = server::respond(snap, q.data(), q.size(), client, server::Transport::kUdp,
+                                   out.data(), out.size(), w.ctx);
+        REQUIRE(n > 12);
+        ldns_pkt* pkt = nullptr;
+        REQUIRE(ldns_wire2pkt(&pkt, out.data(), n) == LDNS_STATUS_OK);
+        ldns_rr_list* sigs = ldns_pkt_rr_list_by_type(pkt, LDNS_RR_TYPE_RRSIG, LDNS_SECTION_ANY);
+        signed_answers += sigs != nullptr && ldns_rr_list_rr_count(sigs) > 0 ? 1 : 0;
+        CHECK(ldns_pkt_edns_do(pkt));
+        ldns_rr_list_deep_free(sigs);
+        ldns_pkt_free(pkt);
+    }
+    CHECK(signed_answers == corpus.size());  // the referral to child: its signed NSEC
+    dnslb::test::AllocationWindow window;
+    size_t answered = 0;
+    for (int round = 0; round < 200; ++round) {
+        for (const auto& q : corpus) {
+            answered += server::respond(snap, q.data(), q.size(), client, server::Transport::kUdp,
+                                        out.data(), out.size(), w.ctx) > 0;
+        }
+    }
+    CHECK(window.count() == 0);
+    CHECK(answered == 200 * corpus.size());
+    std::filesystem::remove_all(dir);
 }
 
 // e273bb5: a response slipped by RRL went through finish() twice (once as the answer, once cut
