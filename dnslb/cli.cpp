@@ -29,10 +29,10 @@ unsigned parse_count(const std::string& flag, const std::string& v, unsigned lo,
 
 // Options whose value is kept as given, in the arguments or in the server configuration.
 constexpr std::pair<std::string_view, std::string Args::*> kTextArgs[] = {
-    {"--client", &Args::client},       {"--subnet", &Args::subnet},     {"--origin", &Args::origin},
-    {"--output", &Args::output},       {"--axfr", &Args::axfr},         {"--gdnsd", &Args::gdnsd},
-         {"--pool", &Args::pool},         {"--server", &Args::server},
-    {"--query-log", &Args::query_log}, {"--networks", &Args::networks}, {"--svg", &Args::svg}};
+    {"--client", &Args::client},     {"--subnet", &Args::subnet}, {"--origin", &Args::origin},
+    {"--output", &Args::output},     {"--axfr", &Args::axfr},     {"--gdnsd", &Args::gdnsd},
+    {"--pool", &Args::pool},         {"--server", &Args::server}, {"--query-log", &Args::query_log},
+    {"--networks", &Args::networks}, {"--svg", &Args::svg}};
 constexpr std::pair<std::string_view, std::string config::Config::*> kTextConfig[] = {
     {"--zones", &config::Config::zones_dir},
     {"--key-dir", &config::Config::key_dir},

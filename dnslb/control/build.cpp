@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <optional>
 #include <ctime>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>

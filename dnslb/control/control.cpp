@@ -314,6 +314,7 @@ void Control::start_loop() {
                 c->demand_ticks_ = 0;
                 c->demand_->collect(c->snapshots_.load()->geo.get(), unix_ms());
                 c->server_->wake();  // TCP threads switch halves when woken
+            }
             // Signed zones are signed again (reloaded) once their refresh time has come, well
             // before their signatures expire; checked once a minute.
             if (++c->resign_ticks_ >= kResignTicks) {
