@@ -85,10 +85,13 @@ void answer_pool(Response& r, const ZoneEntry& ze, const Node& node, const Name&
     for (uint8_t i = 0; i < n_counted; ++i) {
         r.stats.bump(r.stats.origin_answers[counted[i] % Stats::kOriginCounters]);
     }
-    // Demand: the network the lookup decided (capped by what the asker revealed) and the
-    // first origin answered.
+    // Demand: the asker's network and the first origin answered. The network is what the
+    // asker revealed, at most a /24 (IPv4) or /56 (IPv6); not the range the decision holds
+    // for, which a precomputed geo map or the decision cache can make far wider than the
+    // database network that located the asker. The planner locates each network again.
     if (r.ctx.demand != nullptr && n_counted != 0) {
-        uint8_t net = std::min(asker.prefix, steered.prefix_len);
+        const uint8_t finest = asker.family == 4 ? 24 : 56;
+        const uint8_t net = std::min(asker.prefix, finest);
         r.ctx.demand->record(asker.family, asker.addr, net, counted[0]);
     }
 }
