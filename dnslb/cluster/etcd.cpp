@@ -4,6 +4,10 @@
 
 #include <curl/curl.h>
 
+#include "dnslb/base/concat.hpp"
+
+#include "dnslb/base/concat.hpp"
+
 namespace dnslb::cluster {
 
 namespace {
@@ -282,13 +286,13 @@ std::optional<nlohmann::json> EtcdClient::call(const std::string& path, const nl
             std::lock_guard lock(mutex_);
             token = token_;
         }
-        Reply r = post(base + "/v3/" + path, text, timeout_ms, token);
+        Reply r = post(dnslb::base::concat(base, "/v3/", path), text, timeout_ms, token);
         if (r.error.empty() && r.status != 200 && !options_.user.empty() && auth_error(r.body)) {
             if (authenticate(base, error)) {
                 std::lock_guard lock(mutex_);
                 token = token_;
             }
-            r = post(base + "/v3/" + path, text, timeout_ms, token);
+            r = post(dnslb::base::concat(base, "/v3/", path), text, timeout_ms, token);
         }
         if (!r.error.empty() || try_elsewhere(r.status, r.body)) {
             error = base + ": " +

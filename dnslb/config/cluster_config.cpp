@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dnslb/base/concat.hpp"
 #include "dnslb/config/config.hpp"
 
 namespace dnslb::config {
@@ -98,7 +99,7 @@ void load_cluster(const json& v, const std::string& file, Config& cfg) {
             }
             for (const auto& [tk, tv] : x.items()) {
                 check_key(file, ptr, "cluster/tls", tk);
-                std::string p = ptr + "/" + tk;
+                std::string p = base::concat(ptr, "/", tk);
                 (tk == "ca" ? c.ca : tk == "cert" ? c.cert : c.key) = text(tv, file, p);
             }
             if (c.cert.empty() != c.key.empty()) {
