@@ -6,8 +6,6 @@
 
 #include "dnslb/base/concat.hpp"
 
-#include "dnslb/base/concat.hpp"
-
 namespace dnslb::cluster {
 
 namespace {
