@@ -11,27 +11,14 @@
 #include <vector>
 
 #include "dnslb/api/http_api.hpp"
+#include "dnslb/base/prom_label.hpp"
 #include "dnslb/steering/geomap.hpp"
 
 namespace dnslb::api {
 
 namespace {
 
-// Label values escape backslash, double quote and newline (exposition format spec).
-std::string escape(const std::string& v) {
-    std::string out;
-    for (char c : v) {
-        if (c == '\\' || c == '"') {
-            out += '\\';
-            out += c;
-        } else if (c == '\n') {
-            out += "\\n";
-        } else {
-            out += c;
-        }
-    }
-    return out;
-}
+std::string escape(const std::string& v) { return base::prom_label(v); }
 
 std::string seconds(double s) {
     char buf[64];

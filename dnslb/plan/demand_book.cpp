@@ -9,24 +9,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dnslb/base/prom_label.hpp"
+
 namespace dnslb::plan {
 
 namespace {
 
-std::string escape_label(const std::string& v) {
-    std::string out;
-    for (char c : v) {
-        if (c == '\\' || c == '"') {
-            out += '\\';
-            out += c;
-        } else if (c == '\n') {
-            out += "\\n";
-        } else {
-            out += c;
-        }
-    }
-    return out;
-}
+std::string escape_label(const std::string& v) { return base::prom_label(v); }
 
 std::string code_text(geo::CountryCode c) { return continent_text(c); }
 
